@@ -1,0 +1,195 @@
+"""The ``qa`` command: a thin shell over the library (argument parsing and printing only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from qa.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("qa")
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (override pyproject.toml [tool.qa] and QA_* variables)")
+    group.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
+    group.add_argument("--index", type=Path, help="folder of the index (default: index)")
+    group.add_argument("--model", help="embedding model: a local folder or a hub name (default: bundled)")
+    group.add_argument("--chunk-size", type=int, help="chunk size limit in characters")
+    group.add_argument("--chunk-overlap", type=int, help="overlap when a long paragraph is split")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print timings and details")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Ask questions of a folder of documents and get cited passages."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build or update the index of the corpus")
+    index.add_argument("--rebuild", action="store_true", help="start from scratch instead of updating")
+    _settings_arguments(index)
+
+    ask = commands.add_parser("ask", help="print the passages that answer a question")
+    ask.add_argument("question", nargs="?", help="the question (or use --questions)")
+    ask.add_argument("-k", "--top-k", type=int, help="number of passages (default 5)")
+    ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+    ask.add_argument("--questions", type=Path, help="file of questions: one per line, or JSONL with 'question'")
+    ask.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid")
+    ask.add_argument("--document", action="append", dest="documents", metavar="SOURCE",
+                     help="only this document (path relative to the corpus); repeatable")
+    ask.add_argument("--year-from", type=int, help="only documents dated in or after this year")
+    ask.add_argument("--year-to", type=int, help="only documents dated in or before this year")
+    ask.add_argument("--no-update", action="store_true",
+                     help="fail instead of updating the index when the corpus changed")
+    _settings_arguments(ask)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        overrides={
+            "corpus": args.corpus,
+            "index": args.index,
+            "model": args.model,
+            "chunk_size": args.chunk_size,
+            "chunk_overlap": args.chunk_overlap,
+            "top_k": getattr(args, "top_k", None),
+        }
+    )
+
+
+class _Bar:
+    """A tqdm progress bar on stderr, created only when there is work to show."""
+
+    def __init__(self, total: int, description: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=description, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _print_errors(errors: Any) -> None:
+    for error in errors:
+        print(f"skipped {error}", file=sys.stderr)
+
+
+def run_index(settings: Settings, rebuild: bool, verbose: bool) -> int:
+    from qa.dense import load_embedder
+    from qa.indexer import build_index
+
+    started = time.perf_counter()
+    embedder = load_embedder(settings.model, settings.batch_size)
+    if verbose:
+        print(f"model loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    report = build_index(settings, embedder, rebuild=rebuild, progress=_Bar)
+    _print_errors(report.errors)
+    print(report.summary())
+    return 0
+
+
+def _read_questions(path: Path) -> list[str]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SettingsError(f"{path}:{number}: invalid JSON ({error.msg})") from error
+            if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+                raise SettingsError(f"{path}:{number}: a JSON line needs a 'question' string")
+            questions.append(record["question"])
+        else:
+            questions.append(line)
+    return questions
+
+
+def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
+    from qa.dense import load_embedder
+    from qa.indexer import build_index
+    from qa.search import Searcher, StaleIndex
+    from qa.store import IndexMissing, IndexStore
+
+    started = time.perf_counter()
+    embedder = load_embedder(settings.model, settings.batch_size)
+    loaded = time.perf_counter()
+    try:
+        searcher = Searcher.open(settings, embedder)
+        searcher.check_current()
+    except (IndexMissing, StaleIndex) as problem:
+        if not update:
+            raise
+        reason = "no index yet" if isinstance(problem, IndexMissing) else str(problem).split(":")[0]
+        print(f"{reason}: building the index of {settings.corpus} first", file=sys.stderr)
+        IndexStore(settings.index).clean()
+        report = build_index(settings, embedder, progress=_Bar)
+        _print_errors(report.errors)
+        print(report.summary(), file=sys.stderr)
+        searcher = Searcher.open(settings, embedder)
+    if verbose:
+        print(f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
+              file=sys.stderr)
+    return searcher
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.output import answer_record, format_answer
+    from qa.search import Filters
+
+    if bool(args.question) == bool(args.questions):
+        print("qa ask: give either a question or --questions FILE", file=sys.stderr)
+        return 2
+    questions = _read_questions(args.questions) if args.questions else [args.question]
+    searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
+    filters = Filters(
+        sources=frozenset(args.documents) if args.documents else None,
+        year_from=args.year_from,
+        year_to=args.year_to,
+    )
+    for question in questions:
+        answer = searcher.search(question, k=settings.top_k, mode=args.mode, filters=filters)
+        if args.json:
+            print(json.dumps(answer_record(answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer))
+        if args.verbose:
+            stages = ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in answer.timings.items())
+            print(f"timing: {stages}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    from qa.dense import ModelError
+    from qa.search import StaleIndex
+    from qa.store import IndexProblem
+
+    try:
+        settings = _settings(args)
+        if args.command == "index":
+            return run_index(settings, args.rebuild, args.verbose)
+        return run_ask(args, settings)
+    except (SettingsError, ModelError, IndexProblem, StaleIndex, FileNotFoundError) as error:
+        print(f"qa: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Build or update the index of a corpus, re-embedding only documents that changed.
+
+Example::
+
+    report = build_index(settings, load_embedder(settings.model))
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import CHUNKER_VERSION, chunk_document
+from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.dense import Embedder, embed_passages
+from qa.lexical import TOKENIZER_VERSION, BM25Index, tokenize
+from qa.settings import Settings
+from qa.store import BuildSpec, IndexProblem, IndexStore, Snapshot
+from qa.types import Chunk, Document, LoadError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], Any]
+ProgressFactory = Callable[[int, str], Any]
+
+
+def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
+    return BuildSpec(
+        model=settings.model,
+        dimension=embedder.dimension,
+        max_tokens=embedder.max_tokens,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        chunker_version=CHUNKER_VERSION,
+        tokenizer_version=TOKENIZER_VERSION,
+    )
+
+
+@dataclass(frozen=True)
+class CorpusChanges:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def describe(self) -> str:
+        parts = []
+        for label, names in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
+            if names:
+                parts.append(f"{len(names)} {label} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        return "; ".join(parts) or "no changes"
+
+
+def corpus_changes(files: list[CorpusFile], manifest: dict[str, Any]) -> CorpusChanges:
+    """How the corpus on disk differs from what the index was built from."""
+    known = {s: e["hash"] for s, e in manifest.get("documents", {}).items()}
+    known.update({s: e["hash"] for s, e in manifest.get("skipped", {}).items()})
+    on_disk = {f.source: f.content_hash for f in files}
+    return CorpusChanges(
+        added=tuple(sorted(set(on_disk) - set(known))),
+        changed=tuple(sorted(s for s in on_disk if s in known and known[s] != on_disk[s])),
+        removed=tuple(sorted(set(known) - set(on_disk))),
+    )
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    documents: int
+    chunks: int
+    embedded_chunks: int
+    reused_documents: int
+    changes: CorpusChanges
+    errors: tuple[LoadError, ...]
+    seconds: float
+    rebuilt: bool
+    unchanged: bool = False
+
+    def summary(self) -> str:
+        if self.unchanged:
+            return (f"Index is up to date: {self.documents} documents, {self.chunks} chunks"
+                    f" (nothing re-embedded, {self.seconds:.1f} s).")
+        how = "Rebuilt" if self.rebuilt else "Updated"
+        return (
+            f"{how} index: {self.documents} documents, {self.chunks} chunks in {self.seconds:.1f} s;"
+            f" embedded {self.embedded_chunks} chunks, reused {self.reused_documents} unchanged documents"
+            f" ({self.changes.describe()})."
+        )
+
+
+def _previous(store: IndexStore, spec: BuildSpec, rebuild: bool) -> Snapshot | None:
+    if rebuild:
+        return None
+    try:
+        return store.load(spec)
+    except IndexProblem as problem:
+        if store.current() is not None:
+            log.warning("cannot reuse the existing index (%s); rebuilding from scratch", problem)
+        return None
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool = False,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """Index ``settings.corpus`` into ``settings.index``; embed only new or changed documents."""
+    started = time.perf_counter()
+    store = IndexStore(settings.index)
+    spec = build_spec(settings, embedder)
+    previous = _previous(store, spec, rebuild)
+    files, errors = scan_corpus(settings.corpus)
+    changes = corpus_changes(files, previous.manifest if previous else {})
+    if previous is not None and not changes.any:
+        known_errors = [LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()]
+        return BuildReport(len(previous.documents), len(previous.chunks), 0, len(previous.documents),
+                           changes, tuple(errors + known_errors), time.perf_counter() - started,
+                           rebuilt=False, unchanged=True)
+
+    documents: list[Document] = []
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray] = []
+    pending: list[tuple[int, list[Chunk]]] = []
+    skipped: dict[str, dict[str, str]] = {}
+    reused = 0
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    for file in files:
+        old = previous.documents.get(file.source) if previous else None
+        if previous is not None and old is not None and old.content_hash == file.content_hash:
+            rows = previous.rows_of[file.source]
+            documents.append(old)
+            chunks.extend(previous.chunks[rows.start : rows.stop])
+            vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
+            reused += 1
+            continue
+        try:
+            document = read_document(file, max_bytes)
+        except DocumentError as error:
+            errors.append(LoadError(file.source, str(error)))
+            skipped[file.source] = {"hash": file.content_hash, "reason": str(error)}
+            continue
+        new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+        documents.append(document)
+        pending.append((len(vectors), new_chunks))
+        vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
+        chunks.extend(new_chunks)
+
+    to_embed = sum(len(c) for _, c in pending)
+    bar = progress(to_embed, "Embedding") if progress and to_embed else None
+    for slot, new_chunks in pending:
+        vectors[slot] = embed_passages(
+            embedder, [c.text for c in new_chunks], settings.batch_size, bar.update if bar else None
+        )
+    if bar is not None:
+        bar.close()
+
+    embeddings = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
+    bm25 = BM25Index.build([tokenize(c.text) for c in chunks])
+    store.save(spec, documents, chunks, embeddings, bm25, skipped)
+    return BuildReport(
+        documents=len(documents),
+        chunks=len(chunks),
+        embedded_chunks=to_embed,
+        reused_documents=reused,
+        changes=changes,
+        errors=tuple(errors),
+        seconds=time.perf_counter() - started,
+        rebuilt=previous is None,
+    )

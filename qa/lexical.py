@@ -1,0 +1,158 @@
+"""BM25 over chunk rows, scored exactly as ``rank_bm25.BM25Okapi`` defines it.
+
+The index is one sparse matrix of precomputed per-(term, row) BM25 weights, so a
+query costs one gather of the query terms' posting lists instead of a Python
+loop over every passage. Row *i* is chunk *i* of the index.
+
+Example::
+
+    index = BM25Index.build([tokenize(c.text) for c in chunks])
+    scores = index.scores(tokenize("homeless 16 and 17 year olds"))
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+
+TOKENIZER_VERSION = 1
+
+# BM25Okapi's defaults in rank_bm25.
+K1 = 1.5
+B = 0.75
+EPSILON = 0.25
+
+_UNITS = {
+    "m": "million",
+    "mn": "million",
+    "million": "million",
+    "bn": "billion",
+    "billion": "billion",
+    "k": "thousand",
+    "%": "percent",
+}
+_TOKEN = re.compile(
+    r"""
+    (?P<number>\d[\d,]*(?:\.\d+)?)(?P<unit>%|(?:mn|m|bn|k|million|billion)\b)?
+    | (?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)
+    """,
+    re.VERBOSE,
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed terms; numbers and money keep their value and unit.
+
+    ``£22.2m`` → ``22.2 million``; ``1,000`` → ``1000``; ``80%`` → ``80 percent``;
+    ``16-and 17-year-olds`` → ``16 17 year old``; ``children's`` → ``children``.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    stopwords = _stopwords()
+    words: list[str] = []
+    for match in _TOKEN.finditer(text):
+        word = match.group("word")
+        if word is not None:
+            word = re.sub(r"['’]s$", "", word).replace("’", "'")
+            if word not in stopwords:
+                words.append(word)
+            continue
+        number = match.group("number").replace(",", "").rstrip(".")
+        words.append(number)
+        unit = match.group("unit")
+        if unit:
+            words.append(_UNITS[unit])
+    return [term for term in _stemmer().stemWords(words) if term]
+
+
+@dataclass(frozen=True)
+class BM25Index:
+    """Per-term BM25 weights for every row: ``weights[term, row]``."""
+
+    vocabulary: dict[str, int]
+    weights: sp.csr_matrix
+
+    @property
+    def size(self) -> int:
+        return int(self.weights.shape[1])
+
+    @classmethod
+    def build(cls, rows: Sequence[Sequence[str]]) -> BM25Index:
+        """Weights equal to ``BM25Okapi(rows).get_scores([term])`` for every term."""
+        vocabulary: dict[str, int] = {}
+        term_ids: list[int] = []
+        row_ids: list[int] = []
+        counts: list[int] = []
+        lengths = np.zeros(len(rows), dtype=np.float64)
+        for row, tokens in enumerate(rows):
+            lengths[row] = len(tokens)
+            for term, count in Counter(tokens).items():
+                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
+                row_ids.append(row)
+                counts.append(count)
+        n_rows = len(rows)
+        tf = np.asarray(counts, dtype=np.float64)
+        terms = np.asarray(term_ids, dtype=np.int64)
+        rows_of = np.asarray(row_ids, dtype=np.int64)
+        document_frequency = np.bincount(terms, minlength=len(vocabulary)).astype(np.float64)
+        idf = np.log(n_rows - document_frequency + 0.5) - np.log(document_frequency + 0.5)
+        if len(idf):
+            floor = EPSILON * float(idf.mean())
+            idf = np.where(idf < 0, floor, idf)
+        average_length = float(lengths.sum() / n_rows) if n_rows else 0.0
+        denominator = tf + K1 * (1 - B + B * lengths[rows_of] / max(average_length, 1e-12))
+        values = idf[terms] * tf * (K1 + 1) / denominator
+        weights = sp.csr_matrix(
+            (values.astype(np.float32), (terms, rows_of)),
+            shape=(len(vocabulary), n_rows),
+        )
+        weights.sort_indices()
+        return cls(vocabulary=vocabulary, weights=weights)
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every row; a repeated query term counts each time, as in BM25Okapi."""
+        counts = Counter(t for t in query_tokens if t in self.vocabulary)
+        if not counts:
+            return np.zeros(self.size, dtype=np.float32)
+        ids = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64)
+        multiplicity = np.fromiter(counts.values(), dtype=np.float32)
+        result: np.ndarray = np.asarray(multiplicity @ self.weights[ids]).ravel()
+        return result
+
+    def top(self, query_tokens: Sequence[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the ``k`` best rows with a positive score, best first."""
+        scores = self.scores(query_tokens)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        return top_k(scores, k)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest positive scores, best first, ties by row."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > k:
+        part = np.argpartition(-scores[positive], k - 1)[:k]
+        positive = positive[part]
+    order = np.lexsort((positive, -scores[positive]))
+    chosen = positive[order]
+    return chosen, scores[chosen]

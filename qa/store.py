@@ -1,0 +1,324 @@
+"""Save and load an index folder: the only module that writes it.
+
+Layout::
+
+    index/
+      CURRENT                 name of the live version folder
+      v-<time>-<id>/          one complete, immutable index version
+        manifest.json         what built it and what every other file must be
+        documents.jsonl       metadata and full text of every document
+        chunks.jsonl          one line per row: source, offsets, section, paragraph
+        embeddings.npy        float32 row vectors (kept for incremental builds)
+        vectors.faiss         the FAISS index of those vectors
+        bm25.npz              the BM25 weight matrix (plain arrays, no pickle)
+        bm25_vocabulary.json  term → matrix row
+
+A version is written in a temporary folder, synced, renamed into place, and
+only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
+leaves the previous version live. Loading checks every field of the manifest
+and every file's size and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from qa.dense import VectorIndex
+from qa.lexical import BM25Index
+from qa.types import Chunk, Document
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+_FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss", "bm25.npz", "bm25_vocabulary.json")
+
+
+class IndexProblem(RuntimeError):
+    """Base for index problems; the message says what to run."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexIncompatible(IndexProblem):
+    """The index was built with other settings or by another format version."""
+
+
+class IndexCorrupt(IndexProblem):
+    """A file of the index is missing, truncated or altered."""
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What an index must have been built with to be used as is."""
+
+    model: str
+    dimension: int
+    max_tokens: int
+    chunk_size: int
+    chunk_overlap: int
+    chunker_version: int
+    tokenizer_version: int
+
+    def as_manifest(self) -> dict[str, Any]:
+        return {
+            "model": {"name": self.model, "dimension": self.dimension, "max_tokens": self.max_tokens},
+            "chunking": {
+                "size": self.chunk_size,
+                "overlap": self.chunk_overlap,
+                "chunker_version": self.chunker_version,
+                "tokenizer_version": self.tokenizer_version,
+            },
+        }
+
+
+@dataclass
+class Snapshot:
+    """One loaded index version; row *i* of chunks, embeddings, vectors and bm25 is the same chunk."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    vectors: VectorIndex
+    bm25: BM25Index
+    rows_of: dict[str, range] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.path.name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qa")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _fsync_folder(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+class IndexStore:
+    """An index folder holding versions and a pointer to the live one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current(self) -> Path | None:
+        pointer = self.root / CURRENT
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        path = self.root / name
+        return path if name and path.is_dir() else None
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The live manifest, or None when there is no readable index."""
+        path = self.current()
+        if path is None:
+            return None
+        try:
+            manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+        return manifest
+
+    def clean(self) -> list[str]:
+        """Remove what interrupted builds left and versions older than the previous one."""
+        if not self.root.is_dir():
+            return []
+        live = self.current()
+        versions = sorted(p for p in self.root.glob("v-*") if p.is_dir() and p != live)
+        removed = [p for p in self.root.glob(".tmp-*")] + versions[:-1]
+        for path in removed:
+            shutil.rmtree(path, ignore_errors=True)
+        (self.root / f"{CURRENT}.tmp").unlink(missing_ok=True)
+        return [p.name for p in removed]
+
+    def save(
+        self,
+        spec: BuildSpec,
+        documents: list[Document],
+        chunks: list[Chunk],
+        embeddings: np.ndarray,
+        bm25: BM25Index,
+        skipped: dict[str, dict[str, str]] | None = None,
+    ) -> Path:
+        """Write a complete new version and make it live; return its folder."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.clean()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        name = f"v-{stamp}-{uuid.uuid4().hex[:8]}"
+        temporary = self.root / f".tmp-{name}"
+        temporary.mkdir()
+
+        _write_jsonl(
+            temporary / "documents.jsonl",
+            [
+                {"source": d.source, "title": d.title, "date": d.date, "hash": d.content_hash,
+                 "kind": d.kind, "text": d.text}
+                for d in documents
+            ],
+        )
+        _write_jsonl(
+            temporary / "chunks.jsonl",
+            [
+                {"source": c.source, "start": c.start, "end": c.end, "section": c.section,
+                 "paragraph": c.paragraph}
+                for c in chunks
+            ],
+        )
+        np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+        VectorIndex.build(embeddings).save(temporary / "vectors.faiss")
+        weights = bm25.weights
+        np.savez(temporary / "bm25.npz", data=weights.data, indices=weights.indices,
+                 indptr=weights.indptr, shape=np.asarray(weights.shape))
+        (temporary / "bm25_vocabulary.json").write_text(json.dumps(bm25.vocabulary), encoding="utf-8")
+
+        rows: dict[str, dict[str, Any]] = {}
+        for row, chunk in enumerate(chunks):
+            entry = rows.setdefault(chunk.source, {"first_row": row, "rows": 0})
+            entry["rows"] += 1
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "package_version": _package_version(),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **spec.as_manifest(),
+            "counts": {"documents": len(documents), "chunks": len(chunks)},
+            "documents": {
+                d.source: {"hash": d.content_hash, **rows.get(d.source, {"first_row": 0, "rows": 0})}
+                for d in documents
+            },
+            "skipped": skipped or {},
+            "files": {
+                file: {"bytes": (temporary / file).stat().st_size, "sha256": _sha256(temporary / file)}
+                for file in _FILES
+            },
+        }
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        for file in (*_FILES, MANIFEST):
+            with (temporary / file).open("rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_folder(temporary)
+
+        final = self.root / name
+        temporary.rename(final)
+        pointer = self.root / f"{CURRENT}.tmp"
+        pointer.write_text(name + "\n", encoding="utf-8")
+        with pointer.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(pointer, self.root / CURRENT)
+        _fsync_folder(self.root)
+        self.clean()
+        return final
+
+    def load(self, spec: BuildSpec | None = None) -> Snapshot:
+        """The live version, checked against ``spec`` field by field and file by file."""
+        path = self.current()
+        if path is None:
+            raise IndexMissing(f"no index in {self.root}: run `qa index` to build it")
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise IndexCorrupt(f"index manifest {path / MANIFEST} is unreadable ({error}); "
+                               "run `qa index --rebuild`") from error
+        check_manifest(manifest, spec)
+        for file, expected in manifest["files"].items():
+            target = path / file
+            if not target.is_file() or target.stat().st_size != expected["bytes"]:
+                raise IndexCorrupt(f"index file {target} is missing or truncated; run `qa index --rebuild`")
+            if _sha256(target) != expected["sha256"]:
+                raise IndexCorrupt(f"index file {target} was altered; run `qa index --rebuild`")
+        return _read_snapshot(path, manifest)
+
+
+def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
+    """Raise IndexIncompatible naming the first field that differs from ``spec``."""
+    found = manifest.get("format_version")
+    if found != FORMAT_VERSION:
+        raise IndexIncompatible(
+            f"unsupported index format {found!r} (this version reads {FORMAT_VERSION}); "
+            "run `qa index --rebuild`"
+        )
+    if spec is None:
+        return
+    expected = spec.as_manifest()
+    for group in ("model", "chunking"):
+        for key, value in expected[group].items():
+            actual = manifest.get(group, {}).get(key)
+            if actual != value:
+                raise IndexIncompatible(
+                    f"index was built with {group}.{key} = {actual!r} but the settings ask for {value!r}; "
+                    "run `qa index --rebuild`"
+                )
+
+
+def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
+    documents = {
+        record["source"]: Document(
+            source=record["source"], text=record["text"], title=record["title"], date=record["date"],
+            content_hash=record["hash"], kind=record["kind"],
+        )
+        for record in _read_jsonl(path / "documents.jsonl")
+    }
+    chunks = []
+    for record in _read_jsonl(path / "chunks.jsonl"):
+        text = documents[record["source"]].text[record["start"] : record["end"]]
+        chunks.append(Chunk(record["source"], record["start"], record["end"], text,
+                            record["section"], record["paragraph"]))
+    embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
+    with np.load(path / "bm25.npz") as arrays:
+        shape = tuple(int(v) for v in arrays["shape"])
+        weights = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+    vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
+    rows_of = {
+        source: range(entry["first_row"], entry["first_row"] + entry["rows"])
+        for source, entry in manifest["documents"].items()
+    }
+    if len(chunks) != len(embeddings) or len(chunks) != weights.shape[1]:
+        raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
+    return Snapshot(
+        path=path, manifest=manifest, documents=documents, chunks=chunks, embeddings=embeddings,
+        vectors=VectorIndex.load(path / "vectors.faiss"), bm25=BM25Index(vocabulary, weights), rows_of=rows_of,
+    )

@@ -1,0 +1,91 @@
+"""The records that flow between stages: files → Document → Chunk → Hit → Answer.
+
+All are frozen so a stage can never change what an earlier stage produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file as text, with the metadata a citation needs.
+
+    ``source`` is the path relative to the corpus folder (POSIX separators): the
+    document's stable id. ``date`` is a partial ISO date ("2024-12-04",
+    "2020-03" or "2017") as precise as the document states it.
+    """
+
+    source: str
+    text: str
+    title: str
+    date: str | None
+    content_hash: str
+    kind: str
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date else None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document; ``text == document.text[start:end]`` always.
+
+    ``paragraph`` is the paragraph number as printed ("4.16", "12.") or a range
+    ("4.12–4.14") when the chunk spans several numbered paragraphs.
+    """
+
+    source: str
+    start: int
+    end: int
+    text: str
+    section: str | None
+    paragraph: str | None
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """A file that could not be turned into a document, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage with the evidence of how it was ranked."""
+
+    rank: int
+    row: int
+    chunk: Chunk
+    title: str
+    date: str | None
+    score: float
+    lexical_rank: int | None
+    dense_rank: int | None
+
+    @property
+    def citation(self) -> str:
+        """The citation as a person would write it."""
+        parts = [self.title]
+        if self.date:
+            parts.append(self.date)
+        if self.chunk.section:
+            parts.append(self.chunk.section)
+        if self.chunk.paragraph:
+            parts.append(f"para {self.chunk.paragraph}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The ranked passages for one question, plus timings in seconds per stage."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    timings: dict[str, float] = field(default_factory=dict)
