@@ -173,7 +173,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from qa.dense import ModelError
     from qa.search import StaleIndex
     from qa.store import IndexProblem

@@ -163,4 +163,7 @@ class Searcher:
                     score=float(score), lexical_rank=lexical_rank.get(row), dense_rank=dense_rank.get(row),
                 )
             )
-        return Answer(question=question, hits=tuple(hits), timings=timings)
+        best = float(dense[1][0]) if len(dense[1]) else None
+        low_confidence = mode != "lexical" and (best is None or best < self.settings.min_similarity)
+        return Answer(question=question, hits=tuple(hits), timings=timings,
+                      low_confidence=low_confidence, best_similarity=best)

@@ -33,6 +33,8 @@ class Settings:
 
     ``chunk_size`` and ``chunk_overlap`` are in characters; the defaults were
     chosen by measurement with ``qa eval`` (see README, "How good is it").
+    ``min_similarity`` is the cosine similarity below which the best passage is
+    reported as a weak match (low confidence).
     ``rrf_k`` damps the weight of top ranks in reciprocal rank fusion: 60 is the
     value of Cormack et al. (2009) and works across collections without tuning.
     """
@@ -47,6 +49,7 @@ class Settings:
     lexical_weight: float = 0.5
     candidates: int = 100
     top_k: int = 5
+    min_similarity: float = 0.35
     max_file_mb: float = 100.0
     batch_size: int = 32
 

@@ -84,8 +84,14 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The ranked passages for one question, plus timings in seconds per stage."""
+    """The ranked passages for one question, plus timings in seconds per stage.
+
+    ``low_confidence`` is set when even the best passage is only weakly similar
+    to the question: the corpus probably does not answer it.
+    """
 
     question: str
     hits: tuple[Hit, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    low_confidence: bool = False
+    best_similarity: float | None = None
