@@ -8,7 +8,9 @@ The JSON shape is a stable interface read by other tools and by ``qa eval``::
                    "text": str, "score": float, "bm25_rank": int|null, "dense_rank": int|null}]}
 
 ``source`` is the path relative to the corpus folder and ``text`` equals
-``document_text[start:end]``. New fields may be added; none will be removed.
+``document_text[start:end]``. ``low_confidence`` (bool) is true when the best
+passage is only weakly similar to the question. New fields may be added; none
+will be removed.
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ def hit_record(hit: Hit) -> dict[str, Any]:
 
 
 def answer_record(answer: Answer) -> dict[str, Any]:
-    return {"question": answer.question, "passages": [hit_record(h) for h in answer.hits]}
+    return {
+        "question": answer.question,
+        "passages": [hit_record(h) for h in answer.hits],
+        "low_confidence": answer.low_confidence,
+    }
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
@@ -45,6 +51,8 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     if not answer.hits:
         return f"No passages found for: {answer.question}"
     lines = [f"Question: {answer.question}", ""]
+    if answer.low_confidence:
+        lines += ["The corpus does not seem to answer this question; the closest passages follow.", ""]
     for hit in answer.hits:
         chunk = hit.chunk
         where = []
