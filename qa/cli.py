@@ -118,13 +118,13 @@ def _read_questions(path: Path) -> list[str]:
 
 
 def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
-    from qa.dense import load_embedder
+    from qa.dense import load_embedder, load_query_embedder
     from qa.indexer import build_index
     from qa.search import Searcher, StaleIndex
     from qa.store import IndexMissing, IndexStore
 
     started = time.perf_counter()
-    embedder = load_embedder(settings.model, settings.batch_size)
+    embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     loaded = time.perf_counter()
     try:
         searcher = Searcher.open(settings, embedder)
@@ -135,10 +135,10 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
         reason = "no index yet" if isinstance(problem, IndexMissing) else str(problem).split(":")[0]
         print(f"{reason}: building the index of {settings.corpus} first", file=sys.stderr)
         IndexStore(settings.index).clean()
-        report = build_index(settings, embedder, progress=_Bar)
+        report = build_index(settings, load_embedder(settings.model, settings.batch_size), progress=_Bar)
         _print_errors(report.errors)
         print(report.summary(), file=sys.stderr)
-        searcher = Searcher.open(settings, embedder)
+        searcher = Searcher.open(settings)
     if verbose:
         print(f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
               file=sys.stderr)

@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -97,6 +98,142 @@ class SentenceTransformerEmbedder:
 def load_embedder(model: str, batch_size: int = 32) -> SentenceTransformerEmbedder:
     """The model for ``model``, loaded at most once per process."""
     return SentenceTransformerEmbedder(model, batch_size)
+
+
+class OnnxQueryEmbedder:
+    """The same model exported to ONNX, for questions: no torch import at start-up.
+
+    Importing sentence-transformers takes about 10 s on a 2-core machine, which
+    would dominate every cold ``qa ask``; onnxruntime and tokenizers load in
+    under a second. The export is checked against sentence-transformers when it
+    is made (see :func:`export_query_encoder`), so vectors agree to 1e-4.
+    """
+
+    def __init__(self, model: str, onnx_file: Path, tokenizer_file: Path, dimension: int, max_tokens: int) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.enable_truncation(max_tokens)
+        self._tokenizer.enable_padding()
+        self.name = model
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        vectors = self._session.run(None, feed)[0]
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        self._tokenizer.no_truncation()
+        try:
+            return len(self._tokenizer.encode(text).ids)
+        finally:
+            self._tokenizer.enable_truncation(self.max_tokens)
+
+
+def query_encoder_path(index_root: Path, model: str) -> Path:
+    """Where the ONNX export of ``model`` is kept, beside the index versions."""
+    key = hashlib.sha256(resolve_model(model).encode()).hexdigest()[:16]
+    return index_root / "encoders" / f"{key}.onnx"
+
+
+def _mean_pooled(model_dir: Path) -> tuple[int, int] | None:
+    """(dimension, max tokens) if the model is Transformer → mean pooling → Normalize,
+    the shape we can export; None otherwise."""
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        shape = int(pooling["word_embedding_dimension"]), int(config["max_seq_length"])
+    except (OSError, KeyError, IndexError, ValueError, TypeError):
+        return None
+    modes = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value]
+    exportable = (
+        kinds == ["Transformer", "Pooling", "Normalize"]
+        and modes == ["pooling_mode_mean_tokens"]
+        and (model_dir / "tokenizer.json").is_file()
+    )
+    return shape if exportable else None
+
+
+def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) -> bool:
+    """Export the model to ONNX if its shape allows, verified on sample texts; True if written."""
+    model_dir = Path(resolve_model(embedder.name))
+    if target.is_file():
+        return True
+    if not _mean_pooled(model_dir):
+        return False
+    import warnings
+
+    import torch
+
+    transformer = embedder._model[0].auto_model.eval()
+
+    class _MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            states = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            weights = attention_mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".tmp-{os.getpid()}")
+    sample = torch.ones(1, 8, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {name: {0: "batch", 1: "tokens"} for name in names} | {"embedding": {0: "batch"}}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_MeanPooled(), (sample, sample, torch.zeros_like(sample)), str(temporary),
+                              input_names=names, output_names=["embedding"], dynamic_axes=axes,
+                              opset_version=17, dynamo=False)
+        probe = ["Which recommendations remained?", "A longer passage about services for children in care. " * 8]
+        exported = OnnxQueryEmbedder(embedder.name, temporary, model_dir / "tokenizer.json",
+                                     embedder.dimension, embedder.max_tokens)
+        difference = float(np.abs(exported.encode(probe) - embedder.encode(probe)).max())
+        if difference > 1e-4:
+            log.warning("ONNX export of %s differs by %.2g; using sentence-transformers", embedder.name, difference)
+            return False
+        os.replace(temporary, target)
+        return True
+    except Exception as error:  # export support varies by model and torch version; fall back
+        log.warning("cannot export %s to ONNX (%s); questions will use sentence-transformers", embedder.name, error)
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> Embedder:
+    """The fastest loader that gives the same vectors as :func:`load_embedder`."""
+    onnx_file = query_encoder_path(index_root, model)
+    model_dir = Path(resolve_model(model))
+    shape = _mean_pooled(model_dir) if onnx_file.is_file() else None
+    if shape is not None:
+        return _cached_onnx(model, onnx_file, model_dir / "tokenizer.json", *shape)
+    return load_embedder(model, batch_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_onnx(model: str, onnx_file: Path, tokenizer: Path, dimension: int, max_tokens: int) -> OnnxQueryEmbedder:
+    return OnnxQueryEmbedder(model, onnx_file, tokenizer, dimension, max_tokens)
 
 
 class HashingEmbedder:

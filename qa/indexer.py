@@ -18,7 +18,13 @@ import numpy as np
 
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
-from qa.dense import Embedder, embed_passages
+from qa.dense import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    embed_passages,
+    export_query_encoder,
+    query_encoder_path,
+)
 from qa.lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from qa.settings import Settings
 from qa.store import BuildSpec, IndexProblem, IndexStore, Snapshot
@@ -118,6 +124,8 @@ def build_index(
     store = IndexStore(settings.index)
     spec = build_spec(settings, embedder)
     previous = _previous(store, spec, rebuild)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        export_query_encoder(embedder, query_encoder_path(settings.index, settings.model))
     files, errors = scan_corpus(settings.corpus)
     changes = corpus_changes(files, previous.manifest if previous else {})
     if previous is not None and not changes.any:

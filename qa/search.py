@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.corpus import scan_corpus
-from qa.dense import Embedder, load_embedder
+from qa.dense import Embedder, load_query_embedder
 from qa.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from qa.indexer import CorpusChanges, build_spec, corpus_changes
 from qa.lexical import tokenize
@@ -73,7 +73,7 @@ class Searcher:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Searcher:
         """Load the live index; raises IndexProblem subclasses with a message saying what to run."""
-        embedder = embedder or load_embedder(settings.model, settings.batch_size)
+        embedder = embedder or load_query_embedder(settings.model, settings.index, settings.batch_size)
         snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
         return cls(settings, snapshot, embedder)
 
