@@ -77,8 +77,10 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load embedding model {model!r} from {path}: {error}") from error
         self.name = model
         self.batch_size = batch_size
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        dimension, max_tokens = self._model.get_embedding_dimension(), self._model.max_seq_length
+        if dimension is None or max_tokens is None:
+            raise ModelError(f"model {model!r} does not state its dimension and maximum sequence length")
+        self.dimension, self.max_tokens = int(dimension), int(max_tokens)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
@@ -179,7 +181,8 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) ->
 
     import torch
 
-    transformer = embedder._model[0].auto_model.eval()
+    transformer: Any = embedder._model[0].auto_model
+    transformer.eval()
 
     class _MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -333,7 +336,7 @@ class VectorIndex:
             ids = np.flatnonzero(allowed).astype(np.int64)
             if len(ids) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))  # type: ignore[call-arg]
         scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), scores[0][keep]
