@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 
 from qa.types import Chunk, Document
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: a heading no longer splits a paragraph that fits; cuts and overlaps at sentences
 
 _NUMBER = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
 _NUMBERED = re.compile(rf"^[ \t]*(?:[-–•▪◼][ \t]*)?(?P<number>{_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$")
 _BULLET = re.compile(r"^[ \t]*(?:[-–•▪◼§*·\uf0b7]|\(?[a-z]\)|\(?[ivx]+\))(?:[ \t]+|(?=[A-Z]))")
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _SENTENCE_END = re.compile(r"[.:;?!)\"'”’]$")
-_SENTENCE_BREAK = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+_SENTENCE_BREAK = re.compile(  # a sentence end, or the line break before a list item
+    r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])|\n\s*(?=[-–•▪◼][ \t])"
+)
 _MAX_HEADING_WORDS = 12
 
 
@@ -175,6 +177,8 @@ def _units(text: str) -> list[_Unit]:
     last_list_number: str | None = None
     for block in blocks:
         if block.kind == "number":
+            if pending_number is not None:  # two bare numbers in a row: the first is kept as text
+                units.append(_Unit(pending_number.start, pending_number.end, section, None, blocks=[pending_number]))
             pending_number = block
             continue
         start = pending_number.start if pending_number else block.start
@@ -206,6 +210,8 @@ def _units(text: str) -> list[_Unit]:
             continue
         last_list_number = None
         units.append(_Unit(start, block.end, section, number if block.kind == "numbered" else None, blocks=[block]))
+    if pending_number is not None:  # a number ending the text (a page number) is text too, not dropped
+        units.append(_Unit(pending_number.start, pending_number.end, section, None, blocks=[pending_number]))
     return units
 
 
@@ -221,7 +227,7 @@ def _split_long(text: str, start: int, end: int, size: int, overlap: int) -> lis
         cut = position + (cuts[-1] if cuts else size)
         spans.append((position, cut))
         back = text[max(position, cut - overlap) : cut]
-        restart = re.search(r"(?<=[.?!])\s+|\s+", back)
+        restart = _SENTENCE_BREAK.search(back) or re.search(r"\s+", back)  # a sentence start if any
         position = cut - len(back) + restart.end() if overlap and restart else cut
         while position < end and text[position].isspace():
             position += 1
@@ -267,7 +273,10 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
 
     for unit in _units(text):
         if group and (unit.heading or unit.section != group[-1].section or unit.end - group[0].start > size):
-            if not (group[-1].heading and not unit.heading and unit.section == group[-1].section):
+            # A heading stays with its first paragraph, unless together they would split a
+            # paragraph that fits in a chunk on its own.
+            keeps_heading = group[-1].heading and not unit.heading and unit.section == group[-1].section
+            if not keeps_heading or unit.end - unit.start <= size:
                 emit()
         group.append(unit)
     emit()

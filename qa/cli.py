@@ -48,6 +48,29 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--no-update", action="store_true",
                      help="fail instead of updating the index when the corpus changed")
     _settings_arguments(ask)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure retrieval on the reference questions (or a BEIR dataset), every mode"
+    )
+    evaluate.add_argument(
+        "--questions", type=Path, help="reference set (default: eval/questions.jsonl)"
+    )
+    evaluate.add_argument(
+        "--out", type=Path, help="folder for eval.json, eval.md, eval.png (default: reports)"
+    )
+    evaluate.add_argument("--k", type=int, default=10, help="passages per question (default 10)")
+    evaluate.add_argument(
+        "--compare", type=Path, metavar="OLD.json", help="show the change against this report"
+    )
+    evaluate.add_argument(
+        "--beir",
+        type=Path,
+        metavar="DIR",
+        help="evaluate on a BEIR dataset instead; with it, --index is the folder for its"
+        " documents and index (default DIR/.qa-index)",
+    )
+    evaluate.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    _settings_arguments(evaluate)
     return parser
 
 
@@ -171,6 +194,57 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa import evaluation
+
+    if args.k < evaluation.SHOWN_PASSAGES:
+        print(f"qa eval: --k must be at least {evaluation.SHOWN_PASSAGES}", file=sys.stderr)
+        return 2
+    questions_default, out_default = evaluation.default_paths()
+    out = args.out or out_default
+    try:
+        previous = evaluation.read_report(args.compare) if args.compare else None
+    except evaluation.ReferenceSetError as error:
+        print(f"qa eval: {error}", file=sys.stderr)
+        return 2
+    if args.beir:
+        from qa import beir
+        from qa.dense import load_embedder
+
+        try:
+            dataset = beir.load_beir(args.beir, args.split)
+        except beir.BeirError as error:
+            print(f"qa eval: {error}", file=sys.stderr)
+            return 2
+        workspace = args.index or args.beir / ".qa-index"
+        embedder = load_embedder(settings.model, settings.batch_size)
+        report = beir.evaluate_beir(
+            dataset, settings, embedder, workspace, args.split, progress=_Bar
+        )
+        record = beir.beir_record(report)
+        print(beir.format_beir_table(record))
+        paths = beir.write_beir_reports(record, out, previous)
+    else:
+        path = args.questions or questions_default
+        problems = evaluation.validate_reference_set(path, settings.corpus)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            print(f"qa eval: {len(problems)} problem(s) in {path}", file=sys.stderr)
+            return 2
+        searcher = _open_searcher(settings, update=True, verbose=args.verbose)
+        questions = evaluation.load_reference_set(path)
+        result = evaluation.evaluate(searcher, questions, k=args.k, questions_file=str(path))
+        record = evaluation.report_record(result)
+        print(evaluation.format_table(record))
+        if args.verbose and result.failures():
+            print("\nFailures (evidence not in the top 5):\n" + evaluation.format_failures(result))
+        paths = evaluation.write_reports(result, out, previous)
+    if previous is not None:
+        print("\n" + evaluation.format_comparison(previous, record))
+    print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -183,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         if args.command == "index":
             return run_index(settings, args.rebuild, args.verbose)
+        if args.command == "eval":
+            return run_eval(args, settings)
         return run_ask(args, settings)
     except (SettingsError, ModelError, IndexProblem, StaleIndex, FileNotFoundError) as error:
         print(f"qa: {error}", file=sys.stderr)

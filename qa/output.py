@@ -15,9 +15,14 @@ will be removed.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
 import textwrap
 from typing import Any
 
+from qa.lexical import tokenize
 from qa.types import Answer, Hit
 
 
@@ -52,7 +57,10 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         return f"No passages found for: {answer.question}"
     lines = [f"Question: {answer.question}", ""]
     if answer.low_confidence:
-        lines += ["The corpus does not seem to answer this question; the closest passages follow.", ""]
+        lines += [
+            "The corpus does not seem to answer this question; the closest passages follow.",
+            "",
+        ]
     for hit in answer.hits:
         chunk = hit.chunk
         where = []
@@ -61,7 +69,8 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         if chunk.paragraph:
             where.append(f"paragraph {chunk.paragraph}")
         lines.append(f"[{hit.rank}] {hit.title} ({hit.date or 'undated'})")
-        lines.append(f"    {' · '.join(where) or 'no section heading'} · {chunk.source} chars {chunk.start}-{chunk.end}")
+        place = " · ".join(where) or "no section heading"
+        lines.append(f"    {place} · {chunk.source} chars {chunk.start}-{chunk.end}")
         for paragraph in chunk.text.split("\n"):
             wrapped = textwrap.wrap(paragraph, width - 4) or [""]
             lines.extend("    " + line for line in wrapped if line.strip())
@@ -72,3 +81,155 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         lines.append(f"    score {hit.score:.4f} ({ranks})")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+# Display helpers for the app: pure functions, so escaping and exports are tested without a browser.
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# Words and numbers as the BM25 tokenizer sees them: "£22.2m" is one word, "16-year-olds" three.
+_WORD = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?[^\W\d_]*|[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Question and function words that BM25 keeps but that carry no topic: not worth a highlight.
+_FUNCTION_WORDS = frozenset({
+    "about", "after", "all", "also", "am", "any", "been", "before", "being", "both", "can",
+    "could", "did", "do", "does", "done", "during", "each", "from", "had", "has", "have", "he",
+    "her", "his", "how", "i", "its", "may", "me", "might", "more", "most", "much", "must", "my",
+    "our", "she", "should", "since", "so", "some", "than", "them", "those", "through", "up", "us",
+    "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+    "whose", "why", "would", "you", "your",
+})  # fmt: skip
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = (
+    "rank", "citation", "title", "date", "section", "paragraph", "source", "start", "end",
+    "score", "bm25_rank", "dense_rank", "text",
+)  # fmt: skip
+
+
+def display_date(date: str | None) -> str:
+    """A partial ISO date as people write it ("4 December 2024", "March 2020", "2017").
+
+    Citations are read by people, who should not have to decode "2020-03".
+    """
+    if not date:
+        return "undated"
+    parts = [int(p) for p in date.split("-")]
+    if len(parts) == 3:
+        return f"{parts[2]} {_MONTHS[parts[1] - 1]} {parts[0]}"
+    if len(parts) == 2:
+        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
+    return str(parts[0])
+
+
+def readable_citation(hit: Hit) -> str:
+    """Title, date, section and paragraph as a person would write them in a report."""
+    parts = [hit.title, display_date(hit.date)]
+    if hit.chunk.section:
+        parts.append(hit.chunk.section)
+    if hit.chunk.paragraph:
+        parts.append(f"para {hit.chunk.paragraph}")
+    return ", ".join(parts)
+
+
+def highlight_spans(text: str, question: str) -> list[tuple[int, int]]:
+    """(start, end) of each word of ``text`` that shares a search term with ``question``.
+
+    Words are compared after the BM25 tokenizer (stemming, stop words removed), so
+    the words marked are the ones lexical retrieval matched: "inspections" marks
+    "inspection". Question and function words ("which", "from") are not marked:
+    they match everywhere and would hide the words that matter.
+    """
+    terms = {
+        tokens[0]
+        for match in _WORD.finditer(question)
+        if match.group().lower() not in _FUNCTION_WORDS and (tokens := tokenize(match.group()))
+    }
+    if not terms:
+        return []
+    seen: dict[str, bool] = {}
+    spans = []
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if word not in seen:
+            tokens = tokenize(word)
+            seen[word] = bool(tokens) and tokens[0] in terms  # "£5m" must not match "£2m" by "m"
+        if seen[word]:
+            spans.append(match.span())
+    return spans
+
+
+def marked_html(text: str, spans: list[tuple[int, int]], tag: str = "mark") -> str:
+    """``text`` as HTML with each span wrapped in ``<tag>``; every text piece is escaped.
+
+    The only markup in the result is the tags added here, so a document holding
+    ``<script>`` or Markdown shows literally.
+    """
+    pieces = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        pieces.append(html.escape(text[position:start]))
+        pieces.append(f"<{tag}>{html.escape(text[start:end])}</{tag}>")
+        position = end
+    pieces.append(html.escape(text[position:]))
+    return "".join(pieces)
+
+
+def source_html(text: str, start: int, end: int, question: str, anchor: str = "passage") -> str:
+    """A whole document as escaped HTML with ``text[start:end]`` in ``<mark id=anchor>``.
+
+    Inside the passage the question's words are in ``<strong>``, as in the result list.
+    """
+    passage = text[start:end]
+    if passage.strip():  # the mark holds the words, not the blank lines around them
+        start += len(passage) - len(passage.lstrip())
+        passage = passage.strip()
+        end = start + len(passage)
+    inner = marked_html(passage, highlight_spans(passage, question), tag="strong")
+    return (
+        html.escape(text[:start])
+        + f'<mark id="{html.escape(anchor, quote=True)}">{inner}</mark>'
+        + html.escape(text[end:])
+    )
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape Markdown syntax so a passage renders as the words it holds."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def answer_markdown(answer: Answer, settings_line: str = "") -> str:
+    """The answer as a Markdown file: one quoted passage per citation, for notes and briefings."""
+    lines = [f"# {escape_markdown(answer.question)}", ""]
+    if settings_line:
+        lines += [f"_{escape_markdown(settings_line)}_", ""]
+    if answer.low_confidence:
+        lines += ["**The documents don't seem to answer this question: weak matches only.**", ""]
+    for hit in answer.hits:
+        lines += [f"## {hit.rank}. {escape_markdown(readable_citation(hit))}", ""]
+        quoted = hit.chunk.text.strip().split("\n")
+        lines += [f"> {escape_markdown(line)}".rstrip() for line in quoted]
+        where = f"characters {hit.chunk.start}–{hit.chunk.end}"
+        lines += ["", f"Source file: `{hit.chunk.source}`, {where}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _csv_cell(value: Any) -> Any:
+    """Guard text that a spreadsheet would run as a formula (OWASP CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(_CSV_FORMULA):
+        return "'" + value
+    return value
+
+
+def answer_csv(answer: Answer) -> str:
+    """The answer as CSV, one row per passage, with the columns of :data:`CSV_COLUMNS`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for hit in answer.hits:
+        record = hit_record(hit) | {"citation": readable_citation(hit)}
+        writer.writerow([_csv_cell(record[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()

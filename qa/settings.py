@@ -35,8 +35,11 @@ class Settings:
     chosen by measurement with ``qa eval`` (see README, "How good is it").
     ``min_similarity`` is the cosine similarity below which the best passage is
     reported as a weak match (low confidence).
-    ``rrf_k`` damps the weight of top ranks in reciprocal rank fusion: 60 is the
-    value of Cormack et al. (2009) and works across collections without tuning.
+    ``fusion`` is "weighted" (equal weights on min-max normalised BM25 and cosine
+    scores) by default: on the reference questions it reached recall@5 0.86
+    against 0.77 for reciprocal rank fusion ("rrf"), which lets a weak dense rank
+    outvote a strong exact-term match. ``rrf_k`` damps the weight of top ranks in
+    RRF: 60 is the value of Cormack et al. (2009).
     """
 
     corpus: Path = Path("corpus")
@@ -44,7 +47,7 @@ class Settings:
     model: str = BUNDLED_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 150
-    fusion: str = "rrf"
+    fusion: str = "weighted"
     rrf_k: int = 60
     lexical_weight: float = 0.5
     candidates: int = 100

@@ -1,0 +1,350 @@
+"""The evaluation harness on a BEIR-layout dataset (``qa eval --beir DIR``).
+
+A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``),
+``queries.jsonl`` (``_id``, ``text``) and ``qrels/<split>.tsv`` (header
+``query-id corpus-id score``). Each BEIR document becomes one text file
+(title, blank line, text) in a work folder, indexed by the ordinary indexer with
+the ordinary chunking, so this measures the same code as ``qa ask``. Passages are
+mapped back to their BEIR document: the first passage of a document gives its
+rank, later ones are dropped. Metrics come from ``ir_measures`` with graded
+relevance from the qrels.
+
+Example::
+
+    dataset = load_beir(Path("scifact"))
+    report = evaluate_beir(dataset, settings, embedder, Path("scifact/.qa-index"))
+    print(format_beir_table(report))
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from qa.dense import Embedder
+from qa.evaluation import MODES, OVERALL, REPORT_FORMAT, Latency, format_comparison, format_table
+from qa.indexer import ProgressFactory, build_index
+from qa.settings import Settings
+
+METRICS = ("nDCG@10", "R@10", "R@100", "MRR@10")
+DEPTH = 100  # documents ranked per query: the deepest cutoff of METRICS
+PASSAGES_PER_DOCUMENT = (
+    3  # passages searched per ranked document, so DEPTH distinct documents remain
+)
+
+
+class BeirError(ValueError):
+    """The folder is not a usable BEIR dataset; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class BeirDocument:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    """A BEIR split: the corpus, the queries that have judgements, and the judgements."""
+
+    name: str
+    documents: tuple[BeirDocument, ...]
+    queries: Mapping[str, str]
+    qrels: Mapping[str, Mapping[str, int]]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise BeirError(f"{path} is missing")
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise BeirError(f"{path}:{number}: invalid JSON ({error.msg})") from error
+            if not isinstance(record, dict) or "_id" not in record:
+                raise BeirError(f"{path}:{number}: a record needs an '_id'")
+            records.append(record)
+    return records
+
+
+def load_beir(folder: Path, split: str = "test") -> BeirDataset:
+    """Read a BEIR folder; only queries judged in ``qrels/<split>.tsv`` are kept."""
+    documents = tuple(
+        BeirDocument(str(r["_id"]), str(r.get("title") or ""), str(r.get("text") or ""))
+        for r in _jsonl(folder / "corpus.jsonl")
+    )
+    all_queries = {
+        str(r["_id"]): str(r.get("text") or "") for r in _jsonl(folder / "queries.jsonl")
+    }
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        raise BeirError(f"{qrels_path} is missing")
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle, delimiter="\t")
+        header = next(rows, None)
+        if header is None or [h.strip() for h in header[:3]] != ["query-id", "corpus-id", "score"]:
+            raise BeirError(f"{qrels_path}: the header must be 'query-id<TAB>corpus-id<TAB>score'")
+        for number, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            try:
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            except (IndexError, ValueError) as error:
+                raise BeirError(
+                    f"{qrels_path}:{number}: expected query-id, corpus-id, integer score"
+                ) from error
+    missing = sorted(set(qrels) - set(all_queries))
+    if missing:
+        raise BeirError(
+            f"{qrels_path}: {len(missing)} judged queries are not in queries.jsonl ({missing[:3]})"
+        )
+    queries = {qid: all_queries[qid] for qid in qrels}
+    return BeirDataset(folder.resolve().name, documents, queries, qrels)
+
+
+def file_name(doc_id: str) -> str:
+    """A safe, stable file name for a document id; ids may hold '/' or start with '.'.
+
+    The prefix keeps the name from being hidden (the corpus scan skips dot files).
+    """
+    name = quote(doc_id, safe="-_")
+    if len(name) > 150:
+        name = hashlib.sha256(doc_id.encode()).hexdigest()
+    return f"d-{name}.txt"
+
+
+def write_corpus(dataset: BeirDataset, folder: Path) -> dict[str, str]:
+    """Write each document as a text file, leaving unchanged ones alone; return source → doc id."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources: dict[str, str] = {}
+    for document in dataset.documents:
+        name = file_name(document.id)
+        sources[name] = document.id
+        content = (
+            f"{document.title}\n\n{document.text}\n" if document.title else f"{document.text}\n"
+        )
+        path = folder / name
+        data = content.encode("utf-8")
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+    for stale in folder.glob("*.txt"):
+        if stale.name not in sources:
+            stale.unlink()
+    return sources
+
+
+def document_run(
+    sources: Sequence[str], doc_of: Mapping[str, str], query_id: str, depth: int
+) -> dict[str, float]:
+    """Passage sources (best first) → BEIR doc ids with strictly decreasing scores.
+
+    A document ranks where its first passage does; a document whose id is the
+    query's own id is dropped, as BEIR's evaluation does (ArguAna, Quora).
+    """
+    ranked: list[str] = []
+    seen: set[str] = set()
+    for source in sources:
+        doc_id = doc_of.get(source)
+        if doc_id is None or doc_id in seen or doc_id == query_id:
+            continue
+        seen.add(doc_id)
+        ranked.append(doc_id)
+        if len(ranked) == depth:
+            break
+    return {doc_id: float(depth - position) for position, doc_id in enumerate(ranked)}
+
+
+def document_metrics(
+    qrels: Mapping[str, Mapping[str, int]], runs: Mapping[str, Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Per judged query: nDCG@10, R@10, R@100, MRR@10; a query with an empty run scores 0."""
+    import ir_measures
+
+    measures = {name: ir_measures.parse_measure(name.replace("MRR", "RR")) for name in METRICS}
+    names = {str(measure): name for name, measure in measures.items()}
+    values: dict[str, dict[str, float]] = {qid: dict.fromkeys(METRICS, 0.0) for qid in qrels}
+    for metric in ir_measures.iter_calc(list(measures.values()), dict(qrels), dict(runs)):
+        values[metric.query_id][names[str(metric.measure)]] = float(metric.value)
+    return values
+
+
+@dataclass(frozen=True)
+class BeirModeResult:
+    """Mean metrics of one mode, and each query's own (to find the queries that fail)."""
+
+    mode: str
+    metrics: Mapping[str, float]
+    per_query: Mapping[str, Mapping[str, float]]
+    latency: Latency
+
+
+@dataclass(frozen=True)
+class BeirReport:
+    """The outcome of one ``qa eval --beir`` run."""
+
+    dataset: str
+    split: str
+    documents: int
+    indexed_documents: int
+    chunks: int
+    queries: int
+    index_seconds: float
+    model: str
+    created_at: str
+    modes: tuple[BeirModeResult, ...]
+
+
+def evaluate_beir(
+    dataset: BeirDataset,
+    settings: Settings,
+    embedder: Embedder,
+    workspace: Path,
+    split: str = "test",
+    modes: Sequence[str] = MODES,
+    progress: ProgressFactory | None = None,
+) -> BeirReport:
+    """Index the dataset under ``workspace`` (updating an earlier index) and score every mode."""
+    from qa.search import Searcher
+
+    settings = settings.replace(corpus=workspace / "corpus", index=workspace / "index")
+    doc_of = write_corpus(dataset, settings.corpus)
+    started = time.perf_counter()
+    build = build_index(settings, embedder, progress=progress)
+    index_seconds = time.perf_counter() - started
+    searcher = Searcher.open(settings, embedder)
+    results = []
+    for mode in modes:
+        runs: dict[str, dict[str, float]] = {}
+        seconds: list[float] = []
+        for text in list(dataset.queries.values())[:1]:
+            searcher.search(text, k=10, mode=mode)  # warm-up, not timed
+        for qid, text in dataset.queries.items():
+            began = time.perf_counter()
+            answer = searcher.search(text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode)
+            seconds.append(time.perf_counter() - began)
+            runs[qid] = document_run([h.chunk.source for h in answer.hits], doc_of, qid, DEPTH)
+        per_query = document_metrics(dataset.qrels, runs)
+        means = {
+            name: statistics.fmean(v[name] for v in per_query.values()) if per_query else 0.0
+            for name in METRICS
+        }
+        results.append(BeirModeResult(mode, means, per_query, Latency.of(seconds)))
+    return BeirReport(
+        dataset=dataset.name,
+        split=split,
+        documents=len(dataset.documents),
+        indexed_documents=build.documents,
+        chunks=build.chunks,
+        queries=len(dataset.queries),
+        index_seconds=index_seconds,
+        model=settings.model,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        modes=tuple(results),
+    )
+
+
+def beir_record(report: BeirReport) -> dict[str, Any]:
+    """The JSON form, shaped like the reference report so ``--compare`` and the table work alike."""
+    return {
+        "format": REPORT_FORMAT,
+        "kind": "beir",
+        "created_at": report.created_at,
+        "dataset": report.dataset,
+        "split": report.split,
+        "model": report.model,
+        "counts": {
+            "documents": report.documents,
+            "indexed_documents": report.indexed_documents,
+            "chunks": report.chunks,
+            "queries": report.queries,
+        },
+        "index_seconds": round(report.index_seconds, 2),
+        "metric_names": list(METRICS),
+        "modes": {
+            r.mode: {
+                "metrics": {OVERALL: {n: round(v, 4) for n, v in r.metrics.items()}},
+                "questions": {OVERALL: report.queries},
+                "low_confidence": None,
+                "latency_ms": {
+                    "median": round(r.latency.median_ms, 2),
+                    "p95": round(r.latency.p95_ms, 2),
+                    "queries": r.latency.queries,
+                },
+                "per_query": {
+                    q: {n: round(v, 4) for n, v in m.items()} for q, m in r.per_query.items()
+                },
+            }
+            for r in report.modes
+        },
+    }
+
+
+def format_beir_table(record: Mapping[str, Any]) -> str:
+    counts = record["counts"]
+    return (
+        f"BEIR {record['dataset']} ({record['split']}): {counts['queries']} queries,"
+        f" {counts['indexed_documents']}/{counts['documents']} documents"
+        f" in {counts['chunks']} chunks\n" + format_table(record)
+    )
+
+
+def format_beir_markdown(
+    record: Mapping[str, Any], previous: Mapping[str, Any] | None = None
+) -> str:
+    counts = record["counts"]
+    lines = [
+        f"# BEIR evaluation: {record['dataset']} ({record['split']})",
+        "",
+        f"{record['created_at']} · model `{record['model']}` · {counts['queries']} queries ·"
+        f" {counts['indexed_documents']} of {counts['documents']} documents indexed"
+        f" in {counts['chunks']} chunks ({record['index_seconds']:.0f} s)",
+        "",
+        "Each document ranks where its first passage does."
+        " Metrics from ir_measures, mean over judged queries.",
+        "",
+        "| mode | " + " | ".join(METRICS) + " | median latency | p95 latency |",
+        "|---|" + "---:|" * (len(METRICS) + 2),
+    ]
+    for mode, summary in record["modes"].items():
+        metrics = summary["metrics"][OVERALL]
+        latency = summary["latency_ms"]
+        lines.append(
+            f"| {mode} | "
+            + " | ".join(f"{metrics[n]:.3f}" for n in METRICS)
+            + f" | {latency['median']:.1f} ms | {latency['p95']:.1f} ms |"
+        )
+    if previous is not None:
+        lines += [
+            "",
+            "## Change against an earlier report",
+            "",
+            format_comparison(previous, record, markdown=True),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_beir_reports(
+    record: Mapping[str, Any], out: Path, previous: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """Write beir-<dataset>.json and .md into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"beir-{record['dataset']}"
+    paths = [out / f"{stem}.json", out / f"{stem}.md"]
+    paths[0].write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(format_beir_markdown(record, previous), encoding="utf-8")
+    return paths

@@ -1,0 +1,88 @@
+"""Shared fixtures: tiny corpora under tmp_path, the shipped corpus, a fake embedder.
+
+Unit tests never load the real model: they use :class:`qa.dense.HashingEmbedder`.
+Only tests marked ``slow`` load the bundled model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from qa.corpus import load_corpus
+from qa.dense import HashingEmbedder
+from qa.settings import Settings
+from qa.types import Document
+
+# No example database in the work tree (failures print their example), and no deadline:
+# timings on a shared CI machine vary too much for one.
+hypothesis_settings.register_profile("qa", database=None, deadline=None)
+hypothesis_settings.load_profile("qa")
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_CORPUS = REPO / "corpus"
+
+CABINET_2024 = "cabinet-2024-12-ofsted-inspection-outcome.txt"
+CABINET_2020 = "cabinet-2020-03-ofsted-inspection-findings.txt"
+NEWS_2020 = "insidecroydon-2020-03-ofsted-rates-good.txt"
+SCRUTINY_2017 = "scrutiny-2017-ofsted-response-update.txt"
+SCRUTINY_2019 = "scrutiny-2019-performance-trends-monitoring-visit.txt"
+SHIPPED = (CABINET_2024, CABINET_2020, NEWS_2020, SCRUTINY_2017, SCRUTINY_2019)
+
+# Three small documents, each about one distinct topic, so that a search has one right answer.
+TINY_CORPUS = {
+    "adoption.txt": (
+        "Adoption Panel Annual Report\n\n"
+        "1. SUMMARY\n\n"
+        "1.1 The adoption panel met eleven times and approved fourteen adopters.\n\n"
+        "1.2 Matching for very young children is now quicker than the national average.\n"
+    ),
+    "fostering.md": (
+        "# Fostering Recruitment Update\n\n"
+        "The council recruited twelve new foster carers this year.\n\n"
+        "- Carers receive a weekly fostering allowance.\n"
+        "- Training is offered every month.\n"
+    ),
+    "reports/youth.txt": (
+        "Youth Offending Service Review\n\n"
+        "2. DETAIL\n\n"
+        "2.1 Knife crime among young people rose, and the youth offending team grew by two officers.\n"
+    ),
+}
+
+
+def write_corpus(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``files`` (relative path → text or bytes) under ``root`` and return it."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", dict(TINY_CORPUS))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
+    """Settings for the tiny corpus with an index in tmp_path (chunk size 300 to get several chunks)."""
+    return Settings(corpus=tiny_corpus, index=tmp_path / "index", chunk_size=300, chunk_overlap=50)
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def shipped_documents() -> dict[str, Document]:
+    loaded = load_corpus(SHIPPED_CORPUS)
+    assert not loaded.errors, loaded.errors
+    return {d.source: d for d in loaded.documents}

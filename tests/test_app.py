@@ -1,0 +1,363 @@
+"""The Streamlit app, driven by streamlit.testing's AppTest against temporary corpora.
+
+The app reads QA_CORPUS and QA_INDEX, so every test points it at a copy under
+tmp_path and /work/main/corpus is never touched. One index of three shipped
+documents plus a document full of markup is built once with the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from qa.dense import load_embedder
+from qa.indexer import build_index
+from qa.settings import Settings
+from tests.conftest import (
+    CABINET_2020,
+    NEWS_2020,
+    SCRUTINY_2019,
+    SHIPPED_CORPUS,
+    TINY_CORPUS,
+    write_corpus,
+)
+
+pytestmark = pytest.mark.slow
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+REPO_ENCODERS = APP.parent / "index" / "encoders"
+ASK = "FormSubmitter:ask-Search"
+ADD = "FormSubmitter:upload-Add to the corpus"
+HOSTILE = "zebra-crossing-audit.txt"
+HOSTILE_TEXT = (  # one paragraph, so that one passage holds all of it
+    "The zebra crossing audit outside the family centre kept this text, which must show "
+    "literally: <script>alert(1)</script> and **bold** # heading and <b>tags</b>.\n"
+)
+HOSTILE_META = {"title": "Zebra <img src=x onerror=alert(2)> audit", "date": "2021-05-01"}
+NOTE = (
+    b"Respite Care Review\n\n1. SUMMARY\n\n"
+    b"1.1 The respite care service for disabled children supported 240 families in 2023.\n"
+)
+OFF_TOPIC = "What were the GCSE results in Manchester schools in 2023?"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    corpus: Path
+    index: Path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """Three shipped documents and one full of markup, indexed once with the real model.
+
+    The ONNX question encoder is copied from the repository's index when there is
+    one, which saves exporting it again (about 10 s).
+    """
+    root = tmp_path_factory.mktemp("app")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in (CABINET_2020, NEWS_2020, SCRUTINY_2019):
+        shutil.copyfile(SHIPPED_CORPUS / name, corpus / name)
+    write_corpus(corpus, {HOSTILE: HOSTILE_TEXT, HOSTILE + ".meta.json": json.dumps(HOSTILE_META)})
+    settings = Settings(corpus=corpus, index=root / "index")
+    if REPO_ENCODERS.is_dir():
+        shutil.copytree(REPO_ENCODERS, settings.index / "encoders")
+    build_index(settings, load_embedder(settings.model, settings.batch_size))
+    return Workspace(corpus, root / "index")
+
+
+def use(monkeypatch: pytest.MonkeyPatch, workspace: Workspace, **settings: str) -> None:
+    monkeypatch.setenv("QA_CORPUS", str(workspace.corpus))
+    monkeypatch.setenv("QA_INDEX", str(workspace.index))
+    for name, value in settings.items():
+        monkeypatch.setenv(f"QA_{name.upper()}", value)
+
+
+@pytest.fixture
+def shared(built: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """The session index, read only."""
+    use(monkeypatch, built)
+    return built
+
+
+@pytest.fixture
+def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A private copy of the session corpus and index, for tests that change them."""
+    copy = Workspace(tmp_path / "corpus", tmp_path / "index")
+    shutil.copytree(built.corpus, copy.corpus)
+    shutil.copytree(built.index, copy.index, ignore=shutil.ignore_patterns("encoders"))
+    (copy.index / "encoders").symlink_to(built.index / "encoders")
+    use(monkeypatch, copy)
+    return copy
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.text_input(key="q").input(question)
+    at.button(key=ASK).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def passages(at: AppTest) -> list[str]:
+    """The HTML of each passage shown, in rank order."""
+    return [h.value for h in at.html if 'class="qa-hit"' in h.value]
+
+
+def sources(at: AppTest) -> list[str]:
+    return [re.search(r'data-source="([^"]*)"', p).group(1) for p in passages(at)]  # type: ignore[union-attr]
+
+
+def state(workspace: Workspace) -> dict[str, bytes]:
+    """Every file of the corpus and index (not the shared encoder) with its content."""
+    return {
+        str(path): path.read_bytes()
+        for root in (workspace.corpus, workspace.index)
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "encoders" not in path.parts
+    }
+
+
+def test_empty_page_offers_examples_that_search_when_clicked(shared: Workspace) -> None:
+    at = start()
+    assert not passages(at)
+    example = at.button(key="example-0")
+    assert example.label == "Which recommendations from the 2020 inspection remained in 2024?"
+    example.click().run()
+    assert at.text_input(key="q").value == example.label
+    assert len(passages(at)) == 5
+
+
+def test_question_returns_cited_passages(shared: Workspace) -> None:
+    at = ask(start(), "What did the 2020 inspection find about services for care leavers?")
+    shown = passages(at)
+    assert len(shown) == 5
+    for markup in shown:
+        assert re.search(r'<span class="qa-title">[^<]+</span>', markup)
+        assert '<div class="qa-passage">' in markup
+    citations = [c.value for c in at.code]
+    assert len(citations) == 5
+    assert any("23 March 2020" in c and "para" in c for c in citations)
+    assert any("<mark>" in markup for markup in shown), "question words are highlighted"
+    assert {b.label for b in at.download_button} == {"Markdown", "CSV"}
+
+
+def test_document_filter_keeps_only_that_document(shared: Workspace) -> None:
+    at = start()
+    at.multiselect(key="documents").set_value([CABINET_2020]).run()
+    ask(at, "What did inspectors say about care leavers and social work practice?")
+    assert sources(at) and set(sources(at)) == {CABINET_2020}
+
+
+def test_year_range_narrows_the_results(shared: Workspace) -> None:
+    at = start()
+    at.slider(key="years").set_value((2019, 2019)).run()
+    ask(at, "What did inspectors say about care leavers and social work practice?")
+    assert sources(at) and set(sources(at)) == {SCRUTINY_2019}
+
+
+def test_number_of_passages_follows_the_slider(shared: Workspace) -> None:
+    at = start()
+    at.slider(key="k").set_value(8).run()
+    assert len(passages(ask(at, "care leavers"))) == 8
+
+
+def test_retrieval_mode_changes_the_reported_ranks(shared: Workspace) -> None:
+    at = start()
+    at.toggle(key="ranking").set_value(True).run()
+    question = "How did the council improve services for children in care?"
+    ask(at, question)
+
+    def ranking() -> list[str]:
+        return [c.value for c in at.caption if c.value.startswith("Ranking:")]
+
+    hybrid = ranking()
+    assert len(hybrid) == 5 and all("word match" in r and "meaning match" in r for r in hybrid)
+    at.radio(key="mode").set_value("lexical").run()
+    lexical = ranking()
+    assert len(lexical) == 5 and all("BM25 score" in r and "meaning" not in r for r in lexical)
+    at.radio(key="mode").set_value("dense").run()
+    dense = ranking()
+    assert len(dense) == 5 and all("similarity" in r and "word match" not in r for r in dense)
+    assert [f"meaning match (embeddings) #{i}" in r for i, r in enumerate(dense, 1)] == [True] * 5
+    assert hybrid != lexical != dense
+
+
+def test_off_topic_question_says_nothing_relevant(
+    built: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bundled model scores this question 0.46 against the reports, above the 0.35
+    # default, so the threshold is raised here to exercise the app's low-confidence page.
+    use(monkeypatch, built, min_similarity="0.5")
+    at = ask(start(), OFF_TOPIC)
+    assert any("The documents don't seem to answer this question" in w.value for w in at.warning)
+    weak = [e for e in at.expander if e.label == "Closest passages (weak matches)"]
+    assert len(weak) == 1 and not weak[0].proto.expanded
+    assert len([h for h in weak[0].html if 'class="qa-hit"' in h.value]) == 5
+
+
+def test_on_topic_question_is_not_flagged(
+    built: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, built, min_similarity="0.5")
+    at = ask(start(), "What did inspectors say about care leavers?")
+    assert not at.warning and not at.expander
+    assert len(passages(at)) == 5
+
+
+def test_markup_in_documents_is_shown_literally(shared: Workspace) -> None:
+    at = ask(start(), "zebra crossing audit")
+    assert sources(at)[0] == HOSTILE
+    first = passages(at)[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in first
+    assert "**bold** # heading and &lt;b&gt;tags&lt;/b&gt;" in first
+    assert "Zebra &lt;img src=x onerror=alert(2)&gt; audit" in first
+    for element in at.html:
+        assert "<script" not in element.value and "<img" not in element.value
+        assert "<b>" not in element.value
+
+    at.button(key="source-main-1").click().run()
+    assert not at.exception
+    frames = at.get("iframe")
+    assert len(frames) == 1
+    page = frames[0].proto.srcdoc
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "**bold** # heading" in page
+    assert page.count("<script") == 1, "only the app's own scroll script"
+    assert '<mark id="passage">' in page
+    assert "script-src 'sha256-" in page
+
+
+def test_source_view_shows_the_whole_document_with_the_passage_marked(shared: Workspace) -> None:
+    at = ask(start(), "What did the 2020 inspection find about services for care leavers?")
+    at.button(key="source-main-1").click().run()
+    page = at.get("iframe")[0].proto.srcdoc
+    marked = re.search(r'<mark id="passage">(.*?)</mark>', page, re.S)
+    assert marked is not None
+    source = sources(at)[0]
+    document = (shared.corpus / source).read_text(encoding="utf-8")
+    plain = re.sub(r"</?strong>", "", marked.group(1))
+    assert plain.replace("&#x27;", "'").replace("&amp;", "&")[:60] in document
+    assert len(page) > len(marked.group(0)) + 2000, "the whole document, not only the passage"
+    assert [b.label for b in at.download_button if "original" in b.label]
+
+
+def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> None:
+    at = start()
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Title", "Date", "Size", "Passages", "File"]
+    assert set(table["File"]) == {CABINET_2020, NEWS_2020, SCRUTINY_2019, HOSTILE}
+    row = table[table["File"] == CABINET_2020].iloc[0]
+    assert row["Date"] == "23 March 2020" and row["Size"].endswith("KB") and row["Passages"] > 5
+    assert any("Up to date" in s.value for s in at.success)
+    assert any("documents, " in m.value and "embedding model" in m.value for m in at.markdown)
+
+
+def test_uploading_a_good_text_file_adds_it_and_makes_it_searchable(writable: Workspace) -> None:
+    at = start()
+    at.file_uploader(key="upload-0").upload("Respite care review.txt", NOTE, "text/plain")
+    at.button(key=ADD).click().run()
+    assert not at.exception and not at.error
+    assert any("Added" in s.value for s in at.success)
+    assert (writable.corpus / "Respite care review.txt").read_bytes() == NOTE
+    assert "Respite care review.txt" in set(at.dataframe[0].value["File"])
+    ask(at, "respite care for disabled children")
+    assert sources(at)[0] == "Respite care review.txt"
+    assert any("Respite" in option for option in at.multiselect(key="documents").options)
+
+
+def test_uploading_a_corrupt_pdf_changes_nothing(writable: Workspace) -> None:
+    before = state(writable)
+    at = start()
+    at.file_uploader(key="upload-0").upload("broken.pdf", b"%PDF-1.7\nnot a pdf", "application/pdf")
+    at.button(key=ADD).click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "broken.pdf could not be read" in errors[0]
+    assert state(writable) == before
+    assert "broken.pdf" not in set(at.dataframe[0].value["File"])
+
+
+def test_uploading_an_existing_name_needs_confirmation(writable: Workspace) -> None:
+    at = start()
+    at.file_uploader(key="upload-0").upload(SCRUTINY_2019, NOTE, "text/plain")
+    at.button(key=ADD).click().run()
+    assert any("already in the corpus" in e.value for e in at.error)
+    assert (writable.corpus / SCRUTINY_2019).read_bytes() != NOTE
+
+    at.file_uploader(key="upload-1").upload(SCRUTINY_2019, NOTE, "text/plain")
+    at.checkbox(key="replace").check()
+    at.button(key=ADD).click().run()
+    assert any("Replaced" in s.value for s in at.success)
+    assert (writable.corpus / SCRUTINY_2019).read_bytes() == NOTE
+
+
+def test_changed_corpus_shows_a_banner_and_updates_the_index(writable: Workspace) -> None:
+    (writable.corpus / "late-note.txt").write_bytes(NOTE)
+    at = start()
+    assert any("The document folder changed" in w.value for w in at.warning)
+    at.button(key="update-index").click().run()
+    assert not at.exception
+    assert not any("The document folder changed" in w.value for w in at.warning)
+    assert any("Index ready: 5 documents" in s.value for s in at.success)
+    assert "late-note.txt" in set(at.dataframe[0].value["File"])
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    workspace = Workspace(write_corpus(tmp_path / "corpus", dict(TINY_CORPUS)), tmp_path / "index")
+    use(monkeypatch, workspace)
+    yield workspace
+
+
+def test_first_start_builds_the_index_with_progress_then_searches(
+    tiny: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = start()
+    statuses = at.status
+    assert len(statuses) == 1 and statuses[0].state == "complete"
+    assert re.fullmatch(r"Index ready: 3 documents, \d+ passages", statuses[0].label)
+    assert (tiny.index / "CURRENT").is_file()
+    ask(at, "foster carers allowance")
+    assert sources(at)[0] == "fostering.md"
+
+    # An index built with other settings is refused with a readable message and a rebuild button.
+    monkeypatch.setenv("QA_CHUNK_SIZE", "800")
+    at = start()
+    assert "cannot be used" in at.error[0].value and "chunk" in at.error[0].value
+    at.button[0].click().run()
+    assert not at.error and not at.exception
+    assert any(re.match(r"Index ready: 3 documents", s.value) for s in at.success)
+    assert len(passages(ask(at, "foster carers allowance"))) > 0
+
+
+def test_missing_corpus_is_a_readable_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, Workspace(tmp_path / "no-such-folder", tmp_path / "index"))
+    at = start()
+    assert len(at.error) == 1
+    assert "could not be found" in at.error[0].value and "no-such-folder" in at.error[0].value
+    assert at.status[0].state == "error"
+
+
+def test_bad_setting_is_a_readable_error(
+    shared: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_TOP_K", "many")
+    at = start()
+    assert "A setting is wrong" in at.error[0].value and "QA\\_TOP\\_K" in at.error[0].value

@@ -1,0 +1,164 @@
+"""The app in a real browser: `streamlit run app.py` driven by headless Chromium via Playwright.
+
+Asks the README's question at a desktop (1280 px) and a phone (390 px) width,
+checks that a passage and its citation are visible, opens the passage in its
+source and checks it is highlighted and scrolled into view. Screenshots of
+each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
+look at. Skipped when Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa.dense import load_embedder
+from qa.indexer import build_index
+from qa.settings import Settings
+from tests.conftest import SHIPPED_CORPUS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+QUESTION = "Which recommendations from the 2020 inspection remained in 2024?"
+WIDTHS = {1280: 1000, 390: 844}
+
+
+def screenshot_folder() -> Path:
+    folder = Path(os.environ.get("QA_SCREENSHOTS") or REPO / "tests" / "screenshots-out")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over a copy of the shipped corpus and a built index."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    root = tmp_path_factory.mktemp("browser")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    if (REPO / "index" / "encoders").is_dir():  # skip re-exporting the ONNX question encoder
+        shutil.copytree(REPO / "index" / "encoders", index / "encoders")
+    settings = Settings(corpus=corpus, index=index)
+    build_index(settings, load_embedder(settings.model, settings.batch_size))
+
+    port = free_port()
+    env = os.environ | {"QA_CORPUS": str(corpus), "QA_INDEX": str(index)}
+    log = (root / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"streamlit did not start:\n{(root / 'streamlit.log').read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_question_passage_citation_and_source_view(
+    server: str, width: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    folder = screenshot_folder()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": WIDTHS[width]})
+            page.goto(server)
+            box = page.get_by_label("Your question")
+            box.wait_for(timeout=90_000)
+            expect(page.get_by_text("Try an example question")).to_be_visible()
+            page.wait_for_timeout(500)
+            page.screenshot(path=folder / f"empty-{width}.png")
+
+            box.fill(QUESTION)
+            page.get_by_test_id("stBaseButton-primaryFormSubmit").first.click()
+            page.wait_for_url("**?q=*", timeout=30_000)  # the question is in the address to share
+            passage = page.locator(".qa-passage").first
+            expect(passage).to_be_visible(timeout=60_000)
+            citation = page.locator(".qa-cite").first
+            expect(citation).to_be_visible()
+            expect(citation.locator(".qa-title")).not_to_be_empty()
+            expect(citation.locator(".qa-where")).to_contain_text("para")
+            expect(page.locator("[data-testid='stCode']").first).to_be_visible()
+            expect(passage.locator("mark").first).to_be_visible()
+            assert passage.bounding_box()["width"] <= width  # type: ignore[index]
+            no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert no_overflow, "the page is wider than the window"
+            page.wait_for_timeout(1000)
+            page.screenshot(path=folder / f"results-{width}.png")
+
+            page.get_by_role("button", name="View in source").first.click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog).to_be_visible()
+            frame = page.frame_locator('iframe[title^="Text of"]')
+            mark = frame.locator("mark#passage")
+            expect(mark).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(1000)  # the page's script scrolls the passage into view
+            in_view = mark.evaluate(
+                "m => { const r = m.getBoundingClientRect();"
+                " return r.top >= 0 && r.top < window.innerHeight; }"
+            )
+            assert in_view, "the passage is not scrolled into view"
+            assert frame.locator("body").evaluate("b => b.innerText.length") > 5000
+            page.screenshot(path=folder / f"source-{width}.png")
+
+            page.keyboard.press("Escape")
+            expect(dialog).to_be_hidden()
+            page.get_by_role("tab", name="Documents").click()
+            table = page.get_by_test_id("stDataFrame")
+            expect(table).to_be_visible()
+            expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=folder / f"documents-{width}.png")
+        finally:
+            browser.close()
+    with capsys.disabled():
+        print(f"\nscreenshots at {width} px saved in {folder}")

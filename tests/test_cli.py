@@ -1,0 +1,209 @@
+"""The ``qa`` command run in-process, with the hashing embedder standing in for the model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import qa.dense
+import qa.search
+from qa.cli import main
+from qa.corpus import load_corpus
+from qa.dense import HashingEmbedder
+
+from .conftest import write_corpus
+
+PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
+    "rank": (int,),
+    "source": (str,),
+    "title": (str,),
+    "date": (str, type(None)),
+    "section": (str, type(None)),
+    "paragraph": (str, type(None)),
+    "start": (int,),
+    "end": (int,),
+    "text": (str,),
+    "score": (float,),
+    "bm25_rank": (int, type(None)),
+    "dense_rank": (int, type(None)),
+}
+
+
+@pytest.fixture
+def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Flags for a tiny corpus and an index in tmp_path; the model loaders return a HashingEmbedder."""
+    embedder = HashingEmbedder()
+
+    def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
+        return embedder
+
+    monkeypatch.setattr(qa.dense, "load_embedder", load)
+    monkeypatch.setattr(qa.dense, "load_query_embedder", load)
+    monkeypatch.setattr(qa.search, "load_query_embedder", load)
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    return ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index"), "--chunk-size", "300", "--chunk-overlap", "50"]
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    lines = [line for line in output.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+def check_record(record: dict[str, Any], corpus: Path) -> None:
+    """Every field of the documented schema, with its type, and text == document text[start:end]."""
+    assert isinstance(record["question"], str)
+    assert type(record["low_confidence"]) is bool
+    assert isinstance(record["passages"], list) and record["passages"]
+    documents = {d.source: d for d in load_corpus(corpus).documents}
+    for rank, passage in enumerate(record["passages"], start=1):
+        for field, types in PASSAGE_TYPES.items():
+            assert field in passage, field
+            value = passage[field]
+            assert type(value) in types, f"{field} = {value!r}"
+        assert passage["rank"] == rank
+        assert passage["source"] in documents, "source is the path relative to the corpus folder"
+        assert not Path(passage["source"]).is_absolute()
+        document = documents[passage["source"]]
+        assert passage["text"] == document.text[passage["start"] : passage["end"]]
+        assert passage["title"] == document.title
+        assert passage["date"] == document.date
+
+
+def test_ask_without_an_index_builds_it_first(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "knife crime youth offending", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert "no index yet" in err
+    (record,) = json_lines(out)
+    check_record(record, tiny_corpus)
+    assert record["question"] == "knife crime youth offending"
+    assert record["passages"][0]["source"] == "reports/youth.txt"  # relative, POSIX separators
+    assert (Path(cli[3]) / "CURRENT").is_file()
+
+
+def test_index_then_ask_json(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", *cli]) == 0
+    out, _ = capsys.readouterr()
+    assert "Rebuilt index: 3 documents" in out
+    assert main(["ask", "--json", "-k", "2", "foster carers allowance", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert "building" not in err
+    (record,) = json_lines(out)
+    check_record(record, tiny_corpus)
+    assert len(record["passages"]) == 2
+    assert record["passages"][0]["source"] == "fostering.md"
+
+
+def test_questions_file_of_plain_lines(cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("adoption panel adopters\n\nfoster carers allowance\n  knife crime  \n", encoding="utf-8")
+    assert main(["ask", "--json", "--questions", str(questions), *cli]) == 0
+    records = json_lines(capsys.readouterr().out)
+    assert [r["question"] for r in records] == ["adoption panel adopters", "foster carers allowance", "knife crime"]
+    for record in records:
+        check_record(record, tiny_corpus)
+    assert [r["passages"][0]["source"] for r in records] == ["adoption.txt", "fostering.md", "reports/youth.txt"]
+
+
+def test_questions_file_of_jsonl(cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "knife crime youth offending"}\n'
+        '{"id": "q2", "question": "weekly fostering allowance", "type": "fact"}\n',
+        encoding="utf-8",
+    )
+    assert main(["ask", "--json", "--questions", str(questions), *cli]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().split("\n")) == 2  # one JSON object per line
+    records = json_lines(out)
+    assert [r["question"] for r in records] == ["knife crime youth offending", "weekly fostering allowance"]
+    for record in records:
+        check_record(record, tiny_corpus)
+
+
+def test_invalid_jsonl_line_is_reported_with_its_line_number(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "fine"}\n{"question": 3}\n', encoding="utf-8")
+    assert main(["ask", "--json", "--questions", str(questions), *cli]) == 2
+    assert "questions.jsonl:2" in capsys.readouterr().err
+
+
+def test_ask_needs_exactly_one_source_of_questions(cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", *cli]) == 2
+    assert "give either a question or --questions" in capsys.readouterr().err
+    questions = tmp_path / "q.txt"
+    questions.write_text("adoption\n", encoding="utf-8")
+    assert main(["ask", "adoption", "--questions", str(questions), *cli]) == 2
+
+
+def test_text_output_is_readable(cli: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "-k", "1", "knife crime youth offending", *cli]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Question: knife crime youth offending")
+    assert "[1] Youth Offending Service Review" in out
+    assert "Knife crime among young people rose" in out
+
+
+def test_stale_index_is_updated_before_answering(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", *cli]) == 0
+    write_corpus(tiny_corpus, {"respite.txt": "Short Breaks Review\n\nRespite care was given to 240 families.\n"})
+    capsys.readouterr()
+    assert main(["ask", "--json", "respite care families", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert "1 added (respite.txt)" in err
+    assert json_lines(out)[0]["passages"][0]["source"] == "respite.txt"
+
+
+def test_no_update_refuses_a_stale_index(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", *cli]) == 0
+    (tiny_corpus / "adoption.txt").write_text("Adoption Panel\n\nNow meets monthly.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["ask", "--no-update", "adoption", *cli]) == 2
+    err = capsys.readouterr().err
+    assert "1 changed (adoption.txt)" in err
+    assert "qa index" in err
+
+
+def test_filters_by_document_and_year(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_corpus(tiny_corpus, {"fostering.md.meta.json": '{"date": "2022-01"}'})
+    assert main(["ask", "--json", "--document", "fostering.md", "knife crime", *cli]) == 0
+    record = json_lines(capsys.readouterr().out)[0]
+    assert {p["source"] for p in record["passages"]} == {"fostering.md"}
+    assert main(["ask", "--json", "--year-from", "2022", "adoption youth fostering", *cli]) == 0
+    record = json_lines(capsys.readouterr().out)[0]
+    assert {p["source"] for p in record["passages"]} == {"fostering.md"}
+
+
+def test_index_reports_skipped_files(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_corpus(tiny_corpus, {"broken.txt": b"\x00\x01binary\x00" * 30})
+    assert main(["index", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert "skipped broken.txt: binary data, not text" in err
+    assert "3 documents" in out
+
+
+def test_interrupted_index_says_the_previous_index_is_unchanged(
+    cli: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import qa.indexer
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qa.indexer, "build_index", interrupted)
+    assert main(["index", *cli]) == 130
+    assert "previous index is unchanged" in capsys.readouterr().err
+
+
+def test_bad_setting_is_reported_not_raised(cli: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", *cli[:4], "--chunk-size", "50"]) == 2
+    assert "chunk_size must be at least 200" in capsys.readouterr().err

@@ -1,0 +1,608 @@
+"""The evaluation harness: reference-set validation, metrics, reports, BEIR, quality gate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa import beir, cli, evaluation
+from qa.dense import HashingEmbedder
+from qa.evaluation import Evidence, Question, evidence_metrics, first_cover_ranks
+from qa.indexer import build_index
+from qa.search import Searcher
+from qa.settings import Settings
+from qa.types import Chunk
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def log2_discount(rank: int) -> float:
+    return 1 / math.log2(rank + 1)
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def chunk(source: str, text: str) -> Chunk:
+    return Chunk(source, 0, len(text), text, None, None)
+
+
+# --- reference set
+
+
+def test_shipped_reference_set_is_valid() -> None:
+    assert (
+        evaluation.validate_reference_set(ROOT / "eval" / "questions.jsonl", ROOT / "corpus") == []
+    )
+
+
+def test_shipped_reference_set_loads_into_frozen_records() -> None:
+    questions = evaluation.load_reference_set(ROOT / "eval" / "questions.jsonl")
+    assert len(questions) == 81
+    assert {q.type for q in questions} == set(evaluation.TYPES)
+    assert all(q.evidence == () for q in questions if not q.answerable)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        questions[0].evidence[0].quote = "changed"  # type: ignore[misc]
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "Annual report\n\nThe service employed 120 social\n   workers in 2023.\n\n"
+        "Caseloads fell to an average of 16 children.\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_broken_quote_is_reported_and_whitespace_is_collapsed(corpus: Path, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {
+                "id": "ok",
+                "question": "How many?",
+                "type": "number",
+                "evidence": [
+                    {"document": "a.txt", "quote": "employed 120 social workers in 2023."}
+                ],
+            },
+            {
+                "id": "broken",
+                "question": "How many?",
+                "type": "number",
+                "evidence": [{"document": "a.txt", "quote": "employed 121 social workers"}],
+            },
+        ],
+    )
+    problems = evaluation.validate_reference_set(path, corpus)
+    assert len(problems) == 1
+    assert "q.jsonl:2: broken: evidence 1: quote not found in a.txt" in problems[0]
+
+
+def test_every_kind_of_problem_is_reported(corpus: Path, tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "id": "q1",
+                "question": "A?",
+                "type": "fact",
+                "evidence": [{"document": "a.txt", "quote": "Annual report"}],
+            }
+        ),
+        json.dumps(
+            {
+                "id": "q1",
+                "question": "B?",
+                "type": "fact",
+                "evidence": [{"document": "a.txt", "quote": "Annual report"}],
+            }
+        ),
+        json.dumps({"id": "q3", "question": "C?", "type": "opinion", "evidence": []}),
+        json.dumps(
+            {
+                "id": "q4",
+                "question": "D?",
+                "type": "unanswerable",
+                "evidence": [{"document": "a.txt", "quote": "Annual report"}],
+            }
+        ),
+        json.dumps({"id": "q5", "question": "E?", "type": "fact", "evidence": []}),
+        json.dumps(
+            {
+                "id": "q6",
+                "question": "F?",
+                "type": "fact",
+                "evidence": [{"document": "missing.txt", "quote": "x"}],
+            }
+        ),
+        "{not json",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = "\n".join(evaluation.validate_reference_set(path, corpus))
+    assert "q.jsonl:2: q1: duplicate id (first on line 1)" in problems
+    assert "q3: unknown type 'opinion'" in problems
+    assert "q4: an unanswerable question must have no evidence" in problems
+    assert "q5: an answerable question needs at least one evidence item" in problems
+    assert "q6: evidence 1: document 'missing.txt' is not a readable file" in problems
+    assert "q.jsonl:7: invalid JSON" in problems
+    with pytest.raises(evaluation.ReferenceSetError, match="duplicate id"):
+        evaluation.load_reference_set(path)
+
+
+# --- relevance rule
+
+
+def test_cover_needs_same_document_and_whole_quote_modulo_whitespace() -> None:
+    quote = Evidence("a.txt", "employed 120\nsocial workers")
+    assert evaluation.covers(chunk("a.txt", "The service employed  120 social\n workers."), quote)
+    assert not evaluation.covers(chunk("b.txt", "The service employed 120 social workers."), quote)
+    assert not evaluation.covers(chunk("a.txt", "The service employed 120 social"), quote)
+
+
+def test_first_cover_rank_counts_only_the_first_of_duplicate_passages() -> None:
+    passages = [
+        chunk("a.txt", "nothing here"),
+        chunk("a.txt", "alpha\n   beta"),
+        chunk("a.txt", "alpha beta gamma"),
+        chunk("b.txt", "delta"),
+    ]
+    evidence = [
+        Evidence("a.txt", "alpha beta"),
+        Evidence("b.txt", "delta"),
+        Evidence("a.txt", "delta"),
+    ]
+    assert first_cover_ranks(passages, evidence) == (2, 4, None)
+
+
+# --- metrics on hand-made rankings
+
+
+def metrics_of(ranks: tuple[int | None, ...], k: int = 10) -> dict[str, float]:
+    return evidence_metrics({"q": ranks}, k)["q"]
+
+
+def test_one_item_found_late_is_not_promoted_to_rank_one() -> None:
+    # A run of relevant docs only would put the item first: MRR 1 and R@1 1. Fillers keep it third.
+    assert metrics_of((3,)) == pytest.approx(
+        {"R@1": 0.0, "R@5": 1.0, "R@10": 1.0, "MRR@10": 1 / 3, "nDCG@10": log2_discount(3)}
+    )
+
+
+def test_items_found_apart_and_one_missed() -> None:
+    ideal = log2_discount(1) + log2_discount(2) + log2_discount(3)
+    assert metrics_of((1, None, 7)) == pytest.approx(
+        {
+            "R@1": 1 / 3,
+            "R@5": 1 / 3,
+            "R@10": 2 / 3,
+            "MRR@10": 1.0,
+            "nDCG@10": (log2_discount(1) + log2_discount(7)) / ideal,
+        }
+    )
+
+
+def test_two_items_in_one_passage_both_count_at_its_rank_for_recall() -> None:
+    # trec_eval would break the tie by doc id and count only one of them at cutoff 1.
+    assert metrics_of((1, 1)) == pytest.approx(
+        {"R@1": 1.0, "R@5": 1.0, "R@10": 1.0, "MRR@10": 1.0, "nDCG@10": 1.0}
+    )
+    shared_second = metrics_of((2, 2))
+    assert shared_second["R@1"] == 0.0
+    assert shared_second["MRR@10"] == pytest.approx(0.5)
+    assert shared_second["nDCG@10"] == pytest.approx(
+        (log2_discount(2) + log2_discount(3)) / (log2_discount(1) + log2_discount(2))
+    )
+
+
+def test_nothing_found_scores_zero_and_beyond_depth_counts_as_not_found() -> None:
+    assert metrics_of((None, None)) == {
+        "R@1": 0.0,
+        "R@5": 0.0,
+        "R@10": 0.0,
+        "MRR@10": 0.0,
+        "nDCG@10": 0.0,
+    }
+    assert metrics_of((11,)) == {"R@1": 0.0, "R@5": 0.0, "R@10": 0.0, "MRR@10": 0.0, "nDCG@10": 0.0}
+    assert set(metrics_of((3,), k=20)) == {"R@1", "R@5", "R@20", "MRR@20", "nDCG@20"}
+
+
+def test_metrics_match_textbook_formulas_on_random_rankings_without_ties() -> None:
+    generator = random.Random(7)
+    cases: dict[str, tuple[int | None, ...]] = {}
+    for number in range(200):
+        items = generator.randint(1, 5)
+        sampled = generator.sample(range(1, 16), items)
+        cases[f"q{number}"] = tuple(r if r <= 12 else None for r in sampled)
+    computed = evidence_metrics(cases, 10)
+    for qid, ranks in cases.items():
+        found = [r for r in ranks if r is not None and r <= 10]
+        ideal = sum(log2_discount(i) for i in range(1, min(len(ranks), 10) + 1))
+        expected = {
+            "R@1": sum(r <= 1 for r in found) / len(ranks),
+            "R@5": sum(r <= 5 for r in found) / len(ranks),
+            "R@10": len(found) / len(ranks),
+            "MRR@10": 1 / min(found) if found else 0.0,
+            "nDCG@10": sum(log2_discount(r) for r in found) / ideal,
+        }
+        assert computed[qid] == pytest.approx(expected), (qid, ranks)
+
+
+def test_discovery_run_places_items_at_passage_ranks_with_strictly_falling_scores() -> None:
+    run = evaluation.discovery_run((3, 1, 1, None), k=5)
+    assert sorted(run, key=run.__getitem__, reverse=True) == ["e1", "e2", "e0", "p4", "p5"]
+    assert len(set(run.values())) == len(run)
+
+
+def test_means_by_type_and_overall() -> None:
+    per_question = {"a": {"R@5": 1.0}, "b": {"R@5": 0.0}, "c": {"R@5": 0.5}}
+    means = evaluation.mean_by_group(
+        per_question, {"a": "fact", "b": "fact", "c": "list"}, ["fact", "list", "number"]
+    )
+    assert means == {"fact": {"R@5": 0.5}, "list": {"R@5": 0.5}, "overall": {"R@5": 0.5}}
+
+
+def test_latency_percentiles() -> None:
+    latency = evaluation.Latency.of([0.001 * n for n in range(1, 101)])
+    assert latency.median_ms == pytest.approx(50.5)
+    assert latency.p95_ms == pytest.approx(95.05)
+    assert latency.queries == 100
+
+
+def test_low_confidence_counts_and_lexical_has_none() -> None:
+    answerable = Question("a", "A?", "fact", (Evidence("a.txt", "x"),))
+    unanswerable = Question("u", "U?", "unanswerable", ())
+
+    def result(question: Question, flagged: bool, mode: str) -> evaluation.QuestionResult:
+        metrics = evidence_metrics({"a": (1,)}, 10)["a"] if question.answerable else {}
+        return evaluation.QuestionResult(
+            question,
+            mode,
+            (1,) if question.answerable else (),
+            (),
+            flagged,
+            0.2 if flagged else 0.6,
+            0.01,
+            metrics,
+        )
+
+    results = [
+        result(unanswerable, True, "dense"),
+        result(answerable, True, "dense"),
+        result(answerable, False, "dense"),
+    ]
+    summary = evaluation.summarise("dense", results, threshold=0.35)
+    assert summary.low_confidence is not None
+    assert (summary.low_confidence.unanswerable_rate, summary.low_confidence.answerable_rate) == (
+        1.0,
+        0.5,
+    )
+    assert summary.metrics["overall"]["R@1"] == 1.0
+    assert evaluation.summarise("lexical", results, threshold=0.35).low_confidence is None
+
+
+# --- end to end with a fake model
+
+
+QUESTIONS: list[dict[str, Any]] = [
+    {
+        "id": "q1",
+        "question": "How many social workers were employed?",
+        "type": "number",
+        "evidence": [{"document": "workforce.txt", "quote": "employed 120 social workers"}],
+    },
+    {
+        "id": "q2",
+        "question": "What happened to caseloads?",
+        "type": "fact",
+        "evidence": [
+            {"document": "caseloads.txt", "quote": "Caseloads fell to an average of 16 children"}
+        ],
+    },
+    {
+        "id": "q3",
+        "question": "Workers and caseloads",
+        "type": "cross_document",
+        "evidence": [
+            {"document": "workforce.txt", "quote": "employed 120 social workers"},
+            {"document": "caseloads.txt", "quote": "Caseloads fell to an average of 16 children"},
+        ],
+    },
+    {
+        "id": "q4",
+        "question": "Which football team won the league?",
+        "type": "unanswerable",
+        "evidence": [],
+    },
+]
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> tuple[Settings, Path]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "workforce.txt").write_text(
+        "Workforce\n\nIn 2023 the service employed 120 social workers, most of them permanent.\n",
+        encoding="utf-8",
+    )
+    (corpus / "caseloads.txt").write_text(
+        "Caseloads\n\nCaseloads fell to an average of 16 children per worker.\n", encoding="utf-8"
+    )
+    (corpus / "budget.txt").write_text(
+        "Budget\n\nThe budget rose by 3 million pounds.\n", encoding="utf-8"
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "index", model="hashing-test")
+    build_index(settings, HashingEmbedder())
+    return settings, write_jsonl(tmp_path / "questions.jsonl", QUESTIONS)
+
+
+def test_evaluate_writes_json_markdown_and_chart(
+    project: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, questions_path = project
+    assert evaluation.validate_reference_set(questions_path, settings.corpus) == []
+    searcher = Searcher.open(settings, HashingEmbedder())
+    report = evaluation.evaluate(searcher, evaluation.load_reference_set(questions_path), k=10)
+    record = evaluation.report_record(report)
+    assert set(record["modes"]) == {"lexical", "dense", "hybrid"}
+    lexical = record["modes"]["lexical"]
+    assert lexical["questions"] == {"number": 1, "fact": 1, "cross_document": 1, "overall": 3}
+    assert (
+        lexical["metrics"]["overall"]["R@10"] == 1.0
+    )  # three documents: everything is in the top 10
+    assert lexical["low_confidence"] is None
+    assert record["modes"]["hybrid"]["low_confidence"]["unanswerable"] == 1
+    assert record["questions"]["q3"]["modes"]["lexical"]["ranks"][0] is not None
+
+    paths = evaluation.write_reports(report, tmp_path / "out")
+    assert [p.name for p in paths] == ["eval.json", "eval.png", "eval.md"]
+    assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = paths[2].read_text(encoding="utf-8")
+    assert "| hybrid | **overall** | 3 |" in markdown and "![" in markdown
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["k"] == 10
+    assert "R@1" in evaluation.format_table(record).splitlines()[0]
+
+
+def test_failures_list_missed_quotes_and_top_passages(project: tuple[Settings, Path]) -> None:
+    settings, _ = project
+    searcher = Searcher.open(settings, HashingEmbedder())
+    irrelevant = Question(
+        "q8", "budget", "fact", (Evidence("budget.txt", "not in the corpus at all"),)
+    )
+    report = evaluation.evaluate(searcher, [irrelevant], k=5, modes=("lexical",))
+    text = evaluation.format_failures(report)
+    assert "q8 (fact) missed by lexical: budget" in text
+    assert "budget.txt: “not in the corpus at all”" in text
+    assert "1. budget.txt: Budget The budget rose by 3 million pounds." in text
+    assert report.unreachable == ("q8: budget.txt: 'not in the corpus at all'",)
+
+
+def test_compare_reports_gives_new_minus_old_and_changed_questions() -> None:
+    def record(r5: float, missed: int) -> dict[str, object]:
+        return {
+            "created_at": "then",
+            "modes": {
+                "hybrid": {
+                    "metrics": {"overall": {"R@5": r5, "MRR@10": 0.5}},
+                    "low_confidence": {"unanswerable_rate": 0.5, "answerable_rate": 0.1},
+                }
+            },
+            "questions": {"q1": {"modes": {"hybrid": {"missed_in_top5": missed}}}},
+        }
+
+    old, new = record(0.70, 1), record(0.75, 0)
+    changes = {(d.group, d.metric): d.change for d in evaluation.compare_reports(old, new)}
+    assert changes[("overall", "R@5")] == pytest.approx(0.05)
+    assert changes[("overall", "MRR@10")] == 0.0
+    assert evaluation.changed_questions(old, new) == {"hybrid": ([], ["q1"])}
+    text = evaluation.format_comparison(old, new)
+    assert "+0.050" in text and "newly passing q1" in text
+    assert "| hybrid | overall | +0.050 | 0 |" in evaluation.format_comparison(
+        old, new, markdown=True
+    )
+
+
+def test_cli_eval_writes_reports_and_compares(
+    project: tuple[Settings, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings, questions_path = project
+    monkeypatch.setattr("qa.dense.load_embedder", lambda *_: HashingEmbedder())
+    arguments = [
+        "eval",
+        "--corpus",
+        str(settings.corpus),
+        "--index",
+        str(settings.index),
+        "--model",
+        "hashing-test",
+        "--questions",
+        str(questions_path),
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert cli.main(arguments) == 0
+    first = capsys.readouterr().out
+    assert "hybrid   overall" in first and "eval.png" in first
+    assert cli.main([*arguments, "--compare", str(tmp_path / "r" / "eval.json"), "--verbose"]) == 0
+    assert "Change against the report of" in capsys.readouterr().out
+    assert "## Change against an earlier report" in (tmp_path / "r" / "eval.md").read_text(
+        encoding="utf-8"
+    )
+
+    broken = write_jsonl(
+        tmp_path / "broken.jsonl",
+        [
+            {
+                **QUESTIONS[0],
+                "evidence": [{"document": "workforce.txt", "quote": "employed 999 social workers"}],
+            }
+        ],
+    )
+    assert cli.main([*arguments[:-4], "--questions", str(broken)]) == 2
+    assert "quote not found" in capsys.readouterr().err
+
+
+# --- BEIR
+
+
+def write_beir(folder: Path) -> Path:
+    folder.mkdir()
+    documents = [
+        ("d1", "Volcanoes", "Basalt lava erupts from shield volcanoes in Hawaii."),
+        ("d2", "Glaciers", "Glaciers carve fjords as the ice moves towards the sea."),
+        ("d3", "Coral", "Coral reefs bleach when the ocean warms."),
+        ("d4", "Deserts", "Sand dunes migrate with the prevailing wind."),
+        ("d/5", "Rivers", "Meandering rivers deposit silt on floodplains; the sea is far."),
+        (".d6", "Caves", "Stalactites grow from dripping limestone water."),
+        ("d7", "", "Tides rise and fall twice a day."),
+    ]
+    write_jsonl(
+        folder / "corpus.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in documents]
+    )
+    write_jsonl(
+        folder / "queries.jsonl",
+        [
+            {"_id": "q1", "text": "basalt lava shield Hawaii"},
+            {"_id": "q2", "text": "stalactites dripping limestone"},
+            {"_id": "q3", "text": "sea"},
+            {"_id": "q4", "text": "not judged"},
+        ],
+    )
+    (folder / "qrels").mkdir()
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\t.d6\t1\nq3\td2\t2\nq3\td/5\t1\nq3\td4\t1\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_beir_loader_keeps_judged_queries_and_rejects_bad_header(tmp_path: Path) -> None:
+    dataset = beir.load_beir(write_beir(tmp_path / "tiny"))
+    assert dataset.name == "tiny" and len(dataset.documents) == 7
+    assert set(dataset.queries) == {"q1", "q2", "q3"}
+    assert dataset.qrels["q3"] == {"d2": 2, "d/5": 1, "d4": 1}
+    (tmp_path / "tiny" / "qrels" / "test.tsv").write_text("q1\td1\t1\n", encoding="utf-8")
+    with pytest.raises(beir.BeirError, match="header"):
+        beir.load_beir(tmp_path / "tiny")
+
+
+def test_beir_file_names_are_safe_and_runs_rank_documents_by_first_passage() -> None:
+    assert beir.file_name("d/5") == "d-d%2F5.txt" and not beir.file_name(".d6").startswith(".")
+    doc_of = {"a.txt": "A", "b.txt": "B", "q.txt": "q1"}
+    run = beir.document_run(["b.txt", "q.txt", "b.txt", "a.txt", "x.txt"], doc_of, "q1", depth=100)
+    assert sorted(run, key=run.__getitem__, reverse=True) == ["B", "A"]
+    assert beir.document_run(["a.txt", "b.txt"], doc_of, "q9", depth=1) == {"A": 1.0}
+
+
+def test_beir_harness_on_a_tiny_dataset(tmp_path: Path) -> None:
+    dataset = beir.load_beir(write_beir(tmp_path / "tiny"))
+    settings = Settings(model="hashing-test")
+    workspace = tmp_path / "tiny" / ".qa-index"
+    report = beir.evaluate_beir(dataset, settings, HashingEmbedder(), workspace)
+    assert (report.documents, report.indexed_documents, report.queries) == (7, 7, 3)
+    modes = {m.mode: m for m in report.modes}
+    assert set(modes) == {"lexical", "dense", "hybrid"}
+    lexical = modes["lexical"].per_query
+    # q1 and q2 use words found only in their relevant document: ranked first.
+    for qid in ("q1", "q2"):
+        assert lexical[qid] == {"nDCG@10": 1.0, "R@10": 1.0, "R@100": 1.0, "MRR@10": 1.0}
+    # q3 ("sea") finds d2 and d/5 but never d4: recall 2/3, nDCG below 1.
+    assert lexical["q3"]["R@100"] == pytest.approx(2 / 3)
+    assert 0 < lexical["q3"]["nDCG@10"] < 1
+    for mode in modes.values():
+        assert all(0.0 <= v <= 1.0 for v in mode.metrics.values())
+        assert mode.metrics["R@10"] <= mode.metrics["R@100"]
+
+    record = beir.beir_record(report)
+    paths = beir.write_beir_reports(record, tmp_path / "out")
+    assert [p.name for p in paths] == ["beir-tiny.json", "beir-tiny.md"]
+    assert "| lexical |" in paths[1].read_text(encoding="utf-8")
+    assert "nDCG@10" in beir.format_beir_table(record)
+    # A second run reuses the index and gives the same numbers.
+    again = beir.evaluate_beir(dataset, settings, HashingEmbedder(), workspace)
+    assert [m.metrics for m in again.modes] == [m.metrics for m in report.modes]
+
+
+def test_cli_eval_beir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_beir(tmp_path / "tiny")
+    monkeypatch.setattr("qa.dense.load_embedder", lambda *_: HashingEmbedder())
+    assert (
+        cli.main(
+            ["eval", "--beir", str(folder), "--model", "hashing-test", "--out", str(tmp_path / "r")]
+        )
+        == 0
+    )
+    assert "BEIR tiny (test): 3 queries, 7/7 documents" in capsys.readouterr().out
+    assert (folder / ".qa-index" / "index" / "CURRENT").is_file()
+    assert (tmp_path / "r" / "beir-tiny.json").is_file()
+    assert (
+        cli.main(["eval", "--beir", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")]) == 2
+    )
+
+
+# --- quality gate (real model)
+
+# Hybrid recall@5 over the 67 answerable questions of eval/questions.jsonl, measured on
+# 2026-11-23 with `qa eval` (bundled all-MiniLM-L6-v2, chunk size 1000 / overlap 150, RRF k 60):
+# lexical 0.811, dense 0.664, hybrid 0.776. The gate allows 0.03 of noise below it.
+HYBRID_RECALL_AT_5 = 0.776
+TOLERANCE = 0.03
+
+
+@pytest.fixture(scope="module")
+def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, evaluation.ModeSummary]:
+    """Default settings on the shipped corpus: the project index if current, else a fresh one."""
+    from qa.dense import load_embedder
+    from qa.search import StaleIndex
+    from qa.store import IndexProblem
+
+    settings = Settings(corpus=ROOT / "corpus", index=ROOT / "index")
+    embedder = load_embedder(settings.model, settings.batch_size)
+    try:
+        searcher = Searcher.open(settings, embedder)
+        searcher.check_current()
+    except (IndexProblem, StaleIndex):
+        settings = settings.replace(index=tmp_path_factory.mktemp("gate") / "index")
+        build_index(settings, embedder)
+        searcher = Searcher.open(settings, embedder)
+    questions = evaluation.load_reference_set(ROOT / "eval" / "questions.jsonl")
+    report = evaluation.evaluate(searcher, questions, k=10)
+    return {s.mode: s for s in report.summaries}
+
+
+@pytest.mark.slow
+def test_gate_hybrid_recall_at_5_has_not_dropped(
+    real_summaries: dict[str, evaluation.ModeSummary],
+) -> None:
+    hybrid = real_summaries["hybrid"].metrics["overall"]["R@5"]
+    assert hybrid >= HYBRID_RECALL_AT_5 - TOLERANCE, f"hybrid recall@5 {hybrid:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="target not met yet: on 2026-11-23 hybrid R@5 0.776 < lexical 0.811;"
+    " remove this marker when hybrid catches up",
+)
+def test_gate_hybrid_recall_at_5_beats_each_single_mode(
+    real_summaries: dict[str, evaluation.ModeSummary],
+) -> None:
+    recall = {mode: s.metrics["overall"]["R@5"] for mode, s in real_summaries.items()}
+    assert recall["hybrid"] >= recall["lexical"], recall
+    assert recall["hybrid"] >= recall["dense"], recall

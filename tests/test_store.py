@@ -1,0 +1,207 @@
+"""The index folder: refuses what it cannot trust, and survives an interrupted build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa.store
+from qa.dense import HashingEmbedder
+from qa.indexer import build_index, build_spec
+from qa.search import Searcher
+from qa.settings import Settings
+from qa.store import CURRENT, MANIFEST, IndexCorrupt, IndexIncompatible, IndexMissing, IndexStore
+
+QUESTIONS = ["adoption panel adopters", "foster carers allowance", "youth offending knife crime"]
+
+
+def answers(settings: Settings, embedder: HashingEmbedder) -> list[list[tuple[str, int, int]]]:
+    searcher = Searcher.open(settings, embedder)
+    return [[(h.chunk.source, h.chunk.start, h.chunk.end) for h in searcher.search(q).hits] for q in QUESTIONS]
+
+
+def live_version(settings: Settings) -> Path:
+    path = IndexStore(settings.index).current()
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def built(settings: Settings, embedder: HashingEmbedder) -> Settings:
+    build_index(settings, embedder)
+    return settings
+
+
+def test_missing_index_says_to_build_it(settings: Settings, embedder: HashingEmbedder) -> None:
+    with pytest.raises(IndexMissing, match="qa index"):
+        IndexStore(settings.index).load(build_spec(settings, embedder))
+
+
+def test_saved_index_loads_with_every_row_aligned(built: Settings, embedder: HashingEmbedder) -> None:
+    snapshot = IndexStore(built.index).load(build_spec(built, embedder))
+    rows = len(snapshot.chunks)
+    assert rows > 3
+    assert snapshot.embeddings.shape == (rows, embedder.dimension)
+    assert snapshot.vectors.size == rows
+    assert snapshot.bm25.size == rows
+    assert set(snapshot.documents) == {"adoption.txt", "fostering.md", "reports/youth.txt"}
+    for chunk in snapshot.chunks:
+        assert chunk.text == snapshot.documents[chunk.source].text[chunk.start : chunk.end]
+    for source, span in snapshot.rows_of.items():
+        assert {c.source for c in snapshot.chunks[span.start : span.stop]} == {source}
+    manifest = snapshot.manifest
+    assert manifest["counts"] == {"documents": 3, "chunks": rows}
+    assert manifest["chunking"]["size"] == built.chunk_size
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"model": "sentence-transformers/all-mpnet-base-v2"}, "model.name"),
+        ({"chunk_size": 400}, "chunking.size"),
+        ({"chunk_overlap": 20}, "chunking.overlap"),
+    ],
+)
+def test_changed_settings_are_refused_naming_the_field(
+    built: Settings, embedder: HashingEmbedder, change: dict[str, object], field: str
+) -> None:
+    changed = built.replace(**change)
+    with pytest.raises(IndexIncompatible) as error:
+        IndexStore(built.index).load(build_spec(changed, embedder))
+    assert field in str(error.value)
+    assert "qa index --rebuild" in str(error.value)
+    # Searching goes through the same check.
+    with pytest.raises(IndexIncompatible, match=field.replace(".", r"\.")):
+        Searcher.open(changed, embedder)
+
+
+def test_a_model_of_another_dimension_is_refused(built: Settings) -> None:
+    with pytest.raises(IndexIncompatible, match="model.dimension"):
+        Searcher.open(built, HashingEmbedder(dimension=32))
+
+
+def test_unknown_format_version_is_incompatible(built: Settings, embedder: HashingEmbedder) -> None:
+    manifest_path = live_version(built) / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 99
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexIncompatible, match="unsupported index format 99") as error:
+        IndexStore(built.index).load(build_spec(built, embedder))
+    assert "qa index --rebuild" in str(error.value)
+
+
+@pytest.mark.parametrize("file", ["embeddings.npy", "chunks.jsonl", "vectors.faiss", "bm25.npz", "documents.jsonl"])
+def test_truncated_index_file_is_corrupt(built: Settings, embedder: HashingEmbedder, file: str) -> None:
+    target = live_version(built) / file
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorrupt, match="missing or truncated") as error:
+        IndexStore(built.index).load(build_spec(built, embedder))
+    assert file in str(error.value)
+    assert "qa index --rebuild" in str(error.value)
+
+
+def test_altered_index_file_of_the_same_size_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
+    target = live_version(built) / "documents.jsonl"
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("eleven", "twelve"), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="altered"):
+        IndexStore(built.index).load(build_spec(built, embedder))
+
+
+def test_deleted_index_file_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
+    (live_version(built) / "bm25_vocabulary.json").unlink()
+    with pytest.raises(IndexCorrupt, match="bm25_vocabulary.json"):
+        IndexStore(built.index).load(build_spec(built, embedder))
+
+
+def test_unreadable_manifest_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
+    (live_version(built) / MANIFEST).write_text('{"format_version": 1, "files": {', encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="manifest"):
+        IndexStore(built.index).load(build_spec(built, embedder))
+
+
+def test_a_corrupt_index_is_rebuilt_by_the_next_build(built: Settings, embedder: HashingEmbedder) -> None:
+    target = live_version(built) / "embeddings.npy"
+    target.write_bytes(target.read_bytes()[:100])
+    fresh = HashingEmbedder()
+    report = build_index(built, fresh)
+    assert report.rebuilt
+    assert fresh.encoded == report.chunks
+    IndexStore(built.index).load(build_spec(built, fresh))
+
+
+# --- interrupted builds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["np.save", "VectorIndex.save", "os.replace"])
+def test_interrupted_build_leaves_the_previous_index_live(
+    built: Settings, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    before = answers(built, embedder)
+    old_version = live_version(built)
+    # A change to the corpus, so that the next build writes a new version.
+    (built.corpus / "adoption.txt").write_text(
+        "Adoption Panel Annual Report\n\n1.1 The panel now meets monthly and approved twenty adopters.\n",
+        encoding="utf-8",
+    )
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if where == "np.save":
+        monkeypatch.setattr(qa.store.np, "save", interrupt)
+    elif where == "VectorIndex.save":
+        monkeypatch.setattr(qa.store.VectorIndex, "save", interrupt)
+    else:
+        monkeypatch.setattr(qa.store.os, "replace", interrupt)
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(built, HashingEmbedder())
+
+    assert live_version(built) == old_version
+    assert answers(built, embedder) == before
+    leftovers = [p.name for p in built.index.iterdir() if p.name.startswith((".tmp-", "v-")) and p != old_version]
+    assert leftovers, "the interrupted build left its partial folder (cleaned by the next build)"
+
+    monkeypatch.undo()
+    report = build_index(built, HashingEmbedder())
+    assert report.changes.changed == ("adoption.txt",)
+    assert not list(built.index.glob(".tmp-*"))
+    assert not (built.index / f"{CURRENT}.tmp").exists()
+    assert live_version(built) != old_version
+    after = answers(built, embedder)
+    assert after != before
+    searcher = Searcher.open(built, embedder)
+    assert any("twenty adopters" in h.chunk.text for h in searcher.search("adopters approved").hits)
+
+
+def test_builds_keep_only_the_live_and_the_previous_version(built: Settings) -> None:
+    for n in range(3):
+        (built.corpus / f"extra-{n}.txt").write_text(f"Extra document number {n} about respite care.\n", encoding="utf-8")
+        build_index(built, HashingEmbedder())
+    versions = sorted(p.name for p in built.index.glob("v-*"))
+    assert len(versions) == 2
+    assert live_version(built).name in versions
+
+
+def test_loaded_snapshot_is_unaffected_by_a_later_build(built: Settings, embedder: HashingEmbedder) -> None:
+    searcher = Searcher.open(built, embedder)
+    before = searcher.search("adoption panel").hits
+    (built.corpus / "adoption.txt").unlink()
+    build_index(built, HashingEmbedder())
+    # The open searcher keeps answering from the version it loaded, with consistent rows.
+    again = searcher.search("adoption panel").hits
+    assert [(h.chunk.source, h.chunk.start) for h in again] == [(h.chunk.source, h.chunk.start) for h in before]
+    assert searcher.refresh() is True
+    assert all(h.chunk.source != "adoption.txt" for h in searcher.search("adoption panel").hits)
+    assert searcher.refresh() is False
+
+
+def test_embeddings_survive_a_round_trip(built: Settings, embedder: HashingEmbedder) -> None:
+    snapshot = IndexStore(built.index).load(build_spec(built, embedder))
+    expected = embedder.encode([c.text for c in snapshot.chunks])
+    np.testing.assert_allclose(snapshot.embeddings, expected, atol=1e-6)
