@@ -588,11 +588,11 @@ def documents_page(searcher: Searcher, settings: Settings) -> None:
         width="stretch",
         key="document-list",
         column_config={
-            "Title": st.column_config.TextColumn(width="medium"),
-            "Date": st.column_config.TextColumn(width=130),
-            "Size": st.column_config.TextColumn(width=70),
-            "Passages": st.column_config.NumberColumn(width=80),
-            "File": st.column_config.TextColumn(width="medium"),
+            "Title": st.column_config.TextColumn(width=340),
+            "Date": st.column_config.TextColumn(width=120),
+            "Size": st.column_config.TextColumn(width=65),
+            "Passages": st.column_config.NumberColumn(width=75),
+            "File": st.column_config.TextColumn(),
         },
     )
     skipped = skipped_documents(searcher.snapshot)

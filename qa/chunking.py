@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from qa.types import Chunk, Document
 
-CHUNKER_VERSION = 2  # 2: a heading no longer splits a paragraph that fits; cuts and overlaps at sentences
+# 2: a heading no longer splits a paragraph that fits; cuts and overlaps fall at sentences
+CHUNKER_VERSION = 2
 
 _NUMBER = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
 _NUMBERED = re.compile(rf"^[ \t]*(?:[-–•▪◼][ \t]*)?(?P<number>{_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$")
@@ -168,6 +169,11 @@ def _next_number(previous: str | None, number: str | None) -> bool:
         return False
 
 
+def _loose_number(block: _Block, section: str | None) -> _Unit:
+    """A bare number that numbers nothing: kept as text so that no text is lost."""
+    return _Unit(block.start, block.end, section, None, blocks=[block])
+
+
 def _units(text: str) -> list[_Unit]:
     blocks = _blocks(text)
     _promote_title_headings(blocks)
@@ -178,7 +184,7 @@ def _units(text: str) -> list[_Unit]:
     for block in blocks:
         if block.kind == "number":
             if pending_number is not None:  # two bare numbers in a row: the first is kept as text
-                units.append(_Unit(pending_number.start, pending_number.end, section, None, blocks=[pending_number]))
+                units.append(_loose_number(pending_number, section))
             pending_number = block
             continue
         start = pending_number.start if pending_number else block.start
@@ -210,8 +216,8 @@ def _units(text: str) -> list[_Unit]:
             continue
         last_list_number = None
         units.append(_Unit(start, block.end, section, number if block.kind == "numbered" else None, blocks=[block]))
-    if pending_number is not None:  # a number ending the text (a page number) is text too, not dropped
-        units.append(_Unit(pending_number.start, pending_number.end, section, None, blocks=[pending_number]))
+    if pending_number is not None:  # a number ending the text (a page number) is text too
+        units.append(_loose_number(pending_number, section))
     return units
 
 
@@ -275,7 +281,8 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
         if group and (unit.heading or unit.section != group[-1].section or unit.end - group[0].start > size):
             # A heading stays with its first paragraph, unless together they would split a
             # paragraph that fits in a chunk on its own.
-            keeps_heading = group[-1].heading and not unit.heading and unit.section == group[-1].section
+            last = group[-1]
+            keeps_heading = last.heading and not unit.heading and unit.section == last.section
             if not keeps_heading or unit.end - unit.start <= size:
                 emit()
         group.append(unit)

@@ -69,7 +69,8 @@ def _looks_western(data: bytes) -> bool:
     """
     escaped = ["\udc80" <= ch <= "\udcff" for ch in data.decode("utf-8", errors="surrogateescape")]
     bad = [i for i, flag in enumerate(escaped) if flag]
-    alone = [i for i in bad if not (i > 0 and escaped[i - 1]) and not (i + 1 < len(escaped) and escaped[i + 1])]
+    padded = [False, *escaped, False]
+    alone = [i for i in bad if not padded[i] and not padded[i + 2]]
     return len(alone) >= len(bad) / 2
 
 
@@ -81,9 +82,23 @@ def decode_text(data: bytes) -> str:
     that mixes UTF-8 and Windows-1252 lines reads correctly too.
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    if b"\x00" in data[:65536]:
+        # Checked for control characters like any other text: binary data after a BOM is still binary.
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise DocumentError(f"invalid UTF-16 text ({error.reason})") from None
+    elif b"\x00" in data[:65536]:
         raise DocumentError("binary data, not text")
+    else:
+        text = _decode_8bit(data)
+    control = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if control > 0.02 * min(len(text), 65536):
+        raise DocumentError("binary data, not text")
+    return text
+
+
+def _decode_8bit(data: bytes) -> str:
+    """UTF-8, or the legacy encoding the bytes look like."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -99,9 +114,6 @@ def decode_text(data: bytes) -> str:
                 text = data.decode("utf-8", errors="qa-cp1252")
             else:  # Cyrillic, Greek, CJK: read as detected, not forced to Windows-1252
                 text = data.decode(guess.encoding, errors="replace")
-    control = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
-    if control > 0.02 * min(len(text), 65536):
-        raise DocumentError("binary data, not text")
     return text
 
 
@@ -169,7 +181,7 @@ def _read_html(data: bytes) -> tuple[str, str | None]:
 
 def _read_pdf(path: Path) -> tuple[str, str | None]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError
 
     try:
         reader = PdfReader(path)
@@ -179,7 +191,11 @@ def _read_pdf(path: Path) -> tuple[str, str | None]:
         title = reader.metadata.title if reader.metadata else None
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+    except DependencyError as error:  # AES encryption needs the cryptography package
+        raise DocumentError(f"encrypted PDF that cannot be opened ({error})") from error
+    except Exception as error:  # pypdf raises many unrelated types for bad files (found by fuzzing:
+        # LimitReachedError on decompression bombs and reference loops, NotImplementedError on
+        # unknown filters), and one of them must not stop the whole build
         raise DocumentError(f"corrupt or unreadable PDF ({error})") from error
     return "\n\n".join(pages), title if isinstance(title, str) else None
 
@@ -250,6 +266,14 @@ def _read_sidecar(path: Path) -> dict[str, str]:
     return overrides
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def file_hash(path: Path) -> str:
     """Hash of the file and its sidecar: a change to either means the document changed."""
     digest = hashlib.sha256()
@@ -266,7 +290,9 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[LoadError]]:
     """Every candidate file under ``root`` with its hash, without parsing any.
 
     Hidden files and sidecars are skipped; links pointing outside ``root`` are
-    refused so a corpus cannot pull in files from elsewhere.
+    refused so a corpus cannot pull in files from elsewhere. A name that is not
+    valid UTF-8 (a Latin-1 name from an old zip) is reported, not indexed: the
+    index stores sources as UTF-8 text and could not be saved.
     """
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
@@ -278,9 +304,19 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[LoadError]]:
         if any(part.startswith(".") for part in relative.parts) or path.name.endswith(SIDECAR):
             continue
         source = relative.as_posix()
-        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            errors.append(LoadError(source, "symbolic link to a file outside the corpus folder (not followed)"))
+        if not _is_utf8(source):
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            errors.append(LoadError(shown, "file name is not valid UTF-8 (rename the file)"))
             continue
+        if path.is_symlink():
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
+                errors.append(LoadError(source, "symbolic link that loops or cannot be resolved"))
+                continue
+            if not target.is_relative_to(real_root):
+                errors.append(LoadError(source, "symbolic link to a file outside the corpus folder (not followed)"))
+                continue
         if not path.is_file():
             continue
         if path.suffix.lower() not in SUFFIXES:
@@ -296,7 +332,10 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[LoadError]]:
 
 def read_document(file: CorpusFile, max_bytes: int) -> Document:
     """Parse one file into a Document, or raise DocumentError saying why not."""
-    size = file.path.stat().st_size
+    try:
+        size = file.path.stat().st_size
+    except OSError as error:  # removed or replaced since the corpus was scanned
+        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
     if size == 0:
         raise DocumentError("empty file")
     if size > max_bytes:

@@ -129,6 +129,7 @@ def build_index(
     files, errors = scan_corpus(settings.corpus)
     changes = corpus_changes(files, previous.manifest if previous else {})
     if previous is not None and not changes.any:
+        store.clean()  # a build killed after its pointer switch left its cleaning undone
         known_errors = [LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()]
         return BuildReport(len(previous.documents), len(previous.chunks), 0, len(previous.documents),
                            changes, tuple(errors + known_errors), time.perf_counter() - started,

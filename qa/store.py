@@ -16,16 +16,20 @@ Layout::
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
 leaves the previous version live. Loading checks every field of the manifest
-and every file's size and hash.
+and every file's size and hash. Writers (saving, cleaning) take the lock file
+``.lock`` in turn, so two builds in two processes cannot delete each other's
+work; readers take no lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +42,15 @@ from qa.dense import VectorIndex
 from qa.lexical import BM25Index
 from qa.types import Chunk, Document
 
+try:
+    import fcntl
+except ImportError:  # Windows: there, one writer at a time is the user's care
+    fcntl = None  # type: ignore[assignment]
+
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 _FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss", "bm25.npz", "bm25_vocabulary.json")
 
 
@@ -133,6 +143,16 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+@contextlib.contextmanager
+def _writer_lock(root: Path) -> Iterator[None]:
+    """Hold the index folder's writer lock. The kernel releases it when its holder dies, so a
+    killed build never leaves the folder locked."""
+    with (root / LOCK).open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -168,6 +188,10 @@ class IndexStore:
         """Remove what interrupted builds left and versions older than the previous one."""
         if not self.root.is_dir():
             return []
+        with _writer_lock(self.root):
+            return self._clean()
+
+    def _clean(self) -> list[str]:
         live = self.current()
         versions = sorted(p for p in self.root.glob("v-*") if p.is_dir() and p != live)
         removed = [p for p in self.root.glob(".tmp-*")] + versions[:-1]
@@ -187,8 +211,22 @@ class IndexStore:
     ) -> Path:
         """Write a complete new version and make it live; return its folder."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.clean()
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        with _writer_lock(self.root):
+            return self._save(spec, documents, chunks, embeddings, bm25, skipped)
+
+    def _save(
+        self,
+        spec: BuildSpec,
+        documents: list[Document],
+        chunks: list[Chunk],
+        embeddings: np.ndarray,
+        bm25: BM25Index,
+        skipped: dict[str, dict[str, str]] | None,
+    ) -> Path:
+        self._clean()
+        # Microseconds, so that names sort in build order even for builds within one second:
+        # clean() keeps the newest non-live version, the one a reader may still be loading.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"v-{stamp}-{uuid.uuid4().hex[:8]}"
         temporary = self.root / f".tmp-{name}"
         temporary.mkdir()
@@ -250,7 +288,7 @@ class IndexStore:
             os.fsync(handle.fileno())
         os.replace(pointer, self.root / CURRENT)
         _fsync_folder(self.root)
-        self.clean()
+        self._clean()
         return final
 
     def load(self, spec: BuildSpec | None = None) -> Snapshot:

@@ -48,7 +48,7 @@ TINY_CORPUS = {
     "reports/youth.txt": (
         "Youth Offending Service Review\n\n"
         "2. DETAIL\n\n"
-        "2.1 Knife crime among young people rose, and the youth offending team grew by two officers.\n"
+        "2.1 Knife crime among young people rose; the youth offending team grew by two officers.\n"
     ),
 }
 
@@ -65,6 +65,22 @@ def write_corpus(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def make_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> Path:
+    """A real PDF with one line of text per string, one page per list."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        pdf.setTitle(title)
+    for lines in pages:
+        for i, line in enumerate(lines):
+            pdf.drawString(72, 750 - 20 * i, line)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus", dict(TINY_CORPUS))
@@ -72,7 +88,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
-    """Settings for the tiny corpus with an index in tmp_path (chunk size 300 to get several chunks)."""
+    """Settings for the tiny corpus, index in tmp_path; chunk size 300 gives several chunks."""
     return Settings(corpus=tiny_corpus, index=tmp_path / "index", chunk_size=300, chunk_overlap=50)
 
 

@@ -45,7 +45,7 @@ NOTE = (
     b"Respite Care Review\n\n1. SUMMARY\n\n"
     b"1.1 The respite care service for disabled children supported 240 families in 2023.\n"
 )
-OFF_TOPIC = "What were the GCSE results in Manchester schools in 2023?"
+OFF_TOPIC = "Who won the football world cup, and what was the score in the final?"
 
 
 @dataclass(frozen=True)
@@ -200,9 +200,9 @@ def test_retrieval_mode_changes_the_reported_ranks(shared: Workspace) -> None:
 def test_off_topic_question_says_nothing_relevant(
     built: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The bundled model scores this question 0.46 against the reports, above the 0.35
-    # default, so the threshold is raised here to exercise the app's low-confidence page.
-    use(monkeypatch, built, min_similarity="0.5")
+    # Default threshold (0.35): chosen on eval/questions.jsonl, where answerable questions
+    # score at least 0.35 and questions on unrelated topics below 0.15.
+    use(monkeypatch, built)
     at = ask(start(), OFF_TOPIC)
     assert any("The documents don't seem to answer this question" in w.value for w in at.warning)
     weak = [e for e in at.expander if e.label == "Closest passages (weak matches)"]
@@ -213,7 +213,7 @@ def test_off_topic_question_says_nothing_relevant(
 def test_on_topic_question_is_not_flagged(
     built: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use(monkeypatch, built, min_similarity="0.5")
+    use(monkeypatch, built)
     at = ask(start(), "What did inspectors say about care leavers?")
     assert not at.warning and not at.expander
     assert len(passages(at)) == 5
@@ -361,3 +361,13 @@ def test_bad_setting_is_a_readable_error(
     monkeypatch.setenv("QA_TOP_K", "many")
     at = start()
     assert "A setting is wrong" in at.error[0].value and "QA\\_TOP\\_K" in at.error[0].value
+
+
+def test_missing_model_is_a_readable_error(
+    tiny: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_MODEL", str(tiny.corpus.parent / "no-such-model"))
+    at = start()
+    assert len(at.error) == 1
+    assert "embedding model could not be loaded" in at.error[0].value
+    assert not (tiny.index / "CURRENT").exists()

@@ -35,7 +35,7 @@ PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
 
 @pytest.fixture
 def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Flags for a tiny corpus and an index in tmp_path; the model loaders return a HashingEmbedder."""
+    """Flags for a tiny corpus and an index in tmp_path; model loaders return a HashingEmbedder."""
     embedder = HashingEmbedder()
 
     def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
@@ -47,7 +47,16 @@ def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> l
     monkeypatch.chdir(tmp_path)
     for name in [n for n in os.environ if n.startswith("QA_")]:
         monkeypatch.delenv(name)
-    return ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index"), "--chunk-size", "300", "--chunk-overlap", "50"]
+    return [
+        "--corpus",
+        str(tiny_corpus),
+        "--index",
+        str(tmp_path / "index"),
+        "--chunk-size",
+        "300",
+        "--chunk-overlap",
+        "50",
+    ]
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
@@ -75,7 +84,9 @@ def check_record(record: dict[str, Any], corpus: Path) -> None:
         assert passage["date"] == document.date
 
 
-def test_ask_without_an_index_builds_it_first(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_without_an_index_builds_it_first(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ask", "--json", "knife crime youth offending", *cli]) == 0
     out, err = capsys.readouterr()
     assert "no index yet" in err
@@ -86,7 +97,9 @@ def test_ask_without_an_index_builds_it_first(cli: list[str], tiny_corpus: Path,
     assert (Path(cli[3]) / "CURRENT").is_file()
 
 
-def test_index_then_ask_json(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_index_then_ask_json(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["index", *cli]) == 0
     out, _ = capsys.readouterr()
     assert "Rebuilt index: 3 documents" in out
@@ -99,18 +112,32 @@ def test_index_then_ask_json(cli: list[str], tiny_corpus: Path, capsys: pytest.C
     assert record["passages"][0]["source"] == "fostering.md"
 
 
-def test_questions_file_of_plain_lines(cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_questions_file_of_plain_lines(
+    cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     questions = tmp_path / "questions.txt"
-    questions.write_text("adoption panel adopters\n\nfoster carers allowance\n  knife crime  \n", encoding="utf-8")
+    questions.write_text(
+        "adoption panel adopters\n\nfoster carers allowance\n  knife crime  \n", encoding="utf-8"
+    )
     assert main(["ask", "--json", "--questions", str(questions), *cli]) == 0
     records = json_lines(capsys.readouterr().out)
-    assert [r["question"] for r in records] == ["adoption panel adopters", "foster carers allowance", "knife crime"]
+    assert [r["question"] for r in records] == [
+        "adoption panel adopters",
+        "foster carers allowance",
+        "knife crime",
+    ]
     for record in records:
         check_record(record, tiny_corpus)
-    assert [r["passages"][0]["source"] for r in records] == ["adoption.txt", "fostering.md", "reports/youth.txt"]
+    assert [r["passages"][0]["source"] for r in records] == [
+        "adoption.txt",
+        "fostering.md",
+        "reports/youth.txt",
+    ]
 
 
-def test_questions_file_of_jsonl(cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_questions_file_of_jsonl(
+    cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
         '{"id": "q1", "question": "knife crime youth offending"}\n'
@@ -121,7 +148,10 @@ def test_questions_file_of_jsonl(cli: list[str], tmp_path: Path, tiny_corpus: Pa
     out = capsys.readouterr().out
     assert len(out.strip().split("\n")) == 2  # one JSON object per line
     records = json_lines(out)
-    assert [r["question"] for r in records] == ["knife crime youth offending", "weekly fostering allowance"]
+    assert [r["question"] for r in records] == [
+        "knife crime youth offending",
+        "weekly fostering allowance",
+    ]
     for record in records:
         check_record(record, tiny_corpus)
 
@@ -135,7 +165,9 @@ def test_invalid_jsonl_line_is_reported_with_its_line_number(
     assert "questions.jsonl:2" in capsys.readouterr().err
 
 
-def test_ask_needs_exactly_one_source_of_questions(cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_needs_exactly_one_source_of_questions(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ask", *cli]) == 2
     assert "give either a question or --questions" in capsys.readouterr().err
     questions = tmp_path / "q.txt"
@@ -155,7 +187,10 @@ def test_stale_index_is_updated_before_answering(
     cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["index", *cli]) == 0
-    write_corpus(tiny_corpus, {"respite.txt": "Short Breaks Review\n\nRespite care was given to 240 families.\n"})
+    write_corpus(
+        tiny_corpus,
+        {"respite.txt": "Short Breaks Review\n\nRespite care was given to 240 families.\n"},
+    )
     capsys.readouterr()
     assert main(["ask", "--json", "respite care families", *cli]) == 0
     out, err = capsys.readouterr()
@@ -163,9 +198,13 @@ def test_stale_index_is_updated_before_answering(
     assert json_lines(out)[0]["passages"][0]["source"] == "respite.txt"
 
 
-def test_no_update_refuses_a_stale_index(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_update_refuses_a_stale_index(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["index", *cli]) == 0
-    (tiny_corpus / "adoption.txt").write_text("Adoption Panel\n\nNow meets monthly.\n", encoding="utf-8")
+    (tiny_corpus / "adoption.txt").write_text(
+        "Adoption Panel\n\nNow meets monthly.\n", encoding="utf-8"
+    )
     capsys.readouterr()
     assert main(["ask", "--no-update", "adoption", *cli]) == 2
     err = capsys.readouterr().err
@@ -173,7 +212,9 @@ def test_no_update_refuses_a_stale_index(cli: list[str], tiny_corpus: Path, caps
     assert "qa index" in err
 
 
-def test_filters_by_document_and_year(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_filters_by_document_and_year(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_corpus(tiny_corpus, {"fostering.md.meta.json": '{"date": "2022-01"}'})
     assert main(["ask", "--json", "--document", "fostering.md", "knife crime", *cli]) == 0
     record = json_lines(capsys.readouterr().out)[0]
@@ -183,7 +224,9 @@ def test_filters_by_document_and_year(cli: list[str], tiny_corpus: Path, capsys:
     assert {p["source"] for p in record["passages"]} == {"fostering.md"}
 
 
-def test_index_reports_skipped_files(cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_index_reports_skipped_files(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_corpus(tiny_corpus, {"broken.txt": b"\x00\x01binary\x00" * 30})
     assert main(["index", *cli]) == 0
     out, err = capsys.readouterr()
@@ -204,6 +247,8 @@ def test_interrupted_index_says_the_previous_index_is_unchanged(
     assert "previous index is unchanged" in capsys.readouterr().err
 
 
-def test_bad_setting_is_reported_not_raised(cli: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_setting_is_reported_not_raised(
+    cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["index", *cli[:4], "--chunk-size", "50"]) == 2
     assert "chunk_size must be at least 200" in capsys.readouterr().err

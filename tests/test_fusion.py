@@ -81,8 +81,12 @@ def test_weighted_fusion_weights_decide_between_retrievers() -> None:
 
 
 def test_weighted_fusion_single_result_or_equal_scores_count_fully() -> None:
-    rows, scores = weighted_score_fusion([ranking([7], [3.0]), ranking([8, 9], [0.4, 0.4])], [0.5, 0.5])
-    assert dict(zip(rows.tolist(), scores.tolist(), strict=True)) == pytest.approx({7: 0.5, 8: 0.5, 9: 0.5})
+    rows, scores = weighted_score_fusion(
+        [ranking([7], [3.0]), ranking([8, 9], [0.4, 0.4])], [0.5, 0.5]
+    )
+    assert dict(zip(rows.tolist(), scores.tolist(), strict=True)) == pytest.approx(
+        {7: 0.5, 8: 0.5, 9: 0.5}
+    )
     assert rows.tolist() == [7, 8, 9]
 
 

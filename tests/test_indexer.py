@@ -15,7 +15,7 @@ from qa.search import Searcher, StaleIndex
 from qa.settings import Settings
 from qa.store import IndexStore
 
-from .conftest import write_corpus
+from .conftest import make_pdf, write_corpus
 
 
 def chunk_count(settings: Settings, source: str) -> int:
@@ -32,7 +32,9 @@ def test_first_build_embeds_every_chunk(settings: Settings, embedder: HashingEmb
     report = build_index(settings, embedder)
     assert report.rebuilt and not report.unchanged
     assert report.documents == 3
-    assert report.chunks == sum(chunk_count(settings, s) for s in ("adoption.txt", "fostering.md", "reports/youth.txt"))
+    assert report.chunks == sum(
+        chunk_count(settings, s) for s in ("adoption.txt", "fostering.md", "reports/youth.txt")
+    )
     assert report.embedded_chunks == report.chunks == embedder.encoded
     assert report.changes.added == ("adoption.txt", "fostering.md", "reports/youth.txt")
     assert report.errors == ()
@@ -79,7 +81,9 @@ def test_changing_one_document_embeds_only_its_chunks(settings: Settings) -> Non
 
 def test_a_changed_sidecar_counts_as_a_change(settings: Settings) -> None:
     build_index(settings, HashingEmbedder())
-    (settings.corpus / "adoption.txt.meta.json").write_text('{"title": "Adoption 2023", "date": "2023-05"}')
+    (settings.corpus / "adoption.txt.meta.json").write_text(
+        '{"title": "Adoption 2023", "date": "2023-05"}'
+    )
     report = build_index(settings, HashingEmbedder())
     assert report.changes.changed == ("adoption.txt",)
     snapshot = IndexStore(settings.index).load()
@@ -103,7 +107,10 @@ def test_deleting_a_file_removes_its_chunks(settings: Settings) -> None:
 
 def test_adding_a_file_adds_its_chunks(settings: Settings) -> None:
     build_index(settings, HashingEmbedder())
-    write_corpus(settings.corpus, {"new/respite.txt": "Short Breaks Review\n\nRespite care was given to 240 families.\n"})
+    write_corpus(
+        settings.corpus,
+        {"new/respite.txt": "Short Breaks Review\n\nRespite care was given to 240 families.\n"},
+    )
     embedder = HashingEmbedder()
     report = build_index(settings, embedder)
     assert report.changes.added == ("new/respite.txt",)
@@ -130,11 +137,18 @@ def test_changed_chunk_size_rebuilds_from_scratch(settings: Settings) -> None:
     assert IndexStore(smaller.index).load().manifest["chunking"]["size"] == 200
 
 
-def test_broken_files_are_skipped_and_the_rest_is_searchable(settings: Settings) -> None:
+def test_broken_files_are_skipped_and_the_rest_is_searchable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    make_pdf(settings.corpus / "leaving-care.pdf", [["Care leavers get a setting-up-home grant."]])
+    whole = make_pdf(
+        tmp_path / "whole.pdf", [["Text of a PDF that will be cut short."]]
+    ).read_bytes()
     write_corpus(
         settings.corpus,
         {
             "broken.pdf": random.Random(1).randbytes(2048),
+            "truncated.pdf": whole[: len(whole) // 2],
             "binary.txt": b"\x00\x00\x01\x02 not text \x00" * 40,
             "empty.txt": b"",
             "budget.xlsx": b"PK\x03\x04",
@@ -143,10 +157,14 @@ def test_broken_files_are_skipped_and_the_rest_is_searchable(settings: Settings)
     embedder = HashingEmbedder()
     report = build_index(settings, embedder)
     reasons = {e.source: e.reason for e in report.errors}
-    assert set(reasons) == {"broken.pdf", "binary.txt", "empty.txt", "budget.xlsx"}
+    assert set(reasons) == {"broken.pdf", "truncated.pdf", "binary.txt", "empty.txt", "budget.xlsx"}
     assert "corrupt" in reasons["broken.pdf"]
+    assert "corrupt" in reasons["truncated.pdf"]
     assert "binary" in reasons["binary.txt"]
-    assert report.documents == 3
+    assert reasons["empty.txt"] == "empty file"
+    assert "unsupported" in reasons["budget.xlsx"]
+    assert report.documents == 4
+    assert sources_found(settings, "setting up home grant")[0] == "leaving-care.pdf"
     assert sources_found(settings, "foster carers allowance")[0] == "fostering.md"
     assert sources_found(settings, "youth offending team officers")[0] == "reports/youth.txt"
 
@@ -156,7 +174,9 @@ def test_broken_files_are_skipped_and_the_rest_is_searchable(settings: Settings)
     assert {e.source for e in again.errors} == set(reasons)
 
     # Fixing a skipped file is a change like any other.
-    (settings.corpus / "binary.txt").write_text("Now a real document about kinship care.\n", encoding="utf-8")
+    (settings.corpus / "binary.txt").write_text(
+        "Now a real document about kinship care.\n", encoding="utf-8"
+    )
     fixed = build_index(settings, HashingEmbedder())
     assert fixed.changes.changed == ("binary.txt",)
     assert "binary.txt" not in {e.source for e in fixed.errors}
@@ -178,7 +198,7 @@ def test_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
         build_index(settings, HashingEmbedder())
 
 
-# --- stale index ----------------------------------------------------------------------------------------
+# --- stale index ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -193,7 +213,9 @@ def test_current_index_passes_the_check(searcher: Searcher) -> None:
 
 
 def test_stale_index_names_the_changed_document(searcher: Searcher, settings: Settings) -> None:
-    (settings.corpus / "fostering.md").write_text("# Fostering\n\nThe allowance went up.\n", encoding="utf-8")
+    (settings.corpus / "fostering.md").write_text(
+        "# Fostering\n\nThe allowance went up.\n", encoding="utf-8"
+    )
     with pytest.raises(StaleIndex) as error:
         searcher.check_current()
     message = str(error.value)
@@ -202,7 +224,9 @@ def test_stale_index_names_the_changed_document(searcher: Searcher, settings: Se
     assert error.value.changes.changed == ("fostering.md",)
 
 
-def test_stale_index_names_added_and_removed_documents(searcher: Searcher, settings: Settings) -> None:
+def test_stale_index_names_added_and_removed_documents(
+    searcher: Searcher, settings: Settings
+) -> None:
     (settings.corpus / "adoption.txt").unlink()
     write_corpus(settings.corpus, {"late.txt": "A late addition about advocacy.\n"})
     with pytest.raises(StaleIndex) as error:
@@ -218,7 +242,9 @@ def test_index_is_current_again_after_an_update(searcher: Searcher, settings: Se
     searcher.check_current()
 
 
-def test_spec_records_what_the_index_depends_on(settings: Settings, embedder: HashingEmbedder) -> None:
+def test_spec_records_what_the_index_depends_on(
+    settings: Settings, embedder: HashingEmbedder
+) -> None:
     spec = build_spec(settings, embedder)
     assert (spec.model, spec.dimension, spec.max_tokens) == (settings.model, 64, 256)
     assert (spec.chunk_size, spec.chunk_overlap) == (300, 50)

@@ -57,7 +57,9 @@ def test_scores_equal_rank_bm25_on_the_shipped_corpus(shipped_rows: list[list[st
     for query in QUERIES:
         tokens = tokenize(query)
         expected = reference.get_scores(tokens)
-        np.testing.assert_allclose(index.scores(tokens), expected, rtol=1e-6, atol=1e-6, err_msg=query)
+        np.testing.assert_allclose(
+            index.scores(tokens), expected, rtol=1e-6, atol=1e-6, err_msg=query
+        )
 
 
 def test_repeated_query_terms_raise_the_score(shipped_rows: list[list[str]]) -> None:
@@ -72,7 +74,9 @@ def test_common_terms_get_the_epsilon_floor_like_rank_bm25() -> None:
     rows = [["council", "adoption"], ["council", "fostering"], ["council", "youth"], ["school"]]
     index = BM25Index.build(rows)
     for term in ("council", "adoption", "school"):
-        np.testing.assert_allclose(index.scores([term]), BM25Okapi(rows).get_scores([term]), atol=1e-6)
+        np.testing.assert_allclose(
+            index.scores([term]), BM25Okapi(rows).get_scores([term]), atol=1e-6
+        )
     assert (index.scores(["council"])[:3] > 0).all()
 
 
@@ -96,7 +100,7 @@ def test_empty_index_scores_nothing() -> None:
     assert index.scores(["adoption"]).shape == (0,)
 
 
-# --- tokenizer: what its docstring promises ----------------------------------------------------------
+# --- tokenizer: what its docstring promises ------------------------------------------------------
 
 
 def test_money_keeps_value_and_unit() -> None:

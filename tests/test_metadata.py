@@ -13,7 +13,10 @@ from .conftest import CABINET_2020, CABINET_2024, NEWS_2020, SCRUTINY_2017, SCRU
 def test_shipped_titles_and_dates(shipped_documents: dict[str, Document]) -> None:
     cabinet_2024 = shipped_documents[CABINET_2024]
     assert cabinet_2024.date == "2024-12-04"  # DATE OF DECISION, not the embargo date 3rd December
-    assert cabinet_2024.title == "Outcome of the Ofsted Inspection - Local Authority Children's Services"
+    assert (
+        cabinet_2024.title
+        == "Outcome of the Ofsted Inspection - Local Authority Children's Services"
+    )
 
     cabinet_2020 = shipped_documents[CABINET_2020]
     assert cabinet_2020.date == "2020-03-23"  # REPORT TO: CABINET 23rd MARCH 2020
@@ -68,7 +71,9 @@ def test_date_from_file_name(name: str, expected: str | None) -> None:
 
 
 def test_find_dates_reads_the_forms_councils_write() -> None:
-    found = [value for _, value in find_dates("On 4th December 2024, in March 2020, and on 2019-06-30.")]
+    found = [
+        value for _, value in find_dates("On 4th December 2024, in March 2020, and on 2019-06-30.")
+    ]
     assert found == ["2024-12-04", "2020-03", "2019-06-30"]
 
 
@@ -84,4 +89,7 @@ def test_stated_title_wins_then_text_then_file_name() -> None:
     text = "# Heading In Text\n\nBody text.\n"
     assert extract_metadata("a-file.txt", text, stated_title="  PDF Title  ").title == "PDF Title"
     assert extract_metadata("a-file.txt", text, stated_title="   ").title == "Heading In Text"
-    assert extract_metadata("my_report-file.txt", "1.1 just a numbered line.\n").title == "My report file"
+    assert (
+        extract_metadata("my_report-file.txt", "1.1 just a numbered line.\n").title
+        == "My report file"
+    )

@@ -21,7 +21,15 @@ from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
 
-from .conftest import CABINET_2020, CABINET_2024, NEWS_2020, SCRUTINY_2017, SCRUTINY_2019, SHIPPED, SHIPPED_CORPUS
+from .conftest import (
+    CABINET_2020,
+    CABINET_2024,
+    NEWS_2020,
+    SCRUTINY_2017,
+    SCRUTINY_2019,
+    SHIPPED,
+    SHIPPED_CORPUS,
+)
 
 
 class Case(NamedTuple):
@@ -32,13 +40,21 @@ class Case(NamedTuple):
 
 CASES = [
     # cabinet-2024-12: the 2024 inspection outcome and the Ofsted report
-    Case("Who led the Ofsted team that inspected Croydon in autumn 2024?", CABINET_2024, "Christine Kennet"),
+    Case(
+        "Who led the Ofsted team that inspected Croydon in autumn 2024?",
+        CABINET_2024,
+        "Christine Kennet",
+    ),
     Case(
         "How did the 2024 inspectors grade help and protection for vulnerable children?",
         CABINET_2024,
         "help and protection - **'Requires improvement to be good'**",
     ),
-    Case("Which regional partnership arranges adoptions for Croydon?", CABINET_2024, "Adopt London South"),
+    Case(
+        "Which regional partnership arranges adoptions for Croydon?",
+        CABINET_2024,
+        "Adopt London South",
+    ),
     Case("What proportion of social workers are now on permanent contracts?", CABINET_2024, "80%"),
     Case(
         "Why is the emergency service for children at night and weekends a worry?",
@@ -51,7 +67,11 @@ CASES = [
         "receive an effective, rapid response",
     ),
     # cabinet-2020-03: the cabinet paper on the 2020 re-inspection
-    Case("On what date did Ofsted finish the full re-inspection in 2020?", CABINET_2020, "14th February 2020"),
+    Case(
+        "On what date did Ofsted finish the full re-inspection in 2020?",
+        CABINET_2020,
+        "14th February 2020",
+    ),
     Case(
         "How much additional money was put into early help and social care budgets?",
         CABINET_2020,
@@ -69,7 +89,7 @@ CASES = [
     ),
     # insidecroydon 2020-03: the news article on the "good" rating
     Case(
-        "What became of the executive director in charge of children's services after the 2017 report?",
+        "What became of the director in charge of children's services after the 2017 report?",
         NEWS_2020,
         "Barbara Peacock, left her job",
     ),
@@ -100,7 +120,7 @@ CASES = [
         "three year journey",
     ),
     Case(
-        "How many newly qualified social workers were about to finish their first year in December 2017?",
+        "How many newly qualified social workers were to finish their first year in December 2017?",
         SCRUTINY_2017,
         "twenty-four ASYEs",
     ),
@@ -149,10 +169,14 @@ def test_cases_cover_every_document_at_least_twice() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.question[:50])
-def test_expected_phrase_is_in_its_document(shipped_documents: dict[str, Document], case: Case) -> None:
+def test_expected_phrase_is_in_its_document(
+    shipped_documents: dict[str, Document], case: Case
+) -> None:
     assert normalise(case.phrase) in normalise(shipped_documents[case.source].text)
     # The question is not a sentence copied from the document.
-    assert normalise(case.question.rstrip("?")) not in normalise(shipped_documents[case.source].text)
+    assert normalise(case.question.rstrip("?")) not in normalise(
+        shipped_documents[case.source].text
+    )
 
 
 @pytest.fixture(scope="session")
@@ -208,4 +232,3 @@ def test_query_encoder_matches_the_passage_model(real_searcher: Searcher) -> Non
     np.testing.assert_allclose(
         real_searcher.embedder.encode(texts), load_embedder(BUNDLED_MODEL).encode(texts), atol=1e-4
     )
-

@@ -104,7 +104,7 @@ def test_weighted_fusion_setting_is_used(settings: Settings) -> None:
     assert rrf.hits[0].score == pytest.approx(2 / 61)  # first in both rankings, k = 60
 
 
-# --- output ---------------------------------------------------------------------------------------------
+# --- output --------------------------------------------------------------------------------------
 
 
 def test_answer_record_follows_the_documented_schema(searcher: Searcher) -> None:
@@ -115,7 +115,10 @@ def test_answer_record_follows_the_documented_schema(searcher: Searcher) -> None
     assert first["source"] == "fostering.md"
     assert first["rank"] == 1
     assert first["date"] == "2019"
-    assert first["text"] == searcher.snapshot.documents["fostering.md"].text[first["start"] : first["end"]]
+    assert (
+        first["text"]
+        == searcher.snapshot.documents["fostering.md"].text[first["start"] : first["end"]]
+    )
 
 
 def test_terminal_text_shows_citation_passage_and_ranks(searcher: Searcher) -> None:

@@ -37,7 +37,9 @@ def test_each_layer_overrides_the_one_below(tmp_path: Path) -> None:
 
 
 def test_none_override_means_flag_not_given(tmp_path: Path) -> None:
-    settings = load_settings(overrides={"chunk_size": None, "top_k": 3}, cwd=tmp_path, environ={"QA_CHUNK_SIZE": "700"})
+    settings = load_settings(
+        overrides={"chunk_size": None, "top_k": 3}, cwd=tmp_path, environ={"QA_CHUNK_SIZE": "700"}
+    )
     assert settings.chunk_size == 700
     assert settings.top_k == 3
 
@@ -56,11 +58,16 @@ def test_pyproject_paths_are_relative_to_the_pyproject_file(tmp_path: Path) -> N
 
 
 def test_environment_and_flag_paths_are_relative_to_the_working_directory(tmp_path: Path) -> None:
-    settings = load_settings(overrides={"index": "my-index"}, cwd=tmp_path, environ={"QA_CORPUS": "other"})
+    settings = load_settings(
+        overrides={"index": "my-index"}, cwd=tmp_path, environ={"QA_CORPUS": "other"}
+    )
     assert settings.corpus == tmp_path / "other"
     assert settings.index == tmp_path / "my-index"
     absolute = tmp_path / "abs"
-    assert load_settings(overrides={"corpus": str(absolute)}, cwd=tmp_path, environ={}).corpus == absolute
+    assert (
+        load_settings(overrides={"corpus": str(absolute)}, cwd=tmp_path, environ={}).corpus
+        == absolute
+    )
 
 
 def test_pyproject_without_tool_qa_is_skipped_for_the_one_above(tmp_path: Path) -> None:
@@ -85,7 +92,9 @@ def test_pyproject_without_tool_qa_is_skipped_for_the_one_above(tmp_path: Path) 
         ({"QA_MIN_SIMILARITY": "high"}, "min_similarity"),
     ],
 )
-def test_invalid_values_name_the_setting(tmp_path: Path, environ: dict[str, str], named: str) -> None:
+def test_invalid_values_name_the_setting(
+    tmp_path: Path, environ: dict[str, str], named: str
+) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(cwd=tmp_path, environ=environ)
 
@@ -100,7 +109,7 @@ def test_invalid_pyproject_value_names_file_and_setting(tmp_path: Path) -> None:
 
 def test_unknown_pyproject_setting_is_an_error(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "chunk-sise = 800")
-    with pytest.raises(SettingsError, match="unknown setting.*chunk-sise"):
+    with pytest.raises(SettingsError, match=r"unknown setting.*chunk-sise"):
         load_settings(cwd=tmp_path, environ={})
 
 

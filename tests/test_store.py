@@ -20,7 +20,10 @@ QUESTIONS = ["adoption panel adopters", "foster carers allowance", "youth offend
 
 def answers(settings: Settings, embedder: HashingEmbedder) -> list[list[tuple[str, int, int]]]:
     searcher = Searcher.open(settings, embedder)
-    return [[(h.chunk.source, h.chunk.start, h.chunk.end) for h in searcher.search(q).hits] for q in QUESTIONS]
+    return [
+        [(h.chunk.source, h.chunk.start, h.chunk.end) for h in searcher.search(q).hits]
+        for q in QUESTIONS
+    ]
 
 
 def live_version(settings: Settings) -> Path:
@@ -40,7 +43,9 @@ def test_missing_index_says_to_build_it(settings: Settings, embedder: HashingEmb
         IndexStore(settings.index).load(build_spec(settings, embedder))
 
 
-def test_saved_index_loads_with_every_row_aligned(built: Settings, embedder: HashingEmbedder) -> None:
+def test_saved_index_loads_with_every_row_aligned(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
     snapshot = IndexStore(built.index).load(build_spec(built, embedder))
     rows = len(snapshot.chunks)
     assert rows > 3
@@ -79,7 +84,7 @@ def test_changed_settings_are_refused_naming_the_field(
 
 
 def test_a_model_of_another_dimension_is_refused(built: Settings) -> None:
-    with pytest.raises(IndexIncompatible, match="model.dimension"):
+    with pytest.raises(IndexIncompatible, match=r"model\.dimension"):
         Searcher.open(built, HashingEmbedder(dimension=32))
 
 
@@ -93,8 +98,12 @@ def test_unknown_format_version_is_incompatible(built: Settings, embedder: Hashi
     assert "qa index --rebuild" in str(error.value)
 
 
-@pytest.mark.parametrize("file", ["embeddings.npy", "chunks.jsonl", "vectors.faiss", "bm25.npz", "documents.jsonl"])
-def test_truncated_index_file_is_corrupt(built: Settings, embedder: HashingEmbedder, file: str) -> None:
+@pytest.mark.parametrize(
+    "file", ["embeddings.npy", "chunks.jsonl", "vectors.faiss", "bm25.npz", "documents.jsonl"]
+)
+def test_truncated_index_file_is_corrupt(
+    built: Settings, embedder: HashingEmbedder, file: str
+) -> None:
     target = live_version(built) / file
     data = target.read_bytes()
     target.write_bytes(data[: len(data) // 2])
@@ -104,7 +113,9 @@ def test_truncated_index_file_is_corrupt(built: Settings, embedder: HashingEmbed
     assert "qa index --rebuild" in str(error.value)
 
 
-def test_altered_index_file_of_the_same_size_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
+def test_altered_index_file_of_the_same_size_is_corrupt(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
     target = live_version(built) / "documents.jsonl"
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace("eleven", "twelve"), encoding="utf-8")
@@ -114,17 +125,21 @@ def test_altered_index_file_of_the_same_size_is_corrupt(built: Settings, embedde
 
 def test_deleted_index_file_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
     (live_version(built) / "bm25_vocabulary.json").unlink()
-    with pytest.raises(IndexCorrupt, match="bm25_vocabulary.json"):
+    with pytest.raises(IndexCorrupt, match=r"bm25_vocabulary\.json"):
         IndexStore(built.index).load(build_spec(built, embedder))
 
 
 def test_unreadable_manifest_is_corrupt(built: Settings, embedder: HashingEmbedder) -> None:
-    (live_version(built) / MANIFEST).write_text('{"format_version": 1, "files": {', encoding="utf-8")
+    (live_version(built) / MANIFEST).write_text(
+        '{"format_version": 1, "files": {', encoding="utf-8"
+    )
     with pytest.raises(IndexCorrupt, match="manifest"):
         IndexStore(built.index).load(build_spec(built, embedder))
 
 
-def test_a_corrupt_index_is_rebuilt_by_the_next_build(built: Settings, embedder: HashingEmbedder) -> None:
+def test_a_corrupt_index_is_rebuilt_by_the_next_build(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
     target = live_version(built) / "embeddings.npy"
     target.write_bytes(target.read_bytes()[:100])
     fresh = HashingEmbedder()
@@ -134,7 +149,7 @@ def test_a_corrupt_index_is_rebuilt_by_the_next_build(built: Settings, embedder:
     IndexStore(built.index).load(build_spec(built, fresh))
 
 
-# --- interrupted builds ---------------------------------------------------------------------------------
+# --- interrupted builds --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("where", ["np.save", "VectorIndex.save", "os.replace"])
@@ -145,7 +160,7 @@ def test_interrupted_build_leaves_the_previous_index_live(
     old_version = live_version(built)
     # A change to the corpus, so that the next build writes a new version.
     (built.corpus / "adoption.txt").write_text(
-        "Adoption Panel Annual Report\n\n1.1 The panel now meets monthly and approved twenty adopters.\n",
+        "Adoption Panel Annual Report\n\n1.1 Met monthly, approved twenty adopters.\n",
         encoding="utf-8",
     )
 
@@ -164,7 +179,11 @@ def test_interrupted_build_leaves_the_previous_index_live(
 
     assert live_version(built) == old_version
     assert answers(built, embedder) == before
-    leftovers = [p.name for p in built.index.iterdir() if p.name.startswith((".tmp-", "v-")) and p != old_version]
+    leftovers = [
+        p.name
+        for p in built.index.iterdir()
+        if p.name.startswith((".tmp-", "v-")) and p != old_version
+    ]
     assert leftovers, "the interrupted build left its partial folder (cleaned by the next build)"
 
     monkeypatch.undo()
@@ -181,21 +200,27 @@ def test_interrupted_build_leaves_the_previous_index_live(
 
 def test_builds_keep_only_the_live_and_the_previous_version(built: Settings) -> None:
     for n in range(3):
-        (built.corpus / f"extra-{n}.txt").write_text(f"Extra document number {n} about respite care.\n", encoding="utf-8")
+        (built.corpus / f"extra-{n}.txt").write_text(
+            f"Extra document number {n} about respite care.\n", encoding="utf-8"
+        )
         build_index(built, HashingEmbedder())
     versions = sorted(p.name for p in built.index.glob("v-*"))
     assert len(versions) == 2
     assert live_version(built).name in versions
 
 
-def test_loaded_snapshot_is_unaffected_by_a_later_build(built: Settings, embedder: HashingEmbedder) -> None:
+def test_loaded_snapshot_is_unaffected_by_a_later_build(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
     searcher = Searcher.open(built, embedder)
     before = searcher.search("adoption panel").hits
     (built.corpus / "adoption.txt").unlink()
     build_index(built, HashingEmbedder())
     # The open searcher keeps answering from the version it loaded, with consistent rows.
     again = searcher.search("adoption panel").hits
-    assert [(h.chunk.source, h.chunk.start) for h in again] == [(h.chunk.source, h.chunk.start) for h in before]
+    assert [(h.chunk.source, h.chunk.start) for h in again] == [
+        (h.chunk.source, h.chunk.start) for h in before
+    ]
     assert searcher.refresh() is True
     assert all(h.chunk.source != "adoption.txt" for h in searcher.search("adoption panel").hits)
     assert searcher.refresh() is False
