@@ -23,7 +23,9 @@ from qa.types import Chunk, Document
 CHUNKER_VERSION = 2
 
 _NUMBER = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
-_NUMBERED = re.compile(rf"^[ \t]*(?:[-–•▪◼][ \t]*)?(?P<number>{_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$")
+_NUMBERED = re.compile(
+    rf"^[ \t]*(?:[-–•▪◼][ \t]*)?(?P<number>{_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$"
+)
 _BULLET = re.compile(r"^[ \t]*(?:[-–•▪◼§*·\uf0b7]|\(?[a-z]\)|\(?[ivx]+\))(?:[ \t]+|(?=[A-Z]))")
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _SENTENCE_END = re.compile(r"[.:;?!)\"'”’]$")
@@ -61,7 +63,9 @@ def _letters_upper_ratio(text: str) -> float:
 
 def _is_caps_heading(text: str) -> bool:
     words = re.findall(r"[^\W\d_]{3,}", text)
-    return bool(words) and len(text) <= 100 and "\t" not in text and _letters_upper_ratio(text) >= 0.8
+    return (
+        bool(words) and len(text) <= 100 and "\t" not in text and _letters_upper_ratio(text) >= 0.8
+    )
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -215,7 +219,15 @@ def _units(text: str) -> list[_Unit]:
             last_list_number = number if block.kind == "numbered" else last_list_number
             continue
         last_list_number = None
-        units.append(_Unit(start, block.end, section, number if block.kind == "numbered" else None, blocks=[block]))
+        units.append(
+            _Unit(
+                start,
+                block.end,
+                section,
+                number if block.kind == "numbered" else None,
+                blocks=[block],
+            )
+        )
     if pending_number is not None:  # a number ending the text (a page number) is text too
         units.append(_loose_number(pending_number, section))
     return units
@@ -278,7 +290,9 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
         group.clear()
 
     for unit in _units(text):
-        if group and (unit.heading or unit.section != group[-1].section or unit.end - group[0].start > size):
+        if group and (
+            unit.heading or unit.section != group[-1].section or unit.end - group[0].start > size
+        ):
             # A heading stays with its first paragraph, unless together they would split a
             # paragraph that fits in a chunk on its own.
             last = group[-1]

@@ -16,10 +16,14 @@ log = logging.getLogger("qa")
 
 
 def _settings_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (override pyproject.toml [tool.qa] and QA_* variables)")
+    group = parser.add_argument_group(
+        "settings (override pyproject.toml [tool.qa] and QA_* variables)"
+    )
     group.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
     group.add_argument("--index", type=Path, help="folder of the index (default: index)")
-    group.add_argument("--model", help="embedding model: a local folder or a hub name (default: bundled)")
+    group.add_argument(
+        "--model", help="embedding model: a local folder or a hub name (default: bundled)"
+    )
     group.add_argument("--chunk-size", type=int, help="chunk size limit in characters")
     group.add_argument("--chunk-overlap", type=int, help="overlap when a long paragraph is split")
     parser.add_argument("-v", "--verbose", action="store_true", help="print timings and details")
@@ -32,21 +36,33 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="build or update the index of the corpus")
-    index.add_argument("--rebuild", action="store_true", help="start from scratch instead of updating")
+    index.add_argument(
+        "--rebuild", action="store_true", help="start from scratch instead of updating"
+    )
     _settings_arguments(index)
 
     ask = commands.add_parser("ask", help="print the passages that answer a question")
     ask.add_argument("question", nargs="?", help="the question (or use --questions)")
     ask.add_argument("-k", "--top-k", type=int, help="number of passages (default 5)")
     ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
-    ask.add_argument("--questions", type=Path, help="file of questions: one per line, or JSONL with 'question'")
+    ask.add_argument(
+        "--questions", type=Path, help="file of questions: one per line, or JSONL with 'question'"
+    )
     ask.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid")
-    ask.add_argument("--document", action="append", dest="documents", metavar="SOURCE",
-                     help="only this document (path relative to the corpus); repeatable")
+    ask.add_argument(
+        "--document",
+        action="append",
+        dest="documents",
+        metavar="SOURCE",
+        help="only this document (path relative to the corpus); repeatable",
+    )
     ask.add_argument("--year-from", type=int, help="only documents dated in or after this year")
     ask.add_argument("--year-to", type=int, help="only documents dated in or before this year")
-    ask.add_argument("--no-update", action="store_true",
-                     help="fail instead of updating the index when the corpus changed")
+    ask.add_argument(
+        "--no-update",
+        action="store_true",
+        help="fail instead of updating the index when the corpus changed",
+    )
     _settings_arguments(ask)
 
     evaluate = commands.add_parser(
@@ -93,7 +109,9 @@ class _Bar:
     def __init__(self, total: int, description: str) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=total, desc=description, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=total, desc=description, unit="chunk", file=sys.stderr, dynamic_ncols=True
+        )
 
     def update(self, n: int) -> None:
         self._bar.update(n)
@@ -158,13 +176,17 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
         reason = "no index yet" if isinstance(problem, IndexMissing) else str(problem).split(":")[0]
         print(f"{reason}: building the index of {settings.corpus} first", file=sys.stderr)
         IndexStore(settings.index).clean()
-        report = build_index(settings, load_embedder(settings.model, settings.batch_size), progress=_Bar)
+        report = build_index(
+            settings, load_embedder(settings.model, settings.batch_size), progress=_Bar
+        )
         _print_errors(report.errors)
         print(report.summary(), file=sys.stderr)
         searcher = Searcher.open(settings)
     if verbose:
-        print(f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
-              file=sys.stderr)
+        print(
+            f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
+            file=sys.stderr,
+        )
     return searcher
 
 
@@ -189,7 +211,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(format_answer(answer))
         if args.verbose:
-            stages = ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in answer.timings.items())
+            stages = ", ".join(
+                f"{name} {seconds * 1000:.1f} ms" for name, seconds in answer.timings.items()
+            )
             print(f"timing: {stages}", file=sys.stderr)
     return 0
 

@@ -201,17 +201,32 @@ def _read_pdf(path: Path) -> tuple[str, str | None]:
 
 
 def _check_zip(path: Path, max_bytes: int) -> None:
+    """Refuse a DOCX whose members expand too much.
+
+    The sizes an archive states can be forged to look small: each member is also read
+    through in 1 MB blocks, where zipfile stops at the stated size and fails the CRC.
+    python-docx reads a member whole, which would first inflate all of it (up to 2 GB
+    in one call).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            expanded = sum(m.file_size for m in members)
+            packed = max(1, sum(m.compress_size for m in members))
+            if expanded > max_bytes * 4 or expanded / packed > _DOCX_MAX_EXPANSION:
+                raise DocumentError(
+                    f"DOCX expands to {expanded:,} bytes from {packed:,}: refused as a possible zip bomb"
+                )
+            for member in members:
+                with archive.open(member) as stream:
+                    while stream.read(1 << 20):
+                        pass
+    except DocumentError:
+        raise
     except zipfile.BadZipFile as error:
-        raise DocumentError("corrupt DOCX (not a valid zip archive)") from error
-    expanded = sum(m.file_size for m in members)
-    packed = max(1, sum(m.compress_size for m in members))
-    if expanded > max_bytes * 4 or expanded / packed > _DOCX_MAX_EXPANSION:
-        raise DocumentError(
-            f"DOCX expands to {expanded:,} bytes from {packed:,}: refused as a possible zip bomb"
-        )
+        raise DocumentError(f"corrupt DOCX (not a valid zip archive: {error})") from error
+    except Exception as error:  # zlib.error, an encrypted member, an unknown compression method
+        raise DocumentError(f"corrupt DOCX ({error})") from error
 
 
 def _read_docx(path: Path, max_bytes: int) -> tuple[str, str | None]:

@@ -74,12 +74,16 @@ class SentenceTransformerEmbedder:
 
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as error:  # the library raises many kinds; all mean "cannot load"
-            raise ModelError(f"cannot load embedding model {model!r} from {path}: {error}") from error
+            raise ModelError(
+                f"cannot load embedding model {model!r} from {path}: {error}"
+            ) from error
         self.name = model
         self.batch_size = batch_size
         dimension, max_tokens = self._model.get_embedding_dimension(), self._model.max_seq_length
         if dimension is None or max_tokens is None:
-            raise ModelError(f"model {model!r} does not state its dimension and maximum sequence length")
+            raise ModelError(
+                f"model {model!r} does not state its dimension and maximum sequence length"
+            )
         self.dimension, self.max_tokens = int(dimension), int(max_tokens)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -93,7 +97,9 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(
+            self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+        )
 
 
 @lru_cache(maxsize=4)
@@ -111,14 +117,18 @@ class OnnxQueryEmbedder:
     is made (see :func:`export_query_encoder`), so vectors agree to 1e-4.
     """
 
-    def __init__(self, model: str, onnx_file: Path, tokenizer_file: Path, dimension: int, max_tokens: int) -> None:
+    def __init__(
+        self, model: str, onnx_file: Path, tokenizer_file: Path, dimension: int, max_tokens: int
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.enable_padding()
@@ -156,7 +166,9 @@ def _mean_pooled(model_dir: Path) -> tuple[int, int] | None:
     try:
         modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
         kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        pooling = json.loads(
+            (model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8")
+        )
         config = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
         shape = int(pooling["word_embedding_dimension"]), int(config["max_seq_length"])
     except (OSError, KeyError, IndexError, ValueError, TypeError):
@@ -205,20 +217,43 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(_MeanPooled(), (sample, sample, torch.zeros_like(sample)), str(temporary),
-                              input_names=names, output_names=["embedding"], dynamic_axes=axes,
-                              opset_version=17, dynamo=False)
-        probe = ["Which recommendations remained?", "A longer passage about services for children in care. " * 8]
-        exported = OnnxQueryEmbedder(embedder.name, temporary, model_dir / "tokenizer.json",
-                                     embedder.dimension, embedder.max_tokens)
+            torch.onnx.export(
+                _MeanPooled(),
+                (sample, sample, torch.zeros_like(sample)),
+                str(temporary),
+                input_names=names,
+                output_names=["embedding"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        probe = [
+            "Which recommendations remained?",
+            "A longer passage about services for children in care. " * 8,
+        ]
+        exported = OnnxQueryEmbedder(
+            embedder.name,
+            temporary,
+            model_dir / "tokenizer.json",
+            embedder.dimension,
+            embedder.max_tokens,
+        )
         difference = float(np.abs(exported.encode(probe) - embedder.encode(probe)).max())
         if difference > 1e-4:
-            log.warning("ONNX export of %s differs by %.2g; using sentence-transformers", embedder.name, difference)
+            log.warning(
+                "ONNX export of %s differs by %.2g; using sentence-transformers",
+                embedder.name,
+                difference,
+            )
             return False
         os.replace(temporary, target)
         return True
     except Exception as error:  # export support varies by model and torch version; fall back
-        log.warning("cannot export %s to ONNX (%s); questions will use sentence-transformers", embedder.name, error)
+        log.warning(
+            "cannot export %s to ONNX (%s); questions will use sentence-transformers",
+            embedder.name,
+            error,
+        )
         return False
     finally:
         temporary.unlink(missing_ok=True)
@@ -235,7 +270,9 @@ def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> E
 
 
 @lru_cache(maxsize=4)
-def _cached_onnx(model: str, onnx_file: Path, tokenizer: Path, dimension: int, max_tokens: int) -> OnnxQueryEmbedder:
+def _cached_onnx(
+    model: str, onnx_file: Path, tokenizer: Path, dimension: int, max_tokens: int
+) -> OnnxQueryEmbedder:
     return OnnxQueryEmbedder(model, onnx_file, tokenizer, dimension, max_tokens)
 
 
@@ -245,7 +282,9 @@ class HashingEmbedder:
     Texts sharing words get similar vectors, so retrieval tests behave sensibly.
     """
 
-    def __init__(self, dimension: int = 64, max_tokens: int = 256, name: str = "hashing-test") -> None:
+    def __init__(
+        self, dimension: int = 64, max_tokens: int = 256, name: str = "hashing-test"
+    ) -> None:
         self.name = name
         self.dimension = dimension
         self.max_tokens = max_tokens
@@ -324,7 +363,9 @@ class VectorIndex:
     def size(self) -> int:
         return int(self.index.ntotal)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows and cosine similarities of the ``k`` nearest rows, best first."""
         import faiss
 

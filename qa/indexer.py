@@ -60,9 +60,15 @@ class CorpusChanges:
 
     def describe(self) -> str:
         parts = []
-        for label, names in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
+        for label, names in (
+            ("added", self.added),
+            ("changed", self.changed),
+            ("removed", self.removed),
+        ):
             if names:
-                parts.append(f"{len(names)} {label} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+                parts.append(
+                    f"{len(names)} {label} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+                )
         return "; ".join(parts) or "no changes"
 
 
@@ -92,8 +98,10 @@ class BuildReport:
 
     def summary(self) -> str:
         if self.unchanged:
-            return (f"Index is up to date: {self.documents} documents, {self.chunks} chunks"
-                    f" (nothing re-embedded, {self.seconds:.1f} s).")
+            return (
+                f"Index is up to date: {self.documents} documents, {self.chunks} chunks"
+                f" (nothing re-embedded, {self.seconds:.1f} s)."
+            )
         how = "Rebuilt" if self.rebuilt else "Updated"
         return (
             f"{how} index: {self.documents} documents, {self.chunks} chunks in {self.seconds:.1f} s;"
@@ -130,10 +138,20 @@ def build_index(
     changes = corpus_changes(files, previous.manifest if previous else {})
     if previous is not None and not changes.any:
         store.clean()  # a build killed after its pointer switch left its cleaning undone
-        known_errors = [LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()]
-        return BuildReport(len(previous.documents), len(previous.chunks), 0, len(previous.documents),
-                           changes, tuple(errors + known_errors), time.perf_counter() - started,
-                           rebuilt=False, unchanged=True)
+        known_errors = [
+            LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()
+        ]
+        return BuildReport(
+            len(previous.documents),
+            len(previous.chunks),
+            0,
+            len(previous.documents),
+            changes,
+            tuple(errors + known_errors),
+            time.perf_counter() - started,
+            rebuilt=False,
+            unchanged=True,
+        )
 
     documents: list[Document] = []
     chunks: list[Chunk] = []
@@ -172,7 +190,9 @@ def build_index(
     if bar is not None:
         bar.close()
 
-    embeddings = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
+    embeddings = (
+        np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
+    )
     bm25 = BM25Index.build([tokenize(c.text) for c in chunks])
     store.save(spec, documents, chunks, embeddings, bm25, skipped)
     return BuildReport(

@@ -139,7 +139,9 @@ class BM25Index:
         result: np.ndarray = np.asarray(multiplicity @ self.weights[ids]).ravel()
         return result
 
-    def top(self, query_tokens: Sequence[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def top(
+        self, query_tokens: Sequence[str], k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows and scores of the ``k`` best rows with a positive score, best first."""
         scores = self.scores(query_tokens)
         if allowed is not None:

@@ -22,8 +22,12 @@ _FULL_DATE = re.compile(
 )
 _MONTH_YEAR = re.compile(rf"\b(?P<month>{_MONTH})\.?,?\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>[01]\d)(?:-(?P<day>[0-3]\d))?\b")
-_NAME_DATE = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d\d)(?:[-_.](?P<month>[01]\d))?(?:[-_.](?P<day>[0-3]\d))?(?!\d)")
-_FIELD = re.compile(r"^\s*(?P<label>[A-Z][A-Za-z ?/&'’-]{1,40}?)\s*(?::\s*|\t+\s*|\s{2,})(?P<value>\S.*)$")
+_NAME_DATE = re.compile(
+    r"(?<!\d)(?P<year>(?:19|20)\d\d)(?:[-_.](?P<month>[01]\d))?(?:[-_.](?P<day>[0-3]\d))?(?!\d)"
+)
+_FIELD = re.compile(
+    r"^\s*(?P<label>[A-Z][A-Za-z ?/&'’-]{1,40}?)\s*(?::\s*|\t+\s*|\s{2,})(?P<value>\S.*)$"
+)
 _TITLE_LABELS = ("report title", "title", "subject")
 _DATE_LABELS = ("date", "report to", "meeting", "published")
 _HEADER_CHARS = 4000

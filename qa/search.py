@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from qa.store import IndexStore, Snapshot
 from qa.types import Answer, Hit
 
 MODES = ("hybrid", "lexical", "dense")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class StaleIndex(RuntimeError):
@@ -118,6 +120,11 @@ class Searcher:
         """The ``k`` best passages for ``question``; every hit comes from one index version."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if k is not None and k < 1:  # a negative k sliced off the end of the ranking
+            raise ValueError(f"k must be at least 1, got {k}")
+        # Undecodable bytes in a command line arrive as lone surrogates, which the model's
+        # tokenizer (TypeError) and UTF-8 output refuse: each becomes U+FFFD.
+        question = _SURROGATES.sub("\ufffd", question)
         snapshot = self.snapshot
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
@@ -58,7 +59,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.chunk_size < 200:
-            raise SettingsError(f"chunk_size must be at least 200 characters, got {self.chunk_size}")
+            raise SettingsError(
+                f"chunk_size must be at least 200 characters, got {self.chunk_size}"
+            )
         if not 0 <= self.chunk_overlap < self.chunk_size // 2:
             raise SettingsError(
                 f"chunk_overlap must be between 0 and half of chunk_size ({self.chunk_size // 2}),"
@@ -67,7 +70,9 @@ class Settings:
         if self.fusion not in ("rrf", "weighted"):
             raise SettingsError(f"fusion must be 'rrf' or 'weighted', got {self.fusion!r}")
         if not 0.0 <= self.lexical_weight <= 1.0:
-            raise SettingsError(f"lexical_weight must be between 0 and 1, got {self.lexical_weight}")
+            raise SettingsError(
+                f"lexical_weight must be between 0 and 1, got {self.lexical_weight}"
+            )
         for name in ("rrf_k", "candidates", "top_k", "batch_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -93,7 +98,9 @@ def _coerce(name: str, value: Any, origin: str, base: Path) -> Any:
             raise ValueError("not a whole number")
         return kind(value)
     except (TypeError, ValueError) as error:
-        raise SettingsError(f"{origin}: {name} = {value!r} is not a valid {kind.__name__}") from error
+        raise SettingsError(
+            f"{origin}: {name} = {value!r} is not a valid {kind.__name__}"
+        ) from error
 
 
 def find_pyproject(start: Path) -> Path | None:

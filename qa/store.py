@@ -51,7 +51,14 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-_FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss", "bm25.npz", "bm25_vocabulary.json")
+_FILES = (
+    "documents.jsonl",
+    "chunks.jsonl",
+    "embeddings.npy",
+    "vectors.faiss",
+    "bm25.npz",
+    "bm25_vocabulary.json",
+)
 
 
 class IndexProblem(RuntimeError):
@@ -84,7 +91,11 @@ class BuildSpec:
 
     def as_manifest(self) -> dict[str, Any]:
         return {
-            "model": {"name": self.model, "dimension": self.dimension, "max_tokens": self.max_tokens},
+            "model": {
+                "name": self.model,
+                "dimension": self.dimension,
+                "max_tokens": self.max_tokens,
+            },
             "chunking": {
                 "size": self.chunk_size,
                 "overlap": self.chunk_overlap,
@@ -234,25 +245,43 @@ class IndexStore:
         _write_jsonl(
             temporary / "documents.jsonl",
             [
-                {"source": d.source, "title": d.title, "date": d.date, "hash": d.content_hash,
-                 "kind": d.kind, "text": d.text}
+                {
+                    "source": d.source,
+                    "title": d.title,
+                    "date": d.date,
+                    "hash": d.content_hash,
+                    "kind": d.kind,
+                    "text": d.text,
+                }
                 for d in documents
             ],
         )
         _write_jsonl(
             temporary / "chunks.jsonl",
             [
-                {"source": c.source, "start": c.start, "end": c.end, "section": c.section,
-                 "paragraph": c.paragraph}
+                {
+                    "source": c.source,
+                    "start": c.start,
+                    "end": c.end,
+                    "section": c.section,
+                    "paragraph": c.paragraph,
+                }
                 for c in chunks
             ],
         )
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
         VectorIndex.build(embeddings).save(temporary / "vectors.faiss")
         weights = bm25.weights
-        np.savez(temporary / "bm25.npz", data=weights.data, indices=weights.indices,
-                 indptr=weights.indptr, shape=np.asarray(weights.shape))
-        (temporary / "bm25_vocabulary.json").write_text(json.dumps(bm25.vocabulary), encoding="utf-8")
+        np.savez(
+            temporary / "bm25.npz",
+            data=weights.data,
+            indices=weights.indices,
+            indptr=weights.indptr,
+            shape=np.asarray(weights.shape),
+        )
+        (temporary / "bm25_vocabulary.json").write_text(
+            json.dumps(bm25.vocabulary), encoding="utf-8"
+        )
 
         rows: dict[str, dict[str, Any]] = {}
         for row, chunk in enumerate(chunks):
@@ -265,16 +294,24 @@ class IndexStore:
             **spec.as_manifest(),
             "counts": {"documents": len(documents), "chunks": len(chunks)},
             "documents": {
-                d.source: {"hash": d.content_hash, **rows.get(d.source, {"first_row": 0, "rows": 0})}
+                d.source: {
+                    "hash": d.content_hash,
+                    **rows.get(d.source, {"first_row": 0, "rows": 0}),
+                }
                 for d in documents
             },
             "skipped": skipped or {},
             "files": {
-                file: {"bytes": (temporary / file).stat().st_size, "sha256": _sha256(temporary / file)}
+                file: {
+                    "bytes": (temporary / file).stat().st_size,
+                    "sha256": _sha256(temporary / file),
+                }
                 for file in _FILES
             },
         }
-        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        (temporary / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         for file in (*_FILES, MANIFEST):
             with (temporary / file).open("rb") as handle:
                 os.fsync(handle.fileno())
@@ -299,13 +336,17 @@ class IndexStore:
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
-            raise IndexCorrupt(f"index manifest {path / MANIFEST} is unreadable ({error}); "
-                               "run `qa index --rebuild`") from error
+            raise IndexCorrupt(
+                f"index manifest {path / MANIFEST} is unreadable ({error}); "
+                "run `qa index --rebuild`"
+            ) from error
         check_manifest(manifest, spec)
         for file, expected in manifest["files"].items():
             target = path / file
             if not target.is_file() or target.stat().st_size != expected["bytes"]:
-                raise IndexCorrupt(f"index file {target} is missing or truncated; run `qa index --rebuild`")
+                raise IndexCorrupt(
+                    f"index file {target} is missing or truncated; run `qa index --rebuild`"
+                )
             if _sha256(target) != expected["sha256"]:
                 raise IndexCorrupt(f"index file {target} was altered; run `qa index --rebuild`")
         return _read_snapshot(path, manifest)
@@ -335,16 +376,28 @@ def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
 def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
     documents = {
         record["source"]: Document(
-            source=record["source"], text=record["text"], title=record["title"], date=record["date"],
-            content_hash=record["hash"], kind=record["kind"],
+            source=record["source"],
+            text=record["text"],
+            title=record["title"],
+            date=record["date"],
+            content_hash=record["hash"],
+            kind=record["kind"],
         )
         for record in _read_jsonl(path / "documents.jsonl")
     }
     chunks = []
     for record in _read_jsonl(path / "chunks.jsonl"):
         text = documents[record["source"]].text[record["start"] : record["end"]]
-        chunks.append(Chunk(record["source"], record["start"], record["end"], text,
-                            record["section"], record["paragraph"]))
+        chunks.append(
+            Chunk(
+                record["source"],
+                record["start"],
+                record["end"],
+                text,
+                record["section"],
+                record["paragraph"],
+            )
+        )
     embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
     with np.load(path / "bm25.npz") as arrays:
         shape = tuple(int(v) for v in arrays["shape"])
@@ -357,6 +410,12 @@ def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
     if len(chunks) != len(embeddings) or len(chunks) != weights.shape[1]:
         raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
     return Snapshot(
-        path=path, manifest=manifest, documents=documents, chunks=chunks, embeddings=embeddings,
-        vectors=VectorIndex.load(path / "vectors.faiss"), bm25=BM25Index(vocabulary, weights), rows_of=rows_of,
+        path=path,
+        manifest=manifest,
+        documents=documents,
+        chunks=chunks,
+        embeddings=embeddings,
+        vectors=VectorIndex.load(path / "vectors.faiss"),
+        bm25=BM25Index(vocabulary, weights),
+        rows_of=rows_of,
     )
