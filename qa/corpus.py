@@ -29,7 +29,14 @@ from typing import Any
 from qa.metadata import extract_metadata, partial_iso
 from qa.types import Document, LoadError
 
-SUFFIXES = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+SUFFIXES = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
 SIDECAR = ".meta.json"
 _DOCX_MAX_EXPANSION = 200  # uncompressed / compressed size above this is treated as a zip bomb
 _WESTERN = ("cp1252", "latin_1", "iso8859_1", "iso8859_15", "mac_roman", "ascii")
@@ -125,10 +132,31 @@ def _normalise(text: str) -> str:
 
 
 _HTML_HIDDEN = frozenset({"script", "style", "noscript", "template"})
-_HTML_BLOCKS = frozenset({
-    "p", "div", "li", "tr", "table", "section", "article", "header", "footer", "blockquote", "pre",
-    "ul", "ol", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
-})
+_HTML_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "pre",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
 
 
 def _read_html(data: bytes) -> tuple[str, str | None]:
@@ -330,13 +358,22 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[LoadError]]:
                 errors.append(LoadError(source, "symbolic link that loops or cannot be resolved"))
                 continue
             if not target.is_relative_to(real_root):
-                errors.append(LoadError(source, "symbolic link to a file outside the corpus folder (not followed)"))
+                errors.append(
+                    LoadError(
+                        source, "symbolic link to a file outside the corpus folder (not followed)"
+                    )
+                )
                 continue
         if not path.is_file():
             continue
         if path.suffix.lower() not in SUFFIXES:
-            errors.append(LoadError(source, f"unsupported file type '{path.suffix or '(none)'}'"
-                                    f" (supported: {', '.join(sorted(SUFFIXES))})"))
+            errors.append(
+                LoadError(
+                    source,
+                    f"unsupported file type '{path.suffix or '(none)'}'"
+                    f" (supported: {', '.join(sorted(SUFFIXES))})",
+                )
+            )
             continue
         try:
             files.append(CorpusFile(source, path, file_hash(path)))
@@ -374,7 +411,9 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
         raise DocumentError(f"cannot read file ({error.strerror or error})") from error
     text = _normalise(text)
     if not text.strip():
-        raise DocumentError("no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found")
+        raise DocumentError(
+            "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
+        )
     overrides = _read_sidecar(file.path)
     metadata = extract_metadata(file.source, text, stated_title)
     return Document(
@@ -410,4 +449,3 @@ def read_bytes_as_document(source: str, data: bytes, folder: Path, max_bytes: in
     path = folder / Path(source).name
     path.write_bytes(data)
     return read_document(CorpusFile(source, path, hashlib.sha256(data).hexdigest()), max_bytes)
-

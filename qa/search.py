@@ -75,7 +75,9 @@ class Searcher:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Searcher:
         """Load the live index; raises IndexProblem subclasses with a message saying what to run."""
-        embedder = embedder or load_query_embedder(settings.model, settings.index, settings.batch_size)
+        embedder = embedder or load_query_embedder(
+            settings.model, settings.index, settings.batch_size
+        )
         snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
         return cls(settings, snapshot, embedder)
 
@@ -161,16 +163,29 @@ class Searcher:
         lexical_rank = {int(r): i + 1 for i, r in enumerate(lexical[0])}
         dense_rank = {int(r): i + 1 for i, r in enumerate(dense[0])}
         hits = []
-        for position, (row, score) in enumerate(zip(rows[:k].tolist(), scores[:k].tolist(), strict=True)):
+        for position, (row, score) in enumerate(
+            zip(rows[:k].tolist(), scores[:k].tolist(), strict=True)
+        ):
             chunk = snapshot.chunks[row]
             document = snapshot.documents[chunk.source]
             hits.append(
                 Hit(
-                    rank=position + 1, row=row, chunk=chunk, title=document.title, date=document.date,
-                    score=float(score), lexical_rank=lexical_rank.get(row), dense_rank=dense_rank.get(row),
+                    rank=position + 1,
+                    row=row,
+                    chunk=chunk,
+                    title=document.title,
+                    date=document.date,
+                    score=float(score),
+                    lexical_rank=lexical_rank.get(row),
+                    dense_rank=dense_rank.get(row),
                 )
             )
         best = float(dense[1][0]) if len(dense[1]) else None
         low_confidence = mode != "lexical" and (best is None or best < self.settings.min_similarity)
-        return Answer(question=question, hits=tuple(hits), timings=timings,
-                      low_confidence=low_confidence, best_similarity=best)
+        return Answer(
+            question=question,
+            hits=tuple(hits),
+            timings=timings,
+            low_confidence=low_confidence,
+            best_similarity=best,
+        )

@@ -276,7 +276,9 @@ def test_a_file_removed_after_the_scan_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(tmp_path: Path) -> None:
+def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Reading holds the bytes and the text: about twice the file, not more. Chunking and
     embedding then take time in proportion (see RELIABILITY.md), which is why the limit exists."""
     script = textwrap.dedent(
@@ -309,13 +311,18 @@ def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(tmp_path
     length, before, peak, seconds = result.stdout.split()
     size = int(length)
     grown = (int(peak) - int(before)) * 1024
-    print(f"200 MB file: read in {float(seconds):.1f} s, memory grew {grown / 1e6:.0f} MB")
+    with capsys.disabled():
+        print(
+            f"\n200 MB text file: read in {float(seconds):.1f} s, memory grew {grown / 1e6:.0f} MB"
+        )
     assert size >= 200_000_000
     assert grown < 2.5 * size
 
 
 @pytest.mark.slow
-def test_a_pdf_of_thousands_of_pages_reads(tmp_path: Path) -> None:
+def test_a_pdf_of_thousands_of_pages_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pypdf import PdfReader, PdfWriter
 
     page = PdfReader(io.BytesIO(hostile_pdfs()["good.pdf"])).pages[0]
@@ -331,6 +338,8 @@ def test_a_pdf_of_thousands_of_pages_reads(tmp_path: Path) -> None:
     assert seconds < 120
     chunks = chunk_document(document, 1000, 150)
     assert sum(c.text.count("Budget annex") for c in chunks) >= 3000
+    with capsys.disabled():
+        print(f"\n3,000-page PDF: read in {seconds:.1f} s, {len(chunks)} chunks")
 
 
 # --- fuzzing the loaders -------------------------------------------------------------------------

@@ -371,6 +371,9 @@ def test_killed_builds_leave_the_previous_index_usable_and_the_next_build_recove
             build_index(index_settings(other, index), HashingEmbedder())
             assert leftovers(index) == [], where
             assert rankings(index_settings(other, index)) == expected[other], where
+            searcher = Searcher.open(index_settings(other, index), HashingEmbedder())
+            zeppelins = searcher.search("zeppelin", k=20, mode="lexical").hits
+            assert bool(zeppelins) == (other == corpus_b), where  # B's new words, and only B's
             figures["recovered"] += 1
             live_corpus, other = other, live_corpus
     finally:
