@@ -31,7 +31,14 @@ from typing import Any
 from urllib.parse import quote
 
 from qa.dense import Embedder
-from qa.evaluation import MODES, OVERALL, REPORT_FORMAT, Latency, format_comparison, format_table
+from qa.evaluation import (
+    MODES,
+    OVERALL,
+    REPORT_FORMAT,
+    Latency,
+    comparison_section,
+    format_table,
+)
 from qa.indexer import ProgressFactory, build_index
 from qa.settings import Settings
 
@@ -329,12 +336,7 @@ def format_beir_markdown(
             + f" | {latency['median']:.1f} ms | {latency['p95']:.1f} ms |"
         )
     if previous is not None:
-        lines += [
-            "",
-            "## Change against an earlier report",
-            "",
-            format_comparison(previous, record, markdown=True),
-        ]
+        lines += comparison_section(previous, record)
     return "\n".join(lines) + "\n"
 
 

@@ -728,6 +728,16 @@ def _signed(value: float) -> str:
     return f"{value:+.3f}" if abs(value) >= 0.0005 else "0"
 
 
+def comparison_section(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Markdown lines of the "change against an earlier report" section of a report."""
+    return [
+        "",
+        "## Change against an earlier report",
+        "",
+        format_comparison(old, new, markdown=True),
+    ]
+
+
 def format_comparison(
     old: Mapping[str, Any], new: Mapping[str, Any], markdown: bool = False
 ) -> str:
@@ -879,12 +889,7 @@ def format_markdown(
     if chart:
         lines += ["", f"![Recall@5 per question type and MRR per mode]({chart})"]
     if previous is not None:
-        lines += [
-            "",
-            "## Change against an earlier report",
-            "",
-            format_comparison(previous, record, markdown=True),
-        ]
+        lines += comparison_section(previous, record)
     if report.unreachable:
         lines += [
             "",
