@@ -68,6 +68,7 @@ class Hit:
     score: float
     lexical_rank: int | None
     dense_rank: int | None
+    duplicates: tuple[Hit, ...] = ()
 
     @property
     def citation(self) -> str:
@@ -83,6 +84,31 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the extractive answer, quoted verbatim from the passage ranked ``rank``.
+
+    ``document_text[start:end] == text`` for the document ``source``, and the span lies
+    inside that passage, so every sentence can be checked against its source.
+    """
+
+    text: str
+    rank: int
+    source: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DocumentGroup:
+    """The hits from one document, for side-by-side display ordered by date."""
+
+    source: str
+    title: str
+    date: str | None
+    ranks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Answer:
     """The ranked passages for one question, plus timings in seconds per stage.
 
@@ -95,3 +121,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     low_confidence: bool = False
     best_similarity: float | None = None
+    sentences: tuple[AnswerSentence, ...] = ()
+    groups: tuple[DocumentGroup, ...] = ()
+    comparison: bool = False
+    missing: tuple[str, ...] = ()
