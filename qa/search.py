@@ -15,18 +15,21 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.corpus import scan_corpus
 from qa.dense import Embedder, load_query_embedder
-from qa.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from qa.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
 from qa.indexer import CorpusChanges, build_spec, corpus_changes
 from qa.lexical import tokenize
+from qa.selection import Candidate, boost_in_time, containment, select, shingles
 from qa.settings import Settings
 from qa.store import IndexStore, Snapshot
-from qa.types import Answer, Hit
+from qa.timeframe import Side, read_timeframe
+from qa.types import Answer, DocumentGroup, Hit
 
 MODES = ("hybrid", "lexical", "dense")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -102,15 +105,50 @@ class Searcher:
                 self.snapshot = store.load(build_spec(self.settings, self.embedder))
         return True
 
-    def _allowed(self, snapshot: Snapshot, filters: Filters | None) -> np.ndarray | None:
-        if filters is None or filters == Filters():
+    def _allowed(
+        self, snapshot: Snapshot, filters: Filters | None, side: Side | None = None
+    ) -> np.ndarray | None:
+        if (filters is None or filters == Filters()) and side is None:
             return None
         allowed = np.zeros(len(snapshot.chunks), dtype=bool)
         for source, rows in snapshot.rows_of.items():
             document = snapshot.documents[source]
-            if filters.allows(source, document.date):
+            if (filters is None or filters.allows(source, document.date)) and (
+                side is None or side.holds(document.year)
+            ):
                 allowed[rows.start : rows.stop] = True
         return allowed
+
+    def _rank(
+        self,
+        snapshot: Snapshot,
+        terms: list[str],
+        query: np.ndarray | None,
+        mode: str,
+        depth: int,
+        allowed: np.ndarray | None,
+        timings: dict[str, float],
+    ) -> tuple[Ranking, Ranking, Ranking]:
+        """Fused, lexical and dense rankings of the passages ``allowed`` lets through."""
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        started = time.perf_counter()
+        lexical = snapshot.bm25.top(terms, depth, allowed) if mode != "dense" else empty
+        timings["lexical"] = timings.get("lexical", 0.0) + time.perf_counter() - started
+        started = time.perf_counter()
+        dense = snapshot.vectors.search(query, depth, allowed) if query is not None else empty
+        timings["dense"] = timings.get("dense", 0.0) + time.perf_counter() - started
+        started = time.perf_counter()
+        if mode == "lexical":
+            fused = lexical
+        elif mode == "dense":
+            fused = dense
+        elif self.settings.fusion == "weighted":
+            weight = self.settings.lexical_weight
+            fused = weighted_score_fusion([lexical, dense], [weight, 1 - weight])
+        else:
+            fused = reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)
+        timings["fusion"] = timings.get("fusion", 0.0) + time.perf_counter() - started
+        return fused, lexical, dense
 
     def search(
         self,
@@ -128,64 +166,175 @@ class Searcher:
         # tokenizer (TypeError) and UTF-8 output refuse: each becomes U+FFFD.
         question = _SURROGATES.sub("\ufffd", question)
         snapshot = self.snapshot
-        k = k or self.settings.top_k
-        depth = max(self.settings.candidates, k)
+        settings = self.settings
+        k = k or settings.top_k
+        depth = max(settings.candidates, k)
         timings: dict[str, float] = {}
-        allowed = self._allowed(snapshot, filters)
+        terms = tokenize(question)
 
-        started = time.perf_counter()
-        lexical = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-        if mode != "dense":
-            lexical = snapshot.bm25.top(tokenize(question), depth, allowed)
-        timings["lexical"] = time.perf_counter() - started
-
-        dense = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        query = None
         if mode != "lexical" and question.strip():
             started = time.perf_counter()
             query = self.embedder.encode([question])[0]
             timings["embed"] = time.perf_counter() - started
-            started = time.perf_counter()
-            dense = snapshot.vectors.search(query, depth, allowed)
-            timings["dense"] = time.perf_counter() - started
+
+        allowed = self._allowed(snapshot, filters)
+        (rows, scores), lexical, dense = self._rank(
+            snapshot, terms, query, mode, depth, allowed, timings
+        )
+        timeframe = read_timeframe(question)
+        sides = timeframe.sides(d.year for d in snapshot.documents.values() if d.year)
+        comparison = timeframe.comparison and len(sides) >= 2
+        candidates = self._candidates(snapshot, rows, scores)
+        if comparison and settings.diversity == "sides":
+            candidates += self._side_candidates(
+                snapshot, candidates, sides, terms, query, mode, filters, timings
+            )
 
         started = time.perf_counter()
-        if mode == "lexical":
-            rows, scores = lexical
-        elif mode == "dense":
-            rows, scores = dense
-        elif self.settings.fusion == "weighted":
-            weight = self.settings.lexical_weight
-            rows, scores = weighted_score_fusion([lexical, dense], [weight, 1 - weight])
-        else:
-            rows, scores = reciprocal_rank_fusion([lexical, dense], k=self.settings.rrf_k)
-        timings["fusion"] = time.perf_counter() - started
+        candidates = boost_in_time(candidates, sides, settings.time_boost)
+        embeddings = snapshot.embeddings
+        texts: dict[int, frozenset[tuple[str, ...]]] = {}
+
+        def words(row: int) -> frozenset[tuple[str, ...]]:
+            if row not in texts:
+                texts[row] = shingles(snapshot.chunks[row].text)
+            return texts[row]
+
+        chosen = select(
+            candidates,
+            k,
+            is_duplicate=lambda a, b: containment(words(a), words(b)) >= settings.duplicate_overlap,
+            sides=sides if comparison and settings.diversity == "sides" else (),
+            side_quota=settings.side_quota,
+            other_rankings=[dense[0].tolist(), lexical[0].tolist()],
+            similarity=lambda a, b: float(embeddings[a] @ embeddings[b]),
+            mmr_lambda=settings.mmr_lambda if settings.diversity == "mmr" else 1.0,
+        )
+        timings["select"] = time.perf_counter() - started
 
         lexical_rank = {int(r): i + 1 for i, r in enumerate(lexical[0])}
         dense_rank = {int(r): i + 1 for i, r in enumerate(dense[0])}
-        hits = []
-        for position, (row, score) in enumerate(
-            zip(rows[:k].tolist(), scores[:k].tolist(), strict=True)
-        ):
+
+        def hit(rank: int, row: int, score: float, duplicates: tuple[Hit, ...] = ()) -> Hit:
             chunk = snapshot.chunks[row]
             document = snapshot.documents[chunk.source]
-            hits.append(
-                Hit(
-                    rank=position + 1,
-                    row=row,
-                    chunk=chunk,
-                    title=document.title,
-                    date=document.date,
-                    score=float(score),
-                    lexical_rank=lexical_rank.get(row),
-                    dense_rank=dense_rank.get(row),
-                )
+            return Hit(
+                rank=rank,
+                row=row,
+                chunk=chunk,
+                title=document.title,
+                date=document.date,
+                score=float(score),
+                lexical_rank=lexical_rank.get(row),
+                dense_rank=dense_rank.get(row),
+                duplicates=duplicates,
             )
+
+        hits = tuple(
+            hit(rank, s.row, s.score, tuple(hit(rank, d, s.score) for d in s.duplicates))
+            for rank, s in enumerate(chosen, start=1)
+        )
         best = float(dense[1][0]) if len(dense[1]) else None
-        low_confidence = mode != "lexical" and (best is None or best < self.settings.min_similarity)
+        low_confidence = mode != "lexical" and (best is None or best < settings.min_similarity)
         return Answer(
             question=question,
-            hits=tuple(hits),
+            hits=hits,
             timings=timings,
             low_confidence=low_confidence,
             best_similarity=best,
+            groups=document_groups(hits),
+            comparison=comparison,
+            missing=self._missing(snapshot, hits, sides, query) if comparison else (),
         )
+
+    def _candidates(
+        self, snapshot: Snapshot, rows: np.ndarray, scores: np.ndarray
+    ) -> list[Candidate]:
+        out = []
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+            source = snapshot.chunks[row].source
+            out.append(Candidate(row, float(score), source, snapshot.documents[source].year))
+        return out
+
+    def _side_candidates(
+        self,
+        snapshot: Snapshot,
+        candidates: list[Candidate],
+        sides: tuple[Side, ...],
+        terms: list[str],
+        query: np.ndarray | None,
+        mode: str,
+        filters: Filters | None,
+        timings: dict[str, float],
+    ) -> list[Candidate]:
+        """The best passages of each side the overall ranking missed, ranked below it.
+
+        In a large corpus the overall top candidates can all come from one year; each
+        side is then searched on its own, and its passages enter below the others so
+        that they fill that side's quota without outranking better evidence.
+        """
+        floor = min((c.score for c in candidates), default=1.0)
+        known = {c.row for c in candidates}
+        extra: list[Candidate] = []
+        quota = max(self.settings.side_quota, 1)
+        for side in sides:
+            if sum(side.holds(c.year) for c in candidates) >= quota:
+                continue
+            allowed = self._allowed(snapshot, filters, side)
+            (rows, scores), _, _ = self._rank(
+                snapshot, terms, query, mode, quota * 4, allowed, timings
+            )
+            top = float(scores.max()) if len(scores) else 1.0
+            for candidate in self._candidates(snapshot, rows, scores):
+                if candidate.row not in known:
+                    known.add(candidate.row)
+                    scaled = floor * 0.5 * candidate.score / (top or 1.0)
+                    extra.append(Candidate(candidate.row, scaled, candidate.source, candidate.year))
+        return extra
+
+    def _missing(
+        self,
+        snapshot: Snapshot,
+        hits: tuple[Hit, ...],
+        sides: tuple[Side, ...],
+        query: np.ndarray | None,
+    ) -> tuple[str, ...]:
+        """One sentence per side of a comparison that has no relevant passage among the hits."""
+        notes = []
+        for side in sides:
+            if not any(side.holds(d.year) for d in snapshot.documents.values()):
+                notes.append(f"No document in the corpus is dated {side.label}.")
+                continue
+            relevant = [
+                h
+                for h in hits
+                if side.holds(int(h.date[:4]) if h.date else None)
+                and (
+                    query is None
+                    or float(snapshot.embeddings[h.row] @ query) >= self.settings.min_similarity
+                )
+            ]
+            if not relevant:
+                notes.append(f"No passage from the {side.label} documents answers this question.")
+        return tuple(notes)
+
+
+def document_groups(hits: Sequence[Hit]) -> tuple[DocumentGroup, ...]:
+    """The hits grouped by document, oldest document first (undated last), for side by side."""
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.chunk.source, []).append(hit)
+    ordered = sorted(
+        groups.values(),
+        key=lambda group: (group[0].date is None, group[0].date or "", group[0].rank),
+    )
+    return tuple(
+        DocumentGroup(
+            source=group[0].chunk.source,
+            title=group[0].title,
+            date=group[0].date,
+            ranks=tuple(h.rank for h in group),
+        )
+        for group in ordered
+    )

@@ -41,6 +41,9 @@ class Settings:
     against 0.77 for reciprocal rank fusion ("rrf"), which lets a weak dense rank
     outvote a strong exact-term match. ``rrf_k`` damps the weight of top ranks in
     RRF: 60 is the value of Cormack et al. (2009).
+    ``time_boost``, ``diversity``, ``side_quota`` and ``mmr_lambda`` shape the final
+    top k (see :mod:`qa.selection`); ``duplicate_overlap`` is the share of shared word
+    4-grams above which two passages of one document are folded into one hit.
     """
 
     corpus: Path = Path("corpus")
@@ -56,6 +59,11 @@ class Settings:
     min_similarity: float = 0.35
     max_file_mb: float = 100.0
     batch_size: int = 32
+    time_boost: float = 0.1
+    diversity: str = "sides"
+    side_quota: int = 3
+    mmr_lambda: float = 0.7
+    duplicate_overlap: float = 0.5
 
     def __post_init__(self) -> None:
         if self.chunk_size < 200:
@@ -76,6 +84,15 @@ class Settings:
         for name in ("rrf_k", "candidates", "top_k", "batch_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.diversity not in ("sides", "mmr", "none"):
+            raise SettingsError(
+                f"diversity must be 'sides', 'mmr' or 'none', got {self.diversity!r}"
+            )
+        for name in ("mmr_lambda", "duplicate_overlap"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.time_boost < 0 or self.side_quota < 0:
+            raise SettingsError("time_boost and side_quota must not be negative")
         if self.max_file_mb <= 0:
             raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

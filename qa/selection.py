@@ -1,0 +1,153 @@
+"""Choose the k passages to show from the fused candidates (pure).
+
+Fusion ranks passages one by one; a reader needs k *distinct* pieces of evidence, and a
+question that compares years needs evidence from each year. Three rules, applied in order:
+
+1. **Time boost**: passages from documents dated in the periods the question names gain
+   ``time_boost`` (relative) on their fused score.
+2. **Sides** (``diversity="sides"``, comparisons only): the best ``side_quota`` passages of
+   each side enter first, so "2020 against 2024" cannot come back as five 2024 passages.
+   A side's picks alternate between the fused ranking and the single retrievers' ones.
+   ``diversity="mmr"`` instead trades relevance against similarity to the passages already
+   chosen (maximal marginal relevance), for every question.
+3. **Duplicates**: a passage that repeats one already chosen *from the same document*
+   (the summary of a report repeating its appendix) is folded into it, so the chosen hit
+   cites both places. Passages of different documents are never folded: two reports saying
+   the same thing are two pieces of evidence, often the two sides of a comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from qa.timeframe import Side
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    row: int
+    score: float
+    source: str
+    year: int | None
+
+
+@dataclass
+class Selected:
+    row: int
+    score: float
+    duplicates: list[int] = field(default_factory=list)
+
+
+def boost_in_time(
+    candidates: Sequence[Candidate], sides: Sequence[Side], boost: float
+) -> list[Candidate]:
+    """Candidates re-scored with the time boost, best first (stable for equal scores)."""
+    if not sides or boost == 0:
+        return list(candidates)
+    boosted = [
+        Candidate(c.row, c.score * (1 + boost), c.source, c.year)
+        if any(side.holds(c.year) for side in sides)
+        else c
+        for c in candidates
+    ]
+    return sorted(boosted, key=lambda c: -c.score)
+
+
+def shingles(text: str, size: int = 4) -> frozenset[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def containment(first: frozenset[tuple[str, ...]], second: frozenset[tuple[str, ...]]) -> float:
+    """Share of the smaller passage's word 4-grams found in the other; 0 for tiny passages.
+
+    Passages under 10 four-grams (headings, titles) are never called duplicates: a
+    heading is contained in the section it heads without repeating its evidence.
+    """
+    smaller = min(len(first), len(second))
+    if smaller < 10:
+        return 0.0
+    return len(first & second) / smaller
+
+
+def select(
+    candidates: Sequence[Candidate],
+    k: int,
+    *,
+    is_duplicate: Callable[[int, int], bool],
+    sides: Sequence[Side] = (),
+    side_quota: int = 0,
+    other_rankings: Sequence[Sequence[int]] = (),
+    similarity: Callable[[int, int], float] | None = None,
+    mmr_lambda: float = 1.0,
+) -> list[Selected]:
+    """The k passages to show in order, each with the duplicates folded into it.
+
+    ``candidates`` come best first. With ``side_quota`` and ``sides``, each side's best
+    passages come first (by score, after the best passage overall), then the rest; a side's picks alternate between the
+    fused order and ``other_rankings`` (rows best first, e.g. the dense ranking), so a
+    passage one retriever is sure of is not lost to ones both find middling; with ``similarity`` and ``mmr_lambda``
+    < 1 the rest are chosen by maximal marginal relevance instead of score alone. The
+    order never depends on ``k``: the first 5 of 10 are the 5 a search for 5 returns.
+    """
+    chosen: list[Selected] = []
+    by_row = {c.row: c for c in candidates}
+
+    def fold(candidate: Candidate) -> bool:
+        for selected in chosen:
+            if by_row[selected.row].source == candidate.source and is_duplicate(
+                selected.row, candidate.row
+            ):
+                selected.duplicates.append(candidate.row)
+                return True
+        return False
+
+    taken: set[int] = set()
+    if sides and side_quota > 0 and candidates:  # the best passage leads whatever its date
+        taken.add(candidates[0].row)
+        chosen.append(Selected(candidates[0].row, candidates[0].score))
+    orders = [list(candidates)] + [
+        [by_row[row] for row in ranking if row in by_row] for ranking in other_rankings
+    ]
+    for pick in range(side_quota):  # round robin, so no side takes all the places
+        for side in sides:
+            if len(chosen) == k or sum(side.holds(by_row[c.row].year) for c in chosen) > pick:
+                continue
+            order = orders[pick % len(orders)]
+            candidate = next((c for c in order if c.row not in taken and side.holds(c.year)), None)
+            if candidate is None:
+                continue
+            taken.add(candidate.row)
+            if not fold(candidate):
+                chosen.append(Selected(candidate.row, candidate.score))
+    chosen.sort(key=lambda s: -s.score)
+    remaining = [c for c in candidates if c.row not in taken]
+    while remaining and len(chosen) < k:
+        candidate = _next(remaining, chosen, similarity, mmr_lambda)
+        remaining.remove(candidate)
+        if not fold(candidate):
+            chosen.append(Selected(candidate.row, candidate.score))
+    for candidate in remaining:  # duplicates ranked below the k-th passage still get cited
+        fold(candidate)
+    return chosen
+
+
+def _next(
+    remaining: list[Candidate],
+    chosen: list[Selected],
+    similarity: Callable[[int, int], float] | None,
+    mmr_lambda: float,
+) -> Candidate:
+    if similarity is None or mmr_lambda >= 1 or not chosen:
+        return remaining[0]
+    top = remaining[0].score or 1.0
+
+    def marginal(candidate: Candidate) -> float:
+        redundancy = max(similarity(candidate.row, s.row) for s in chosen)
+        return mmr_lambda * candidate.score / top - (1 - mmr_lambda) * redundancy
+
+    return max(remaining, key=marginal)
