@@ -94,6 +94,7 @@ def select(
     < 1 the rest are chosen by maximal marginal relevance instead of score alone. The
     order never depends on ``k``: the first 5 of 10 are the 5 a search for 5 returns.
     """
+    wanted, k = k, max(k, len(sides) * side_quota + 1)  # the same picks for any k
     chosen: list[Selected] = []
     by_row = {c.row: c for c in candidates}
 
@@ -133,7 +134,7 @@ def select(
             chosen.append(Selected(candidate.row, candidate.score))
     for candidate in remaining:  # duplicates ranked below the k-th passage still get cited
         fold(candidate)
-    return chosen
+    return chosen[:wanted]
 
 
 def _next(

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _YEAR = r"(?:19[5-9]\d|20\d\d)"
-_YEARS = re.compile(rf"(?<![\d£$€.,])({_YEAR})(?:\s*[/–-]\s*(\d{{2}}|{_YEAR}))?(?![\d%])")
+_YEARS = re.compile(rf"(?<![\d£$€.,])({_YEAR})(?:\s*[/–-]\s*(\d{{2}}|{_YEAR}))?(?![\d%]|\.\d)")
 _BETWEEN = re.compile(
     rf"\b(?:between|from)\s+(?:the\s+)?({_YEAR})\b.{{0,40}}?\b(?:and|to|until|till)\s+(?:the\s+)?({_YEAR})\b",
     re.IGNORECASE,
