@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--split", default="test", help="BEIR qrels split (default test)")
     _settings_arguments(evaluate)
+
+    recommendations = commands.add_parser(
+        "recommendations",
+        help="list each report's recommendations, linked across reports, with a status",
+    )
+    recommendations.add_argument("--json", action="store_true", help="print JSON, one item a line")
+    _settings_arguments(recommendations)
     return parser
 
 
@@ -218,6 +225,23 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.recommendations import (
+        format_recommendations,
+        recommendation_record,
+        snapshot_recommendations,
+    )
+
+    searcher = _open_searcher(settings, update=True, verbose=args.verbose)
+    tracked = snapshot_recommendations(searcher.snapshot, searcher.embedder)
+    if args.json:
+        for entry in tracked:
+            print(json.dumps(recommendation_record(entry), ensure_ascii=False))
+    else:
+        print(format_recommendations(tracked))
+    return 0
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa import evaluation
 
@@ -283,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_index(settings, args.rebuild, args.verbose)
         if args.command == "eval":
             return run_eval(args, settings)
+        if args.command == "recommendations":
+            return run_recommendations(args, settings)
         return run_ask(args, settings)
     except (SettingsError, ModelError, IndexProblem, StaleIndex, FileNotFoundError) as error:
         print(f"qa: {error}", file=sys.stderr)
