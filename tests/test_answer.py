@@ -1,0 +1,228 @@
+"""The extractive answer: cited sentences quoted verbatim from the retrieved passages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa.answer import (
+    LOW_CONFIDENCE_MESSAGE,
+    answer_text,
+    candidate_sentences,
+    extract_answer,
+    sentence_spans,
+)
+from qa.dense import HashingEmbedder
+from qa.search import Searcher
+from qa.types import AnswerSentence, Chunk, Document, Hit
+
+from .conftest import CABINET_2020, CABINET_2024
+from .test_quality import real_searcher  # noqa: F401  (the session's real index)
+
+REPORT = (
+    "4 BACKGROUND\n\n"
+    "- 4.1 A full inspection of the fostering service took place between 3rd and 14th March "
+    "2023. Cllr. Jane Smith thanked the staff.\n"
+    "- 4.2 Investment of £22.2m was allocated to the service in 2022/23.\n\n"
+    "Judgement\tGrade\n"
+    "Overall effectiveness\tGood\n\n"
+    "4.3 Inspectors made three recommendations for improvement:\n\n"
+    "1. Services to children out of hours.\n"
+    "2. Waiting time for early help support.\n"
+    "3. Sufficiency of homes for care leavers.\n\n"
+    "IMPROVEMENTS SINCE THE LAST INSPECTION\n\n"
+    "Children aged 16 and 17 who present as homeless receive a rapid response.\n"
+    "◼Services provided to homeless 16-and 17-year-olds.\n"
+    "- Overall effectiveness – 'Good'\n"
+    "- The experiences and progress of care leavers - 'Good'\n"
+)
+
+
+def document(text: str = REPORT, source: str = "report.txt") -> Document:
+    return Document(source, text, "Fostering Report", "2023-04", "hash", "txt")
+
+
+def hit(doc: Document, rank: int, start_phrase: str, end_phrase: str | None = None) -> Hit:
+    """A hit on the passage of ``doc`` from ``start_phrase`` to the end of ``end_phrase``."""
+    start = doc.text.index(start_phrase)
+    end = doc.text.index(end_phrase, start) + len(end_phrase) if end_phrase else len(doc.text)
+    chunk = Chunk(doc.source, start, end, doc.text[start:end], "4 BACKGROUND", None)
+    return Hit(rank, rank, chunk, doc.title, doc.date, 1.0 / rank, rank, rank)
+
+
+def units(text: str) -> list[str]:
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def assert_verifiable(
+    sentences: tuple[AnswerSentence, ...], hits: list[Hit], documents: dict[str, Document]
+) -> None:
+    """Every sentence cites a passage that holds it, verbatim, at the offsets it gives."""
+    by_rank = {h.rank: h for h in hits}
+    for sentence in sentences:
+        cited = by_rank[sentence.rank]
+        assert sentence.source == cited.chunk.source
+        assert documents[sentence.source].text[sentence.start : sentence.end] == sentence.text
+        assert cited.chunk.start <= sentence.start < sentence.end <= cited.chunk.end
+
+
+def test_sentences_are_split_where_a_reader_would() -> None:
+    found = units(REPORT)
+    assert (
+        "A full inspection of the fostering service took place between 3rd and 14th March 2023."
+        in found
+    )
+    assert "Cllr. Jane Smith thanked the staff." in found
+    assert "Investment of £22.2m was allocated to the service in 2022/23." in found
+    assert "Services provided to homeless 16-and 17-year-olds." in found
+
+
+def test_bullets_table_rows_and_list_lines_without_punctuation_are_units() -> None:
+    found = units(REPORT)
+    assert "Overall effectiveness – 'Good'" in found
+    assert "The experiences and progress of care leavers - 'Good'" in found
+    assert "Overall effectiveness\tGood" in found
+    assert "Services to children out of hours." in found
+
+
+def test_headings_and_short_table_cells_are_not_sentences() -> None:
+    found = units(REPORT)
+    assert not any(f.isupper() or f.startswith("IMPROVEMENTS") for f in found)
+    assert "Judgement\tGrade" not in found
+    assert "4 BACKGROUND" not in found
+
+
+def test_a_line_wrapped_in_mid_sentence_stays_one_sentence() -> None:
+    text = (
+        "Ofsted completed the seventh and final monitoring visit to the service in October\n"
+        "2019 and published its letter in December. The letter is attached.\n"
+    )
+    assert units(text) == [
+        "Ofsted completed the seventh and final monitoring visit to the service in October\n"
+        "2019 and published its letter in December.",
+        "The letter is attached.",
+    ]
+
+
+def test_every_sentence_is_cited_to_a_passage_that_holds_it_verbatim() -> None:
+    doc = document()
+    hits = [hit(doc, 1, "- 4.1", "2022/23."), hit(doc, 2, "Children aged 16")]
+    sentences = extract_answer(
+        "How much investment was allocated to the service?", hits, HashingEmbedder()
+    )
+    assert sentences
+    assert_verifiable(sentences, hits, {doc.source: doc})
+    assert sentences[0].text == "Investment of £22.2m was allocated to the service in 2022/23."
+    assert sentences[0].rank == 1
+    assert not any(re.match(r"[-◼\d]", s.text) for s in sentences)  # no bullets or numbers
+
+
+def test_the_answer_has_at_most_max_sentences() -> None:
+    doc = document()
+    hits = [hit(doc, 1, "- 4.1", "2022/23."), hit(doc, 2, "Children aged 16")]
+    question = "inspection service homeless care leavers effectiveness"
+    assert len(extract_answer(question, hits, HashingEmbedder(), max_sentences=2)) <= 2
+    assert len(extract_answer(question, hits, HashingEmbedder(), max_sentences=1)) == 1
+    assert extract_answer(question, hits, HashingEmbedder(), max_sentences=0) == ()
+
+
+def test_the_same_sentence_in_two_passages_is_quoted_once() -> None:
+    text = "Investment of £22.2m was allocated to the fostering service this year."
+    first, second = document(text, "a.txt"), document(f"{text}\n", "b.txt")
+    hits = [hit(first, 1, "Investment"), hit(second, 2, "Investment")]
+    sentences = extract_answer("What investment was allocated?", hits, HashingEmbedder())
+    assert [s.text for s in sentences] == [text]
+    assert sentences[0].rank == 1
+
+
+def test_a_sentence_introducing_a_list_is_quoted_with_the_list() -> None:
+    doc = document()
+    hits = [hit(doc, 1, "4.3 Inspectors", "care leavers.\n")]
+    sentences = extract_answer(
+        "What recommendations for improvement did inspectors make?", hits, HashingEmbedder()
+    )
+    assert sentences[0].text.startswith("Inspectors made three recommendations for improvement:")
+    assert sentences[0].text.endswith("3. Sufficiency of homes for care leavers.")
+    assert_verifiable(sentences, hits, {doc.source: doc})
+
+
+def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
+    old = document("In 2020 the service for homeless teenagers needed improvement.", "old.txt")
+    new = document("In 2024 inspectors found the service for homeless teenagers strong.", "new.txt")
+    other = document("Inspectors found the adoption service for teenagers strong in 2024.", "x.txt")
+    hits = [hit(new, 1, "In"), hit(other, 2, "Inspectors"), hit(old, 3, "In")]
+    sentences = extract_answer(
+        "How did the service for homeless teenagers change?",
+        hits,
+        HashingEmbedder(),
+        sides=[[3], [1, 2]],
+    )
+    assert [s.source for s in sentences] == ["old.txt", "new.txt"]
+    assert [s.rank for s in sentences] == [3, 1]
+
+
+def test_a_side_without_sentences_adds_nothing() -> None:
+    doc = document()
+    hits = [hit(doc, 1, "- 4.1", "2022/23.")]
+    sentences = extract_answer("investment", hits, HashingEmbedder(), sides=[[1], [2]])
+    assert [s.rank for s in sentences] == [1]
+
+
+def test_no_passages_no_answer() -> None:
+    assert extract_answer("Anything?", [], HashingEmbedder()) == ()
+    heading_only = document("IMPROVEMENTS SINCE THE LAST INSPECTION\n")
+    assert candidate_sentences([hit(heading_only, 1, "IMPROVEMENTS")]) == []
+    assert extract_answer("improvements", [hit(heading_only, 1, "IMP")], HashingEmbedder()) == ()
+
+
+def test_answer_text_puts_a_citation_marker_after_every_sentence() -> None:
+    sentences = (
+        AnswerSentence("Sentence one.", 1, "a.txt", 0, 13),
+        AnswerSentence("Sentence two.", 3, "b.txt", 5, 18),
+    )
+    assert answer_text(sentences) == "Sentence one. [1] Sentence two. [3]"
+    assert answer_text(()) == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "source", "fact"),
+    [
+        (
+            "On what date did the 2020 re-inspection of Croydon conclude?",
+            CABINET_2020,
+            "14th February 2020",
+        ),
+        ("What overall judgement did Ofsted give Croydon in 2024?", CABINET_2024, "Good"),
+        ("What share of the social care workforce is permanent now?", CABINET_2024, "80%"),
+    ],
+)
+def test_real_answers_hold_the_fact_and_are_verifiable(
+    real_searcher: Searcher,  # noqa: F811
+    question: str,
+    source: str,
+    fact: str,
+) -> None:
+    answer = real_searcher.search(question)
+    sentences = extract_answer(question, answer.hits, real_searcher.embedder)
+    assert not answer.low_confidence
+    assert 1 <= len(sentences) <= 3
+    held = [s for s in sentences if s.source == source and fact.lower() in s.text.lower()]
+    assert held, answer_text(sentences)
+    assert_verifiable(sentences, list(answer.hits), real_searcher.snapshot.documents)
+    shown = answer_text(sentences)
+    assert shown.count("[") == len(sentences)
+
+
+@pytest.mark.slow
+def test_an_off_topic_question_is_answered_with_the_low_confidence_message(
+    real_searcher: Searcher,  # noqa: F811
+) -> None:
+    question = "How much did the top football clubs pay in transfer fees last summer?"
+    answer = real_searcher.search(question)
+    assert answer.low_confidence
+    assert answer.hits  # the closest passages are still listed
+    assert LOW_CONFIDENCE_MESSAGE == (
+        "The corpus does not seem to answer this question; the closest passages are listed below."
+    )
