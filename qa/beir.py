@@ -242,7 +242,9 @@ def evaluate_beir(
             searcher.search(text, k=10, mode=mode)  # warm-up, not timed
         for qid, text in dataset.queries.items():
             began = time.perf_counter()
-            answer = searcher.search(text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode)
+            answer = searcher.search(
+                text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode, extract=False
+            )
             seconds.append(time.perf_counter() - began)
             runs[qid] = document_run([h.chunk.source for h in answer.hits], doc_of, qid, DEPTH)
         per_query = document_metrics(dataset.qrels, runs)

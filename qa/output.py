@@ -10,7 +10,16 @@ The JSON shape is a stable interface read by other tools and by ``qa eval``::
 ``source`` is the path relative to the corpus folder and ``text`` equals
 ``document_text[start:end]``. ``low_confidence`` (bool) is true when the best
 passage is only weakly similar to the question. New fields may be added; none
-will be removed.
+will be removed. Added since the first version:
+
+- ``passages[].also_in``: the other places of the same document that repeat this
+  passage (same keys as a passage, without the ranks and score);
+- ``answer``: ``{"text": str, "sentences": [{"text", "passage", "source", "start",
+  "end"}]}``, the extractive answer; each sentence is ``document_text[start:end]`` of
+  the passage ranked ``passage``, and ``text`` joins them with ``[rank]`` markers;
+- ``comparison`` (bool), ``groups`` (``[{"source", "title", "date", "passages": [rank]}]``,
+  oldest document first) and ``missing`` (one sentence per side of a comparison
+  without a relevant passage).
 """
 
 from __future__ import annotations
@@ -22,13 +31,13 @@ import re
 import textwrap
 from typing import Any
 
+from qa.answer import LOW_CONFIDENCE_MESSAGE, answer_text
 from qa.lexical import tokenize
 from qa.types import Answer, Hit
 
 
-def hit_record(hit: Hit) -> dict[str, Any]:
+def place_record(hit: Hit) -> dict[str, Any]:
     return {
-        "rank": hit.rank,
         "source": hit.chunk.source,
         "title": hit.title,
         "date": hit.date,
@@ -37,10 +46,20 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "start": hit.chunk.start,
         "end": hit.chunk.end,
         "text": hit.chunk.text,
-        "score": round(hit.score, 6),
-        "bm25_rank": hit.lexical_rank,
-        "dense_rank": hit.dense_rank,
     }
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    return (
+        {"rank": hit.rank}
+        | place_record(hit)
+        | {
+            "score": round(hit.score, 6),
+            "bm25_rank": hit.lexical_rank,
+            "dense_rank": hit.dense_rank,
+            "also_in": [place_record(d) for d in hit.duplicates],
+        }
+    )
 
 
 def answer_record(answer: Answer) -> dict[str, Any]:
@@ -48,7 +67,41 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "passages": [hit_record(h) for h in answer.hits],
         "low_confidence": answer.low_confidence,
+        "answer": {
+            "text": "" if answer.low_confidence else answer_text(answer.sentences),
+            "sentences": [
+                {
+                    "text": s.text,
+                    "passage": s.rank,
+                    "source": s.source,
+                    "start": s.start,
+                    "end": s.end,
+                }
+                for s in answer.sentences
+            ],
+        },
+        "comparison": answer.comparison,
+        "groups": [
+            {"source": g.source, "title": g.title, "date": g.date, "passages": list(g.ranks)}
+            for g in answer.groups
+        ],
+        "missing": list(answer.missing),
     }
+
+
+def ordered_for_reading(answer: Answer) -> list[tuple[str | None, list[Hit]]]:
+    """The hits as a reader should see them: by rank, or for a comparison side by side.
+
+    A comparison gives one (heading, hits) pair per document, oldest first; otherwise
+    one pair with no heading holding the hits by rank.
+    """
+    if not answer.comparison:
+        return [(None, list(answer.hits))]
+    by_rank = {h.rank: h for h in answer.hits}
+    return [
+        (f"{g.title} ({display_date(g.date)})", [by_rank[r] for r in g.ranks])
+        for g in answer.groups
+    ]
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
@@ -57,30 +110,51 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         return f"No passages found for: {answer.question}"
     lines = [f"Question: {answer.question}", ""]
     if answer.low_confidence:
-        lines += [
-            "The corpus does not seem to answer this question; the closest passages follow.",
-            "",
-        ]
-    for hit in answer.hits:
-        chunk = hit.chunk
-        where = []
-        if chunk.section:
-            where.append(f"section: {chunk.section}")
-        if chunk.paragraph:
-            where.append(f"paragraph {chunk.paragraph}")
-        lines.append(f"[{hit.rank}] {hit.title} ({hit.date or 'undated'})")
-        place = " · ".join(where) or "no section heading"
-        lines.append(f"    {place} · {chunk.source} chars {chunk.start}-{chunk.end}")
-        for paragraph in chunk.text.split("\n"):
-            wrapped = textwrap.wrap(paragraph, width - 4) or [""]
-            lines.extend("    " + line for line in wrapped if line.strip())
-        ranks = ", ".join(
-            f"{name} #{rank}" if rank else f"{name} —"
-            for name, rank in (("lexical", hit.lexical_rank), ("dense", hit.dense_rank))
-        )
-        lines.append(f"    score {hit.score:.4f} ({ranks})")
+        lines += [LOW_CONFIDENCE_MESSAGE, "", "Closest passages:", ""]
+    elif answer.sentences:
+        lines += ["Answer:"]
+        lines += ["    " + line for line in textwrap.wrap(answer_text(answer.sentences), width - 4)]
+        lines += [""]
+    lines += [f"Note: {note}" for note in answer.missing]
+    if answer.missing:
         lines.append("")
+    for heading, hits in ordered_for_reading(answer):
+        if heading:
+            lines += [f"== {heading} ==", ""]
+        for hit in hits:
+            lines += _hit_lines(hit, width)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _hit_lines(hit: Hit, width: int) -> list[str]:
+    chunk = hit.chunk
+    where = []
+    if chunk.section:
+        where.append(f"section: {chunk.section}")
+    if chunk.paragraph:
+        where.append(f"paragraph {chunk.paragraph}")
+    place = " · ".join(where) or "no section heading"
+    lines = [
+        f"[{hit.rank}] {hit.title} ({hit.date or 'undated'})",
+        f"    {place} · {chunk.source} chars {chunk.start}-{chunk.end}",
+    ]
+    for paragraph in chunk.text.split("\n"):
+        wrapped = textwrap.wrap(paragraph, width - 4) or [""]
+        lines.extend("    " + line for line in wrapped if line.strip())
+    for duplicate in hit.duplicates:
+        lines.append(f"    also at: {_place(duplicate)}")
+    ranks = ", ".join(
+        f"{name} #{rank}" if rank else f"{name} —"
+        for name, rank in (("lexical", hit.lexical_rank), ("dense", hit.dense_rank))
+    )
+    return [*lines, f"    score {hit.score:.4f} ({ranks})", ""]
+
+
+def _place(hit: Hit) -> str:
+    parts = [
+        p for p in (hit.chunk.section, hit.chunk.paragraph and f"para {hit.chunk.paragraph}") if p
+    ]
+    return " · ".join([*parts, f"chars {hit.chunk.start}-{hit.chunk.end}"])
 
 
 # Display helpers for the app: pure functions, so escaping and exports are tested without a browser.

@@ -69,6 +69,11 @@ _HEADING = re.compile(
     r"|areas?\s+(?:to|that\s+need\s+to|which\s+need\s+to)\s+improve)",
     re.IGNORECASE,
 )
+_QUESTION_CUE = re.compile(
+    r"\brecommend\w*|\bareas?\s+(?:for|of|requiring|needing|that\s+need\w*|which\s+need\w*)\s+"
+    r"(?:further\s+)?(?:improv|develop)\w*|\bneed(?:s|ed)?\s+(?:to\s+)?improv\w*",
+    re.IGNORECASE,
+)
 _LEAD_IN_CUE = re.compile(
     r"\b(?:recommend\w*|improv\w*|develop\w*|needs?\s+to|should|must)\b", re.IGNORECASE
 )
@@ -562,6 +567,25 @@ def track_recommendations(
 
 _cache: dict[tuple[Path, str], list[TrackedRecommendation]] = {}
 _cache_lock = threading.Lock()
+
+
+def asks_about_recommendations(question: str) -> bool:
+    """Whether a question is about what reports asked to improve, so the tracked items answer it."""
+    return bool(_QUESTION_CUE.search(question))
+
+
+_STATUS_CUES = {
+    REPEATED: re.compile(r"\b(?:remain\w*|still|repeat\w*|again|persist\w*|outstanding)\b", re.I),
+    ADDRESSED: re.compile(
+        r"\b(?:resolv\w*|address\w*|progress\w*|improved|met|fixed|achiev\w*|implement\w*)\b", re.I
+    ),
+    NEW: re.compile(r"\b(?:new|first\s+(?:raised|made|time))\b", re.I),
+}
+
+
+def statuses_asked(question: str) -> frozenset[str]:
+    """The statuses a question about recommendations asks for; empty means all of them."""
+    return frozenset(status for status, cue in _STATUS_CUES.items() if cue.search(question))
 
 
 def snapshot_recommendations(snapshot: Snapshot, embedder: Embedder) -> list[TrackedRecommendation]:

@@ -1,0 +1,110 @@
+"""Questions across reports and years: both sides, side by side, duplicates folded, gaps said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.dense import HashingEmbedder
+from qa.indexer import build_index
+from qa.output import answer_record, format_answer, ordered_for_reading
+from qa.search import Searcher
+from qa.settings import Settings
+
+from .conftest import write_corpus
+
+REPEATED = (
+    "Inspectors found that the fostering service recruits too few carers for teenagers, so "
+    "older children wait months for a suitable placement and some are placed far from home."
+)
+
+DATED_CORPUS = {
+    "inspection-2019.txt": (
+        "Fostering Service Inspection\n\nDate of report: 12 June 2019\n\n"
+        "1. FINDINGS\n\n"
+        "1.1 The fostering service was judged requires improvement. Carers for teenagers are scarce.\n\n"
+        "1.2 Respite care for disabled children is good and families praise it.\n"
+    ),
+    "inspection-2023.txt": (
+        "Fostering Service Re-inspection\n\nDate of report: 3 October 2023\n\n"
+        "1. SUMMARY\n\n"
+        f"1.1 {REPEATED}\n\n"
+        "1.2 The fostering service is now judged good overall.\n\n"
+        "2. APPENDIX: INSPECTION LETTER\n\n"
+        f"2.1 {REPEATED} Leaders have a plan to recruit more carers.\n\n"
+        "2.2 Short breaks for disabled children remain strong.\n"
+    ),
+    "budget-2021.txt": (
+        "Budget Monitoring Report\n\nDate of report: 1 February 2021\n\n"
+        "1. FINANCE\n\n1.1 The leisure centre budget was overspent by two million pounds.\n"
+    ),
+}
+
+
+@pytest.fixture
+def searcher(tmp_path: Path) -> Searcher:
+    settings = Settings(
+        corpus=write_corpus(tmp_path / "corpus", DATED_CORPUS),
+        index=tmp_path / "index",
+        chunk_size=220,
+        chunk_overlap=0,
+        min_similarity=0.0,
+    )
+    build_index(settings, HashingEmbedder())
+    return Searcher.open(settings, HashingEmbedder())
+
+
+def test_a_comparison_returns_evidence_from_each_year_side_by_side(searcher: Searcher) -> None:
+    answer = searcher.search("How did the fostering judgement change between 2019 and 2023?", k=3)
+    assert answer.comparison
+    sources = {h.chunk.source for h in answer.hits}
+    assert {"inspection-2019.txt", "inspection-2023.txt"} <= sources
+    assert [g.date for g in answer.groups] == sorted(g.date or "" for g in answer.groups)
+    assert answer.missing == ()
+    headings = [heading for heading, _ in ordered_for_reading(answer)]
+    assert headings[0] is not None and headings[0].endswith("(12 June 2019)")
+    text = format_answer(answer)
+    assert text.index("(12 June 2019) ==") < text.index("(3 October 2023) ==")
+
+
+def test_a_side_without_documents_is_said_explicitly(searcher: Searcher) -> None:
+    answer = searcher.search("Compare fostering in 2015 and 2023")
+    assert answer.comparison
+    assert answer.missing == ("No document in the corpus is dated 2015.",)
+    assert "Note: No document in the corpus is dated 2015." in format_answer(answer)
+    assert answer_record(answer)["missing"] == ["No document in the corpus is dated 2015."]
+
+
+def test_a_question_that_does_not_compare_is_ranked_as_before(searcher: Searcher) -> None:
+    answer = searcher.search("leisure centre budget overspent")
+    assert not answer.comparison
+    assert answer.hits[0].chunk.source == "budget-2021.txt"
+    assert ordered_for_reading(answer) == [(None, list(answer.hits))]
+
+
+def test_a_repeated_passage_is_one_hit_citing_both_places(searcher: Searcher) -> None:
+    answer = searcher.search("too few carers for teenagers, older children wait months", k=5)
+    repeats = [h for h in answer.hits if REPEATED in h.chunk.text]
+    assert len(repeats) == 1
+    (hit,) = repeats
+    assert [REPEATED in d.chunk.text for d in hit.duplicates] == [True]
+    assert {hit.chunk.paragraph, hit.duplicates[0].chunk.paragraph} == {"1.1", "2.1"}
+    record = answer_record(answer)["passages"][hit.rank - 1]
+    assert [place["paragraph"] for place in record["also_in"]] == [
+        hit.duplicates[0].chunk.paragraph
+    ]
+    assert "also at:" in format_answer(answer)
+
+
+def test_json_keeps_every_field_of_the_first_version(searcher: Searcher) -> None:
+    record = answer_record(searcher.search("fostering in 2019 and 2023"))
+    assert {"question", "passages", "low_confidence"} <= record.keys()
+    first_version = {
+        "rank", "source", "title", "date", "section", "paragraph", "start", "end", "text",
+        "score", "bm25_rank", "dense_rank",
+    }  # fmt: skip
+    assert all(first_version <= passage.keys() for passage in record["passages"])
+    assert {"answer", "comparison", "groups", "missing"} <= record.keys()
+    ranks = [p["rank"] for p in record["passages"]]
+    assert sorted(r for g in record["groups"] for r in g["passages"]) == sorted(ranks)
