@@ -29,7 +29,7 @@ _NUMBERED = re.compile(
 _BULLET = re.compile(r"^[ \t]*(?:[-–•▪◼§*·\uf0b7]|\(?[a-z]\)|\(?[ivx]+\))(?:[ \t]+|(?=[A-Z]))")
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _SENTENCE_END = re.compile(r"[.:;?!)\"'”’]$")
-_SENTENCE_BREAK = re.compile(  # a sentence end, or the line break before a list item
+SENTENCE_BREAK = re.compile(  # a sentence end, or the line break before a list item
     r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])|\n\s*(?=[-–•▪◼][ \t])"
 )
 _MAX_HEADING_WORDS = 12
@@ -239,13 +239,13 @@ def _split_long(text: str, start: int, end: int, size: int, overlap: int) -> lis
     position = start
     while end - position > size:
         window = text[position : position + size]
-        cuts = [m.start() for m in _SENTENCE_BREAK.finditer(window) if m.start() > size // 2]
+        cuts = [m.start() for m in SENTENCE_BREAK.finditer(window) if m.start() > size // 2]
         if not cuts:
             cuts = [m.start() for m in re.finditer(r"\s+", window) if m.start() > size // 2]
         cut = position + (cuts[-1] if cuts else size)
         spans.append((position, cut))
         back = text[max(position, cut - overlap) : cut]
-        restart = _SENTENCE_BREAK.search(back) or re.search(r"\s+", back)  # a sentence start if any
+        restart = SENTENCE_BREAK.search(back) or re.search(r"\s+", back)  # a sentence start if any
         position = cut - len(back) + restart.end() if overlap and restart else cut
         while position < end and text[position].isspace():
             position += 1

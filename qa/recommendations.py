@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import _SENTENCE_BREAK
+from qa.chunking import SENTENCE_BREAK
 from qa.dense import Embedder
 from qa.output import display_date
 from qa.store import Snapshot
@@ -399,7 +399,7 @@ def _progress_sentences(document: Document, chunks: Sequence[Chunk]) -> list[Evi
     found: dict[int, Evidence] = {}
     for chunk in chunks:
         for block in _PARAGRAPH.finditer(chunk.text):
-            breaks = [m.span() for m in _SENTENCE_BREAK.finditer(block.group())]
+            breaks = [m.span() for m in SENTENCE_BREAK.finditer(block.group())]
             bounds = zip(
                 [0] + [e for _, e in breaks],
                 [s for s, _ in breaks] + [len(block.group())],
