@@ -12,8 +12,10 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from qa.corpus import load_corpus
-from qa.dense import HashingEmbedder
-from qa.settings import Settings
+from qa.dense import HashingEmbedder, load_embedder
+from qa.indexer import build_index
+from qa.search import Searcher
+from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
 
 # No example database in the work tree (failures print their example), and no deadline:
@@ -102,3 +104,17 @@ def shipped_documents() -> dict[str, Document]:
     loaded = load_corpus(SHIPPED_CORPUS)
     assert not loaded.errors, loaded.errors
     return {d.source: d for d in loaded.documents}
+
+
+@pytest.fixture(scope="session")
+def real_searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+    """The shipped corpus indexed once per session with the real bundled model.
+
+    Questions go through the ONNX query encoder the build exports, as in ``qa ask``.
+    """
+    index = tmp_path_factory.mktemp("real-index") / "index"
+    settings = Settings(corpus=SHIPPED_CORPUS, index=index, model=BUNDLED_MODEL)
+    report = build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size))
+    assert report.errors == ()
+    assert report.documents == len(SHIPPED)
+    return Searcher.open(settings)

@@ -18,7 +18,6 @@ from qa.search import Searcher
 from qa.types import AnswerSentence, Chunk, Document, Hit
 
 from .conftest import CABINET_2020, CABINET_2024
-from .test_quality import real_searcher  # noqa: F401  (the session's real index)
 
 REPORT = (
     "4 BACKGROUND\n\n"
@@ -199,7 +198,7 @@ def test_answer_text_puts_a_citation_marker_after_every_sentence() -> None:
     ],
 )
 def test_real_answers_hold_the_fact_and_are_verifiable(
-    real_searcher: Searcher,  # noqa: F811
+    real_searcher: Searcher,
     question: str,
     source: str,
     fact: str,
@@ -217,7 +216,7 @@ def test_real_answers_hold_the_fact_and_are_verifiable(
 
 @pytest.mark.slow
 def test_an_off_topic_question_is_answered_with_the_low_confidence_message(
-    real_searcher: Searcher,  # noqa: F811
+    real_searcher: Searcher,
 ) -> None:
     question = "How much did the top football clubs pay in transfer fees last summer?"
     answer = real_searcher.search(question)

@@ -11,8 +11,9 @@ from qa.indexer import build_index
 from qa.output import answer_record, format_answer, ordered_for_reading
 from qa.search import Searcher
 from qa.settings import Settings
+from qa.types import AnswerSentence, Hit
 
-from .conftest import write_corpus
+from .conftest import CABINET_2024, NEWS_2020, write_corpus
 
 REPEATED = (
     "Inspectors found that the fostering service recruits too few carers for teenagers, so "
@@ -108,3 +109,76 @@ def test_json_keeps_every_field_of_the_first_version(searcher: Searcher) -> None
     assert {"answer", "comparison", "groups", "missing"} <= record.keys()
     ranks = [p["rank"] for p in record["passages"]]
     assert sorted(r for g in record["groups"] for r in g["passages"]) == sorted(ranks)
+
+
+# --- the shipped corpus, real model -------------------------------------------------------------
+
+
+def _verifiable(
+    searcher: Searcher, answer_sentences: tuple[AnswerSentence, ...], hits: tuple[Hit, ...]
+) -> None:
+    by_rank = {h.rank: h for h in hits}
+    for sentence in answer_sentences:
+        document = searcher.snapshot.documents[sentence.source]
+        assert document.text[sentence.start : sentence.end] == sentence.text
+        cited = by_rank[sentence.rank].chunk
+        assert cited.source == sentence.source
+        assert cited.start <= sentence.start and sentence.end <= cited.end
+
+
+@pytest.mark.slow
+def test_recommendations_that_remained_are_quoted_from_both_reports(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "Which recommendations from the 2020 inspection remained in 2024?"
+    )
+    assert answer.comparison
+    quoted = {s.source: s.text for s in answer.sentences}
+    assert quoted == {
+        NEWS_2020: "Placement sufficiency for children in care and accommodation for care leavers.",
+        CABINET_2024: "Sufficiency of accommodation for children in care and care leavers.",
+    }
+    _verifiable(real_searcher, answer.sentences, answer.hits)
+    cited = {s.rank for s in answer.sentences}
+    paragraphs = {h.chunk.paragraph for h in answer.hits if h.rank in cited}
+    assert "4.16–4.17" in paragraphs  # the 2024 list, cited to its paragraph
+    assert [g.date[:4] for g in answer.groups if g.date] == sorted(
+        g.date[:4] for g in answer.groups if g.date
+    )
+
+
+@pytest.mark.slow
+def test_recommendations_addressed_bring_their_items(real_searcher: Searcher) -> None:
+    answer = real_searcher.search("Which areas for improvement from 2020 have been addressed?")
+    texts = " ".join(s.text for s in answer.sentences)
+    assert "homeless 16-and 17-year-olds" in texts
+    assert "Placement sufficiency" not in texts  # repeated, not addressed
+    _verifiable(real_searcher, answer.sentences, answer.hits)
+
+
+@pytest.mark.slow
+def test_a_judgement_compared_across_inspections_has_both_years(real_searcher: Searcher) -> None:
+    answer = real_searcher.search(
+        "How did the judgement for help and protection change between 2020 and 2024?"
+    )
+    assert answer.comparison and answer.missing == ()
+    years = {h.date[:4] for h in answer.hits if h.date}
+    assert {"2020", "2024"} <= years
+    assert len({s.source for s in answer.sentences}) >= 2  # one sentence from each side
+    _verifiable(real_searcher, answer.sentences, answer.hits)
+
+
+@pytest.mark.slow
+def test_the_2024_summary_and_its_appendix_are_one_result(real_searcher: Searcher) -> None:
+    answer = real_searcher.search(
+        "What were Ofsted's four recommendations for improvement in 2024?"
+    )
+    sources_and_items = [
+        h
+        for h in answer.hits
+        if "Sufficiency of accommodation for children in care" in h.chunk.text
+    ]
+    assert len(sources_and_items) == 1
+    (hit,) = sources_and_items
+    assert any("Sufficiency of accommodation" in d.chunk.text for d in hit.duplicates)

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from qa.dense import load_embedder
-from qa.indexer import build_index
 from qa.search import Searcher
-from qa.settings import BUNDLED_MODEL, Settings
+from qa.settings import BUNDLED_MODEL
 from qa.types import Document
 
 from .conftest import (
@@ -28,7 +27,6 @@ from .conftest import (
     SCRUTINY_2017,
     SCRUTINY_2019,
     SHIPPED,
-    SHIPPED_CORPUS,
 )
 
 
@@ -177,20 +175,6 @@ def test_expected_phrase_is_in_its_document(
     assert normalise(case.question.rstrip("?")) not in normalise(
         shipped_documents[case.source].text
     )
-
-
-@pytest.fixture(scope="session")
-def real_searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
-    """The shipped corpus indexed once per session with the real bundled model.
-
-    Questions go through the ONNX query encoder the build exports, as in ``qa ask``.
-    """
-    index = tmp_path_factory.mktemp("real-index") / "index"
-    settings = Settings(corpus=SHIPPED_CORPUS, index=index, model=BUNDLED_MODEL)
-    report = build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size))
-    assert report.errors == ()
-    assert report.documents == len(SHIPPED)
-    return Searcher.open(settings)
 
 
 def _marks(case: Case) -> list[pytest.MarkDecorator]:
