@@ -13,13 +13,16 @@ import hashlib
 import html
 import logging
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import streamlit as st
 
+from qa.answer import LOW_CONFIDENCE_MESSAGE
 from qa.corpus import SUFFIXES
 from qa.dense import Embedder, ModelError, load_embedder
 from qa.indexer import CorpusChanges, build_index
@@ -30,13 +33,24 @@ from qa.output import (
     escape_markdown,
     highlight_spans,
     marked_html,
+    ordered_for_reading,
     readable_citation,
     source_html,
 )
+from qa.recommendations import (
+    ADDRESSED,
+    NEW,
+    NOT_MENTIONED,
+    REPEATED,
+    UNDATED,
+    Place,
+    TrackedRecommendation,
+    snapshot_recommendations,
+)
 from qa.search import MODES, Filters, Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.store import IndexMissing, IndexProblem, IndexStore
-from qa.types import Answer, Hit
+from qa.store import IndexMissing, IndexProblem, IndexStore, Snapshot
+from qa.types import Answer, Chunk, Hit
 from qa.uploads import UploadError, UploadExists, list_documents, save_upload, skipped_documents
 
 log = logging.getLogger("qa.app")
@@ -63,9 +77,24 @@ MODE_HELP = (
     "even with other words (sentence embeddings). The recommended mode combines both rankings."
 )
 SCORE_LABELS = {"hybrid": "fused score", "lexical": "BM25 score", "dense": "similarity"}
-NOTHING_RELEVANT = "The documents don't seem to answer this question"
-WEAK_MATCHES = "Closest passages (weak matches)"
+WEAK_MATCHES = "Closest passages (weak matches: they do not answer the question)"
+ANSWER_TITLE = "Answer, quoted from the passages below"
 SOURCE_HEIGHT = 560
+COMPARISON_COLUMNS = 3
+STATUS_LABELS = {
+    REPEATED: "Repeated",
+    ADDRESSED: "Addressed",
+    NEW: "New",
+    NOT_MENTIONED: "Not mentioned later",
+    UNDATED: "Undated",
+}
+STATUS_HELP = {
+    REPEATED: "a later report lists it again, or it repeats an earlier report's item",
+    ADDRESSED: "no later report lists it, and a later report says progress was made",
+    NEW: "first raised in the latest report",
+    NOT_MENTIONED: "later reports neither list it nor report progress on it",
+    UNDATED: "the report has no date, so it cannot be placed in time",
+}
 
 CSS = """
 <style>
@@ -79,6 +108,7 @@ CSS = """
   font-weight: 700; font-variant-caps: all-small-caps; letter-spacing: 0.03em; font-size: 1.08rem;
   color: #2c3440;
 }
+.qa-cite .qa-place { font-size: 0.9rem; color: #4a5361; }
 .qa-cite .qa-where { display: block; font-size: 0.86rem; margin-top: 0.1rem; color: #5c6675; }
 .qa-passage {
   border: 1px solid #d6dbe3; border-left: 4px solid #1d4e89; border-radius: 0.5rem;
@@ -88,6 +118,47 @@ CSS = """
 .qa-passage mark, .qa-cite mark { background: #ffe28a; color: inherit; padding: 0 0.08em;
   border-radius: 0.15rem; }
 .qa-ranking { font-size: 0.85rem; color: #5c6675; }
+/* A marker [n] jumps here: clear Streamlit's top bar and show which passage it was. */
+.qa-hit { scroll-margin-top: 4.5rem; }
+.qa-hit:target .qa-passage { box-shadow: 0 0 0 3px #f2c94c; }
+.qa-answer {
+  border: 1px solid #b9cbe4; border-radius: 0.5rem; background: #f3f7fc;
+  padding: 0.75rem 1rem 0.85rem; color: #1f2328; line-height: 1.6; overflow-wrap: anywhere;
+}
+.qa-answer .qa-answer-title {
+  font-size: 0.8rem; font-weight: 700; letter-spacing: 0.04em; text-transform: uppercase;
+  color: #1d4e89; margin-bottom: 0.3rem;
+}
+.qa-answer p { margin: 0 0 0.35rem; }
+.qa-answer a.qa-marker {
+  color: #1d4e89; font-weight: 700; text-decoration: none; white-space: nowrap;
+  padding: 0 0.1rem; border-radius: 0.2rem;
+}
+.qa-answer a.qa-marker:hover, .qa-answer a.qa-marker:focus { background: #dce7f5;
+  text-decoration: underline; }
+.qa-group { border-bottom: 2px solid #1d4e89; padding-bottom: 0.3rem; margin-bottom: 0.2rem; }
+.qa-group .qa-title, .qa-rec-head .qa-title {
+  font-weight: 700; font-variant-caps: all-small-caps; letter-spacing: 0.03em;
+  font-size: 1.15rem; color: #2c3440; line-height: 1.25;
+}
+.qa-group .qa-date, .qa-rec-head .qa-date { display: block; color: #5c6675; font-size: 0.9rem; }
+.qa-badge {
+  display: inline-block; padding: 0.05rem 0.55rem; border-radius: 0.8rem; font-size: 0.78rem;
+  font-weight: 700; letter-spacing: 0.02em; border: 1px solid; white-space: nowrap;
+  vertical-align: 0.1rem; margin-right: 0.5rem;
+}
+.qa-badge-repeated { background: #fdecea; color: #8a1c12; border-color: #e8a59d; }
+.qa-badge-addressed { background: #e6f4ea; color: #17572b; border-color: #94cfa6; }
+.qa-badge-new { background: #e8f0fb; color: #163f73; border-color: #9ab8e2; }
+.qa-badge-not-mentioned-later, .qa-badge-undated {
+  background: #f1f2f4; color: #3d4450; border-color: #c5cad3; }
+.qa-rec { color: #1f2328; line-height: 1.55; overflow-wrap: anywhere; }
+.qa-rec .qa-rec-text { font-size: 1.02rem; font-weight: 600; }
+.qa-rec .qa-where { display: block; font-size: 0.86rem; margin-top: 0.15rem; color: #5c6675; }
+.qa-rec .qa-note { margin-top: 0.45rem; font-size: 0.92rem; }
+.qa-rec .qa-note-label { font-weight: 700; color: #3d4450; }
+.qa-rec blockquote { margin: 0.2rem 0 0; padding: 0.1rem 0 0.1rem 0.7rem;
+  border-left: 3px solid #94cfa6; color: #2c3440; }
 h1 { font-size: clamp(1.7rem, 1.2rem + 1.6vw, 2.3rem) !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 /* The Search button says how to submit; the "Press Enter" hint would cover long questions. */
@@ -211,26 +282,41 @@ def get_searcher(settings: Settings) -> Searcher:
 # --- search page --------------------------------------------------------------------------------
 
 
-def citation_html(hit: Hit) -> str:
-    """The citation line: rank, title in small capitals, then date, section and paragraph."""
-    where = [display_date(hit.date)]
-    if hit.chunk.section:
-        where.append(hit.chunk.section)
-    if hit.chunk.paragraph:
-        where.append(f"para {hit.chunk.paragraph}")
+def place_parts(hit: Hit) -> list[str]:
+    """Section and paragraph of a passage: where it is inside its document."""
+    parts = [hit.chunk.section] if hit.chunk.section else []
+    return parts + ([f"para {hit.chunk.paragraph}"] if hit.chunk.paragraph else [])
+
+
+def citation_html(hit: Hit, title: bool = True) -> str:
+    """The citation line: rank, title in small capitals, then date, section and paragraph.
+
+    A hit ranked 0 is a place shown for another reason (a recommendation): no rank badge.
+    Without ``title`` (under a heading naming the document) the place follows the rank.
+    """
+    where = " · ".join(html.escape(part) for part in [display_date(hit.date), *place_parts(hit)])
+    badge = f'<span class="qa-rank">{hit.rank}</span>' if hit.rank > 0 else ""
+    if not title:
+        return f'<div class="qa-cite">{badge}<span class="qa-place">{where}</span></div>'
     return (
-        f'<div class="qa-cite"><span class="qa-rank">{hit.rank}</span>'
+        f'<div class="qa-cite">{badge}'
         f'<span class="qa-title">{html.escape(hit.title)}</span>'
-        f'<span class="qa-where">{" · ".join(html.escape(part) for part in where)}</span></div>'
+        f'<span class="qa-where">{where}</span></div>'
     )
 
 
-def hit_html(hit: Hit, question: str) -> str:
+def passage_id(rank: int) -> str:
+    """The element id of the passage ranked ``rank``, which the answer's markers link to."""
+    return f"passage-{rank}"
+
+
+def hit_html(hit: Hit, question: str, title: bool = True) -> str:
     """Citation line above a bordered passage; all text escaped, <mark> around question words."""
     text = hit.chunk.text.strip()
     return (
-        f'<div class="qa-hit" data-source="{html.escape(hit.chunk.source, quote=True)}"'
-        f' data-rank="{hit.rank}">{citation_html(hit)}'
+        f'<div class="qa-hit" id="{passage_id(hit.rank)}"'
+        f' data-source="{html.escape(hit.chunk.source, quote=True)}"'
+        f' data-rank="{hit.rank}">{citation_html(hit, title)}'
         f'<div class="qa-passage">{marked_html(text, highlight_spans(text, question))}</div>'
         "</div>"
     )
@@ -294,27 +380,97 @@ def source_dialog(searcher: Searcher, hit: Hit, question: str) -> None:
         st.code(readable_citation(hit), language=None, wrap_lines=True)
 
 
+def source_button(searcher: Searcher, hit: Hit, question: str, key: str, label: str) -> None:
+    """A button opening ``hit`` in its whole document."""
+    if st.button(label, key=key, icon=":material/article:", width="stretch"):
+        source_dialog(searcher, hit, question)
+
+
+def show_duplicates(searcher: Searcher, hit: Hit, question: str, key: str) -> None:
+    """The other places of the document repeating this passage, each openable in its source."""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key=key):
+        st.caption("Also in this document:", width="content")
+        for number, duplicate in enumerate(hit.duplicates):
+            place = ", ".join(place_parts(duplicate)) or f"characters {duplicate.chunk.start}"
+            if st.button(
+                plain(place),
+                key=f"{key}-{number}",
+                type="tertiary",
+                icon=":material/article:",
+                help="View this place in the source",
+            ):
+                source_dialog(searcher, duplicate, question)
+
+
 def show_hits(
-    searcher: Searcher, hits: tuple[Hit, ...], question: str, mode: str, ranking: bool, group: str
+    searcher: Searcher,
+    hits: Sequence[Hit],
+    question: str,
+    mode: str,
+    ranking: bool,
+    group: str,
+    narrow: bool = False,
 ) -> None:
-    """The ranked passages, each with its citation, source button and copyable citation."""
+    """The passages, each with its citation, source button and copyable citation.
+
+    ``narrow`` (a comparison column) stacks the button above the citation, which
+    would be squeezed side by side.
+    """
     for hit in hits:
         with st.container(key=f"hit-{group}-{hit.rank}"):
-            st.html(hit_html(hit, question))
+            st.html(hit_html(hit, question, title=not narrow))
             if ranking:
                 st.caption(ranking_text(hit, mode))
-            left, right = st.columns([1, 3], vertical_alignment="center")
-            with left:
-                if st.button(
-                    "View in source",
-                    key=f"source-{group}-{hit.rank}",
-                    icon=":material/article:",
-                    width="stretch",
-                ):
-                    source_dialog(searcher, hit, question)
-            with right:
+            if hit.duplicates:
+                show_duplicates(searcher, hit, question, f"also-{group}-{hit.rank}")
+            if narrow:
+                source_button(
+                    searcher, hit, question, f"source-{group}-{hit.rank}", "View in source"
+                )
                 st.code(readable_citation(hit), language=None, wrap_lines=True)
+            else:
+                left, right = st.columns([1, 3], vertical_alignment="center")
+                with left:
+                    source_button(
+                        searcher, hit, question, f"source-{group}-{hit.rank}", "View in source"
+                    )
+                with right:
+                    st.code(readable_citation(hit), language=None, wrap_lines=True)
         st.space("small")
+
+
+def answer_html(answer: Answer) -> str:
+    """The extractive answer: each quoted sentence, escaped, then a marker linking to its passage."""
+    sentences = " ".join(
+        f'{html.escape(sentence.text)}&nbsp;<a class="qa-marker" href="#{passage_id(sentence.rank)}"'
+        f' title="Go to passage {sentence.rank}">[{sentence.rank}]</a>'
+        for sentence in answer.sentences
+    )
+    return (
+        f'<div class="qa-answer"><div class="qa-answer-title">{ANSWER_TITLE}</div>'
+        f"<p>{sentences}</p></div>"
+    )
+
+
+def group_html(hit: Hit, count: int) -> str:
+    """A comparison column's heading: the document's title and date, and its passage count."""
+    passages = f"{count} passage{'s' if count != 1 else ''}"
+    return (
+        f'<div class="qa-group"><span class="qa-title">{html.escape(hit.title)}</span>'
+        f'<span class="qa-date">{html.escape(display_date(hit.date))} · {passages}</span></div>'
+    )
+
+
+def show_comparison(searcher: Searcher, answer: Answer, mode: str, ranking: bool) -> None:
+    """The passages side by side, one column per document, oldest first, in rows of three."""
+    groups = [hits for _, hits in ordered_for_reading(answer) if hits]
+    width = min(COMPARISON_COLUMNS, len(groups))
+    for first in range(0, len(groups), width):
+        columns = st.columns(width, gap="medium")
+        for column, hits in zip(columns, groups[first : first + width], strict=False):
+            with column:
+                st.html(group_html(hits[0], len(hits)))
+                show_hits(searcher, hits, answer.question, mode, ranking, "side", narrow=width > 1)
 
 
 def describe_search(mode: str, filters: Filters, titles: dict[str, str]) -> str:
@@ -374,7 +530,7 @@ def show_answer(
     if answer.low_confidence:
         similarity = answer.best_similarity or 0.0
         st.warning(
-            f"**{NOTHING_RELEVANT}.** No passage is close in meaning to the question "
+            f"**{plain(LOW_CONFIDENCE_MESSAGE)}** No passage is close in meaning to the question "
             f"(best similarity {similarity:.2f}). Try other words, or check that the "
             "question is about the documents listed under *Documents*.",
             icon=":material/help:",
@@ -382,7 +538,14 @@ def show_answer(
         with st.expander(WEAK_MATCHES, expanded=False):
             show_hits(searcher, answer.hits, question, mode, ranking, "weak")
         return
-    show_hits(searcher, answer.hits, question, mode, ranking, "main")
+    if answer.sentences:
+        st.html(answer_html(answer))
+    for note in answer.missing:
+        st.info(plain(note), icon=":material/event_busy:")
+    if answer.comparison:
+        show_comparison(searcher, answer, mode, ranking)
+    else:
+        show_hits(searcher, answer.hits, question, mode, ranking, "main")
 
 
 def ask_example(question: str) -> None:
@@ -425,6 +588,120 @@ def search_page(
         return
     answer = searcher.search(question, k=k, mode=mode, filters=filters)
     show_answer(searcher, answer, mode, filters, ranking, titles)
+
+
+# --- recommendations page ----------------------------------------------------------------------
+
+
+def place_hit(snapshot: Snapshot, source: str, place: Place) -> Hit | None:
+    """A recommendation or progress sentence as a Hit ranked 0, so source_dialog can show it."""
+    document = snapshot.documents.get(source)
+    if document is None:
+        return None
+    text = document.text[place.start : place.end]
+    chunk = Chunk(source, place.start, place.end, text, place.section, place.paragraph)
+    return Hit(0, -1, chunk, document.title, document.date, 0.0, None, None)
+
+
+def status_badge(status: str) -> str:
+    css = "qa-badge-" + status.replace(" ", "-")
+    return (
+        f'<span class="qa-badge {css}" title="{html.escape(STATUS_HELP[status], quote=True)}">'
+        f"{STATUS_LABELS[status]}</span>"
+    )
+
+
+def recommendation_html(entry: TrackedRecommendation) -> str:
+    """One item: status badge and text, the same item in other reports, and the progress quoted.
+
+    Every piece of document text is escaped; the only markup is added here.
+    """
+    record = entry.recommendation
+    notes = [
+        f'<div class="qa-note"><span class="qa-note-label">{label} the'
+        f" {html.escape(display_date(link.recommendation.date))} report:</span>"
+        f" “{html.escape(link.recommendation.text)}”"
+        f'<span class="qa-where">{html.escape(link.recommendation.citation)}</span></div>'
+        for label, links in (("Raised before in", entry.earlier), ("Listed again in", entry.later))
+        for link in links
+    ]
+    if entry.evidence is not None:
+        evidence = entry.evidence
+        notes.append(
+            f'<div class="qa-note"><span class="qa-note-label">Progress reported in the'
+            f" {html.escape(display_date(evidence.date))} report:</span>"
+            f"<blockquote>“{html.escape(evidence.text)}”"
+            f'<span class="qa-where">{html.escape(evidence.citation)}</span></blockquote></div>'
+        )
+    return (
+        f'<div class="qa-rec" data-status="{html.escape(entry.status, quote=True)}">'
+        f'{status_badge(entry.status)}<span class="qa-rec-text">{html.escape(record.text)}</span>'
+        f"{''.join(notes)}</div>"
+    )
+
+
+def show_recommendation(
+    snapshot: Snapshot, searcher: Searcher, entry: TrackedRecommendation, key: str
+) -> None:
+    """One item in a bordered box, with buttons to read it and its progress in the source."""
+    record = entry.recommendation
+    with st.container(border=True, key=key):
+        st.html(recommendation_html(entry))
+        places = [("View in source", record.source, record.places[0])]
+        if entry.evidence is not None:
+            places.append(
+                ("View the progress in source", entry.evidence.source, entry.evidence.place)
+            )
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            for number, (label, source, place) in enumerate(places):
+                hit = place_hit(snapshot, source, place)
+                if hit is not None and st.button(
+                    label, key=f"{key}-source-{number}", icon=":material/article:"
+                ):
+                    source_dialog(searcher, hit, "")
+        st.code(record.citation, language=None, wrap_lines=True)
+
+
+def recommendations_page(searcher: Searcher) -> None:
+    """Each report's recommendations, oldest report first, with what became of each."""
+    snapshot = searcher.snapshot
+    with st.spinner("Finding the reports' recommendations and comparing them…"):
+        tracked = snapshot_recommendations(snapshot, searcher.embedder)
+    if not tracked:
+        st.info("No report in the corpus lists recommendations or areas for improvement.")
+        return
+    st.caption(
+        "The items each report asks to improve, quoted as printed. An item is **repeated** when "
+        "a later report lists it again, **addressed** when a later report says progress was "
+        "made, **new** when the latest report raises it first, and **not mentioned later** "
+        "otherwise. Items are matched across reports by meaning, so check each in its source. "
+        "This view covers every document; the sidebar narrows the search only."
+    )
+    counts = Counter(entry.status for entry in tracked)
+    statuses = [status for status in STATUS_LABELS if counts[status]]
+    chosen = st.pills(
+        "Show",
+        statuses,
+        selection_mode="multi",
+        default=statuses,
+        format_func=lambda status: f"{STATUS_LABELS[status]} ({counts[status]})",
+        key="statuses",
+    )
+    # Numbered before filtering, so a button keeps its key when the filter changes.
+    shown = [(number, entry) for number, entry in enumerate(tracked) if entry.status in chosen]
+    if not shown:
+        st.info("Choose a status above to list its recommendations.")
+    for _, numbered in groupby(shown, key=lambda pair: pair[1].recommendation.source):
+        items = list(numbered)
+        record = items[0][1].recommendation
+        count = f"{len(items)} recommendation{'s' if len(items) != 1 else ''}"
+        st.html(
+            f'<div class="qa-group qa-rec-head"><span class="qa-title">{html.escape(record.title)}'
+            f'</span><span class="qa-date">{html.escape(display_date(record.date))} · {count}'
+            "</span></div>"
+        )
+        for number, entry in items:
+            show_recommendation(snapshot, searcher, entry, f"rec-{number}")
 
 
 # --- sidebar: filters ---------------------------------------------------------------------------
@@ -697,11 +974,19 @@ def main() -> None:
         mode, k, filters, ranking = sidebar(searcher, settings)
         stale_banner(searcher, settings)
         titles = {s: d.title for s, d in searcher.snapshot.documents.items()}
-        search_tab, documents_tab = st.tabs(["Search", "Documents"])
-        with search_tab:
-            search_page(searcher, mode, k, filters, ranking, titles)
-        with documents_tab:
-            documents_page(searcher, settings)
+        # Bound to the address, so only the open tab runs (recommendations take seconds).
+        search_tab, recommendations_tab, documents_tab = st.tabs(
+            ["Search", "Recommendations", "Documents"], key="view", bind="query-params"
+        )
+        if search_tab.open:
+            with search_tab:
+                search_page(searcher, mode, k, filters, ranking, titles)
+        if recommendations_tab.open:
+            with recommendations_tab:
+                recommendations_page(searcher)
+        if documents_tab.open:
+            with documents_tab:
+                documents_page(searcher, settings)
     except (SettingsError, ModelError, IndexProblem, FileNotFoundError) as problem:
         show_problem(settings, problem)
     except Exception as problem:  # anything else: a message, never a stack trace on the page

@@ -2,11 +2,14 @@
 
 The app reads QA_CORPUS and QA_INDEX, so every test points it at a copy under
 tmp_path and /work/main/corpus is never touched. One index of three shipped
-documents plus a document full of markup is built once with the real model.
+documents plus a document full of markup is built once with the real model, and
+one of the whole shipped corpus plus an undated review with hostile
+recommendations for the comparison and recommendation views.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -17,6 +20,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from qa.answer import LOW_CONFIDENCE_MESSAGE
 from qa.dense import load_embedder
 from qa.indexer import build_index
 from qa.settings import Settings
@@ -46,12 +50,30 @@ NOTE = (
     b"1.1 The respite care service for disabled children supported 240 families in 2023.\n"
 )
 OFF_TOPIC = "Who won the football world cup, and what was the score in the final?"
+REVIEW = "zebra-review.txt"
+REVIEW_TEXT = (  # undated, so its items are listed but change no other item's status
+    "Zebra <b>crossing</b> review\n\nSummary\n\nThe review looked at the zebra crossings near "
+    "schools in the borough and what parents said about them.\n\nWhat needs to improve?\n\n"
+    "- The <script>alert(3)</script> zebra crossing **signals** near the primary school.\n"
+    "- Lighting of the [crossing](javascript:alert(4)) at night for children walking home.\n"
+)
+REVIEW_META = {"title": "Zebra <i>crossing</i> review"}
+CHANGE = "How did the judgement for help and protection change between 2020 and 2024?"
 
 
 @dataclass(frozen=True)
 class Workspace:
     corpus: Path
     index: Path
+
+
+def indexed(corpus: Path, index: Path) -> Workspace:
+    """``corpus`` indexed with the real model into ``index``."""
+    settings = Settings(corpus=corpus, index=index)
+    if REPO_ENCODERS.is_dir():
+        shutil.copytree(REPO_ENCODERS, settings.index / "encoders")
+    build_index(settings, load_embedder(settings.model, settings.batch_size))
+    return Workspace(corpus, index)
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +89,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     for name in (CABINET_2020, NEWS_2020, SCRUTINY_2019):
         shutil.copyfile(SHIPPED_CORPUS / name, corpus / name)
     write_corpus(corpus, {HOSTILE: HOSTILE_TEXT, HOSTILE + ".meta.json": json.dumps(HOSTILE_META)})
-    settings = Settings(corpus=corpus, index=root / "index")
-    if REPO_ENCODERS.is_dir():
-        shutil.copytree(REPO_ENCODERS, settings.index / "encoders")
-    build_index(settings, load_embedder(settings.model, settings.batch_size))
-    return Workspace(corpus, root / "index")
+    return indexed(corpus, root / "index")
+
+
+@pytest.fixture(scope="session")
+def whole(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The whole shipped corpus (reports of 2017 to 2024) and the hostile review, indexed once."""
+    root = tmp_path_factory.mktemp("whole")
+    corpus = root / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    write_corpus(corpus, {REVIEW: REVIEW_TEXT, REVIEW + ".meta.json": json.dumps(REVIEW_META)})
+    return indexed(corpus, root / "index")
 
 
 def use(monkeypatch: pytest.MonkeyPatch, workspace: Workspace, **settings: str) -> None:
@@ -89,6 +117,13 @@ def shared(built: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 @pytest.fixture
+def full(whole: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """The whole-corpus index, read only."""
+    use(monkeypatch, whole)
+    return whole
+
+
+@pytest.fixture
 def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A private copy of the session corpus and index, for tests that change them."""
     copy = Workspace(tmp_path / "corpus", tmp_path / "index")
@@ -99,8 +134,20 @@ def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return copy
 
 
-def start() -> AppTest:
+def start(view: str | None = None) -> AppTest:
+    """The app as first opened, on the Search tab or on ``view`` (as from a shared address)."""
     at = AppTest.from_file(str(APP), default_timeout=180)
+    if view is not None:
+        at.query_params["view"] = view
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def switch(at: AppTest, view: str) -> AppTest:
+    """Open another tab, as a click does (only the open tab runs)."""
+    at.session_state["view"] = view
+    at.query_params["view"] = view
     at.run()
     assert not at.exception, at.exception
     return at
@@ -120,6 +167,18 @@ def passages(at: AppTest) -> list[str]:
 
 def sources(at: AppTest) -> list[str]:
     return [re.search(r'data-source="([^"]*)"', p).group(1) for p in passages(at)]  # type: ignore[union-attr]
+
+
+def answer_block(at: AppTest) -> str:
+    """The HTML of the answer block, or "" when there is none."""
+    return next((h.value for h in at.html if 'class="qa-answer"' in h.value), "")
+
+
+def passage_text(markup: str) -> str:
+    """The passage of a result's HTML as plain text: highlights removed, entities decoded."""
+    passage = re.search(r'<div class="qa-passage">(.*?)</div>', markup, re.S)
+    assert passage is not None
+    return html.unescape(re.sub(r"</?mark>", "", passage.group(1)))
 
 
 def state(workspace: Workspace) -> dict[str, bytes]:
@@ -204,10 +263,11 @@ def test_off_topic_question_says_nothing_relevant(
     # score at least 0.35 and questions on unrelated topics below 0.15.
     use(monkeypatch, built)
     at = ask(start(), OFF_TOPIC)
-    assert any("The documents don't seem to answer this question" in w.value for w in at.warning)
-    weak = [e for e in at.expander if e.label == "Closest passages (weak matches)"]
+    assert any(LOW_CONFIDENCE_MESSAGE in w.value for w in at.warning)
+    weak = [e for e in at.expander if e.label.startswith("Closest passages (weak matches")]
     assert len(weak) == 1 and not weak[0].proto.expanded
     assert len([h for h in weak[0].html if 'class="qa-hit"' in h.value]) == 5
+    assert not answer_block(at), "no answer is quoted when the corpus does not answer"
 
 
 def test_on_topic_question_is_not_flagged(
@@ -217,6 +277,7 @@ def test_on_topic_question_is_not_flagged(
     at = ask(start(), "What did inspectors say about care leavers?")
     assert not at.warning and not at.expander
     assert len(passages(at)) == 5
+    assert answer_block(at)
 
 
 def test_markup_in_documents_is_shown_literally(shared: Workspace) -> None:
@@ -256,8 +317,97 @@ def test_source_view_shows_the_whole_document_with_the_passage_marked(shared: Wo
     assert [b.label for b in at.download_button if "original" in b.label]
 
 
+def test_answer_quotes_passages_with_markers_linking_to_them(full: Workspace) -> None:
+    at = ask(start(), "How were homeless 16 and 17 year olds supported in 2024?")
+    block = answer_block(at)
+    assert "Answer, quoted from the passages below" in block
+    quoted = re.findall(
+        r'(?:<p>|</a> )(.*?)&nbsp;<a class="qa-marker" href="#passage-(\d+)"[^>]*>\[(\d+)\]</a>',
+        block,
+    )
+    assert quoted, block
+    shown = {int(re.search(r'data-rank="(\d+)"', p).group(1)): p for p in passages(at)}  # type: ignore[union-attr]
+    for sentence, target, marker in quoted:
+        assert target == marker and int(marker) in shown, "each marker links to a passage shown"
+        assert f'id="passage-{marker}"' in shown[int(marker)]
+        assert html.unescape(sentence) in passage_text(shown[int(marker)]), "quoted verbatim"
+    assert all('class="qa-group"' not in h.value for h in at.html), "not a comparison"
+
+
+def test_comparison_shows_each_document_side_by_side_oldest_first(full: Workspace) -> None:
+    at = ask(start(), CHANGE)
+    columns = [c for c in at.columns if any('class="qa-group"' in h.value for h in c.html)]
+    assert len(columns) >= 2
+    headings = [next(h.value for h in c.html if 'class="qa-group"' in h.value) for c in columns]
+    years = [int(re.search(r"(\d{4}) · \d+ passage", h).group(1)) for h in headings]  # type: ignore[union-attr]
+    assert years == sorted(years) and {2020, 2024} <= set(years)
+    for column in columns:
+        shown = [h.value for h in column.html if 'class="qa-hit"' in h.value]
+        assert shown, "every column holds passages"
+        assert len({re.search(r'data-source="([^"]*)"', p).group(1) for p in shown}) == 1  # type: ignore[union-attr]
+        assert all('class="qa-title"' not in p for p in shown), "the heading names the document"
+    assert len(passages(at)) == 5
+    assert answer_block(at)
+
+
+def test_comparison_with_a_year_without_documents_says_so(full: Workspace) -> None:
+    at = ask(start(), "Compare 2015 and 2024 judgements for care leavers")
+    assert any("2015" in note.value for note in at.info)
+    assert passages(at), "the side that has passages is still shown"
+
+
+def test_a_passage_repeated_in_its_document_cites_the_other_place(full: Workspace) -> None:
+    at = ask(start(), "Compare 2015 and 2024 judgements for care leavers")
+    also = [c for c in at.caption if c.value == "Also in this document:"]
+    assert also, "the shipped 2024 report repeats its care leavers paragraphs"
+    place = next(b for b in at.button if (b.key or "").startswith("also-"))
+    assert "para" in place.label
+    place.click().run()
+    assert not at.exception
+    assert '<mark id="passage">' in at.get("iframe")[0].proto.srcdoc
+
+
+def test_recommendations_tab_lists_each_reports_items_with_a_status(full: Workspace) -> None:
+    at = start("Recommendations")
+    items = [h.value for h in at.html if 'class="qa-rec"' in h.value]
+    statuses = [re.search(r'data-status="([^"]*)"', i).group(1) for i in items]  # type: ignore[union-attr]
+    assert {"repeated", "addressed", "new"} <= set(statuses)
+    headings = [h.value for h in at.html if 'class="qa-group qa-rec-head"' in h.value]
+    dates = [re.search(r'class="qa-date">([^·]*) ·', h).group(1).strip() for h in headings]  # type: ignore[union-attr]
+    assert dates[:2] == ["March 2020", "4 December 2024"] and dates[-1] == "undated"
+    repeated = next(i for i in items if 'data-status="repeated"' in i)
+    assert "Listed again in the 4 December 2024 report:" in repeated
+    addressed = next(i for i in items if 'data-status="addressed"' in i)
+    assert "Progress reported in the 4 December 2024 report:" in addressed
+    assert "<blockquote>" in addressed and "para" in addressed
+    citations = [c.value for c in at.code]
+    assert any("4 December 2024" in c and "para 4.16" in c for c in citations)
+
+    at.button(key="rec-0-source-1").click().run()  # the progress reported on the first item
+    assert not at.exception
+    page = at.get("iframe")[0].proto.srcdoc
+    marked = re.search(r'<mark id="passage">(.*?)</mark>', page, re.S)
+    assert marked is not None and html.unescape(marked.group(1)) in addressed
+
+    at.pills(key="statuses").set_value(["new"]).run()
+    shown = [h.value for h in at.html if 'class="qa-rec"' in h.value]
+    assert shown and all('data-status="new"' in i for i in shown)
+
+
+def test_markup_in_recommendations_is_shown_literally(full: Workspace) -> None:
+    at = start("Recommendations")
+    review = [h.value for h in at.html if 'class="qa-rec" data-status="undated"' in h.value]
+    assert len(review) == 2, "the undated review's items are listed, with an Undated badge"
+    assert "&lt;script&gt;alert(3)&lt;/script&gt; zebra crossing **signals**" in review[0]
+    assert "[crossing](javascript:alert(4))" in review[1]
+    assert any("Zebra &lt;i&gt;crossing&lt;/i&gt; review" in h.value for h in at.html)
+    for element in at.html:
+        assert "<script" not in element.value and "<i>" not in element.value
+    assert not any("javascript" in m.value for m in at.markdown)
+
+
 def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> None:
-    at = start()
+    at = start("Documents")
     table = at.dataframe[0].value
     assert list(table.columns) == ["Title", "Date", "Size", "Passages", "File"]
     assert set(table["File"]) == {CABINET_2020, NEWS_2020, SCRUTINY_2019, HOSTILE}
@@ -268,21 +418,21 @@ def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> No
 
 
 def test_uploading_a_good_text_file_adds_it_and_makes_it_searchable(writable: Workspace) -> None:
-    at = start()
+    at = start("Documents")
     at.file_uploader(key="upload-0").upload("Respite care review.txt", NOTE, "text/plain")
     at.button(key=ADD).click().run()
     assert not at.exception and not at.error
     assert any("Added" in s.value for s in at.success)
     assert (writable.corpus / "Respite care review.txt").read_bytes() == NOTE
     assert "Respite care review.txt" in set(at.dataframe[0].value["File"])
-    ask(at, "respite care for disabled children")
+    ask(switch(at, "Search"), "respite care for disabled children")
     assert sources(at)[0] == "Respite care review.txt"
     assert any("Respite" in option for option in at.multiselect(key="documents").options)
 
 
 def test_uploading_a_corrupt_pdf_changes_nothing(writable: Workspace) -> None:
     before = state(writable)
-    at = start()
+    at = start("Documents")
     at.file_uploader(key="upload-0").upload("broken.pdf", b"%PDF-1.7\nnot a pdf", "application/pdf")
     at.button(key=ADD).click().run()
     assert not at.exception
@@ -293,7 +443,7 @@ def test_uploading_a_corrupt_pdf_changes_nothing(writable: Workspace) -> None:
 
 
 def test_uploading_an_existing_name_needs_confirmation(writable: Workspace) -> None:
-    at = start()
+    at = start("Documents")
     at.file_uploader(key="upload-0").upload(SCRUTINY_2019, NOTE, "text/plain")
     at.button(key=ADD).click().run()
     assert any("already in the corpus" in e.value for e in at.error)
@@ -308,7 +458,7 @@ def test_uploading_an_existing_name_needs_confirmation(writable: Workspace) -> N
 
 def test_changed_corpus_shows_a_banner_and_updates_the_index(writable: Workspace) -> None:
     (writable.corpus / "late-note.txt").write_bytes(NOTE)
-    at = start()
+    at = start("Documents")
     assert any("The document folder changed" in w.value for w in at.warning)
     at.button(key="update-index").click().run()
     assert not at.exception

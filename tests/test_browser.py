@@ -1,10 +1,12 @@
 """The app in a real browser: `streamlit run app.py` driven by headless Chromium via Playwright.
 
-Asks the README's question at a desktop (1280 px) and a phone (390 px) width,
-checks that a passage and its citation are visible, opens the passage in its
-source and checks it is highlighted and scrolled into view. Screenshots of
-each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
-look at. Skipped when Chromium is not installed.
+At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
+the answer, a passage and its citation are visible, opens the passage in its
+source and checks it is highlighted and scrolled into view; follows an answer's
+citation marker to its passage in a side-by-side comparison; opens the
+Recommendations view. Screenshots of each step go to $QA_SCREENSHOTS (default
+tests/screenshots-out) for a person to look at. Skipped when Chromium is not
+installed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,8 +41,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-QUESTION = "Which recommendations from the 2020 inspection remained in 2024?"
+QUESTION = "How were homeless 16 and 17 year olds supported in 2024?"
+COMPARISON = "How did the judgement for help and protection change between 2020 and 2024?"
 WIDTHS = {1280: 1000, 390: 844}
+IN_VIEW = (
+    "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }"
+)
 
 
 def screenshot_folder() -> Path:
@@ -100,65 +109,135 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+@contextmanager
+def browser_page(width: int) -> Iterator[Any]:
+    """A page of headless Chromium at a phone's or a laptop's size, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": WIDTHS[width]})
+        finally:
+            browser.close()
+
+
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_question_passage_citation_and_source_view(
     server: str, width: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     folder = screenshot_folder()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": WIDTHS[width]})
-            page.goto(server)
-            box = page.get_by_label("Your question")
-            box.wait_for(timeout=90_000)
-            expect(page.get_by_text("Try an example question")).to_be_visible()
-            page.wait_for_timeout(500)
-            page.screenshot(path=folder / f"empty-{width}.png")
+    with browser_page(width) as page:
+        page.goto(server)
+        box = page.get_by_label("Your question")
+        box.wait_for(timeout=90_000)
+        expect(page.get_by_text("Try an example question")).to_be_visible()
+        page.wait_for_timeout(500)
+        page.screenshot(path=folder / f"empty-{width}.png")
 
-            box.fill(QUESTION)
-            page.get_by_test_id("stBaseButton-primaryFormSubmit").first.click()
-            page.wait_for_url("**?q=*", timeout=30_000)  # the question is in the address to share
-            passage = page.locator(".qa-passage").first
-            expect(passage).to_be_visible(timeout=60_000)
-            citation = page.locator(".qa-cite").first
-            expect(citation).to_be_visible()
-            expect(citation.locator(".qa-title")).not_to_be_empty()
-            expect(citation.locator(".qa-where")).to_contain_text("para")
-            expect(page.locator("[data-testid='stCode']").first).to_be_visible()
-            expect(passage.locator("mark").first).to_be_visible()
-            assert passage.bounding_box()["width"] <= width  # type: ignore[index]
-            no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            assert no_overflow, "the page is wider than the window"
-            page.wait_for_timeout(1000)
-            page.screenshot(path=folder / f"results-{width}.png")
+        box.fill(QUESTION)
+        page.get_by_test_id("stBaseButton-primaryFormSubmit").first.click()
+        page.wait_for_url("**?q=*", timeout=30_000)  # the question is in the address to share
+        passage = page.locator(".qa-passage").first
+        expect(passage).to_be_visible(timeout=60_000)
+        citation = page.locator(".qa-cite").first
+        expect(citation).to_be_visible()
+        expect(citation.locator(".qa-title")).not_to_be_empty()
+        expect(citation.locator(".qa-where")).to_contain_text("para")
+        expect(page.locator(".qa-answer a.qa-marker").first).to_be_visible()
+        expect(page.locator("[data-testid='stCode']").first).to_be_visible()
+        expect(passage.locator("mark").first).to_be_visible()
+        assert passage.bounding_box()["width"] <= width  # type: ignore[index]
+        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert no_overflow, "the page is wider than the window"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=folder / f"results-{width}.png")
 
-            page.get_by_role("button", name="View in source").first.click()
-            dialog = page.get_by_role("dialog")
-            expect(dialog).to_be_visible()
-            frame = page.frame_locator('iframe[title^="Text of"]')
-            mark = frame.locator("mark#passage")
-            expect(mark).to_be_visible(timeout=30_000)
-            page.wait_for_timeout(1000)  # the page's script scrolls the passage into view
-            in_view = mark.evaluate(
-                "m => { const r = m.getBoundingClientRect();"
-                " return r.top >= 0 && r.top < window.innerHeight; }"
-            )
-            assert in_view, "the passage is not scrolled into view"
-            assert frame.locator("body").evaluate("b => b.innerText.length") > 5000
-            page.screenshot(path=folder / f"source-{width}.png")
+        page.get_by_role("button", name="View in source").first.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        frame = page.frame_locator('iframe[title^="Text of"]')
+        mark = frame.locator("mark#passage")
+        expect(mark).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)  # the page's script scrolls the passage into view
+        assert mark.evaluate(IN_VIEW), "the passage is not scrolled into view"
+        assert frame.locator("body").evaluate("b => b.innerText.length") > 5000
+        page.screenshot(path=folder / f"source-{width}.png")
 
-            page.keyboard.press("Escape")
-            expect(dialog).to_be_hidden()
-            page.get_by_role("tab", name="Documents").click()
-            table = page.get_by_test_id("stDataFrame")
-            expect(table).to_be_visible()
-            expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
-            page.wait_for_timeout(1000)
-            page.screenshot(path=folder / f"documents-{width}.png")
-        finally:
-            browser.close()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        page.get_by_role("tab", name="Documents").click()
+        table = page.get_by_test_id("stDataFrame")
+        expect(table).to_be_visible()
+        expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=folder / f"documents-{width}.png")
     with capsys.disabled():
         print(f"\nscreenshots at {width} px saved in {folder}")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_answer_markers_and_side_by_side_comparison(server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    folder = screenshot_folder()
+    with browser_page(width) as page:
+        page.goto(f"{server}/?{urllib.parse.urlencode({'q': COMPARISON})}")
+        answer = page.locator(".qa-answer")
+        expect(answer).to_be_visible(timeout=90_000)
+        expect(page.locator(".qa-hit")).to_have_count(5, timeout=30_000)
+        headings = page.locator(".qa-group .qa-date").all_inner_texts()
+        years = [h.split(" · ")[0][-4:] for h in headings]
+        assert years == sorted(years) and {"2020", "2024"} <= set(years), "oldest first"
+        if width > 800:  # side by side; a phone stacks the columns
+            boxes = [page.locator(".qa-group").nth(i).bounding_box() for i in range(2)]
+            assert boxes[0]["x"] < boxes[1]["x"] and abs(boxes[0]["y"] - boxes[1]["y"]) < 5  # type: ignore[index]
+        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert no_overflow, "the page is wider than the window"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=folder / f"comparison-{width}.png")
+
+        ids = set(page.locator(".qa-hit").evaluate_all("hits => hits.map(h => h.id)"))
+        markers = page.locator("a.qa-marker")
+        hrefs = markers.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert hrefs and all(h.startswith("#") and h[1:] in ids for h in hrefs)
+        markers.last.click()
+        target = page.locator(hrefs[-1])
+        page.wait_for_timeout(1000)
+        assert page.url.endswith(hrefs[-1])
+        assert target.evaluate(IN_VIEW), "the marker did not scroll to its passage"
+        assert target.evaluate("e => e.matches(':target')")
+        page.screenshot(path=folder / f"marker-{width}.png")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_recommendations_view(server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    folder = screenshot_folder()
+    with browser_page(width) as page:
+        page.goto(server)
+        page.get_by_label("Your question").wait_for(timeout=90_000)
+        page.get_by_role("tab", name="Recommendations").click()
+        badge = page.locator(".qa-badge").first
+        expect(badge).to_be_visible(timeout=90_000)
+        texts = set(page.locator(".qa-badge").all_inner_texts())
+        assert {"Repeated", "Addressed", "New"} <= texts
+        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert no_overflow, "the page is wider than the window"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=folder / f"recommendations-{width}.png")
+        repeated = page.locator('.qa-rec[data-status="repeated"]').first
+        repeated.scroll_into_view_if_needed()
+        expect(repeated).to_contain_text("Listed again in")
+        page.wait_for_timeout(500)
+        page.screenshot(path=folder / f"recommendations-repeated-{width}.png")
+
+        page.get_by_role("button", name="View the progress in source").first.click()
+        frame = page.frame_locator('iframe[title^="Text of"]')
+        expect(frame.locator("mark#passage")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert frame.locator("mark#passage").evaluate(IN_VIEW)
+        page.screenshot(path=folder / f"recommendations-source-{width}.png")
