@@ -282,6 +282,12 @@ def answer_markdown(answer: Answer, settings_line: str = "") -> str:
         lines += [f"_{escape_markdown(settings_line)}_", ""]
     if answer.low_confidence:
         lines += ["**The documents don't seem to answer this question: weak matches only.**", ""]
+    elif answer.sentences:
+        lines += ["**Answer** (quoted from the passages below):", ""]
+        lines += [escape_markdown(answer_text(answer.sentences)), ""]
+    lines += [f"_{escape_markdown(note)}_" for note in answer.missing]
+    if answer.missing:
+        lines.append("")
     for hit in answer.hits:
         lines += [f"## {hit.rank}. {escape_markdown(readable_citation(hit))}", ""]
         quoted = hit.chunk.text.strip().split("\n")

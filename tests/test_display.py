@@ -21,7 +21,7 @@ from qa.output import (
     readable_citation,
     source_html,
 )
-from qa.types import Answer, Chunk, Hit
+from qa.types import Answer, AnswerSentence, Chunk, Hit
 
 HOSTILE = "**bold** # heading <script>alert(1)</script> & <b>tag</b> [link](x) $x$"
 
@@ -116,6 +116,18 @@ def test_answer_markdown_quotes_each_passage_under_its_citation() -> None:
     assert r"> \*\*bold\*\* \# heading \<script\>" in markdown
     assert "## 2. Cabinet Report" in markdown and "> Second." in markdown
     assert "Source file: `notes/a.txt`, characters 10–" in markdown
+
+
+def test_answer_markdown_starts_with_the_cited_answer_and_the_gaps() -> None:
+    sentence = AnswerSentence("Second.", 2, "notes/a.txt", 10, 17)
+    answer = Answer(
+        "q", (make_hit(), make_hit("Second.", rank=2)), sentences=(sentence,),
+        missing=("No document in the corpus is dated 2015.",),
+    )  # fmt: skip
+    markdown = answer_markdown(answer)
+    assert "**Answer** (quoted from the passages below):\n\nSecond. \\[2\\]" in markdown
+    assert "_No document in the corpus is dated 2015._" in markdown
+    assert markdown.index("**Answer**") < markdown.index("## 1.")
 
 
 def test_answer_markdown_says_when_nothing_relevant_was_found() -> None:
