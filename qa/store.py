@@ -217,13 +217,14 @@ class IndexStore:
         documents: list[Document],
         chunks: list[Chunk],
         embeddings: np.ndarray,
+        vectors: VectorIndex,
         bm25: BM25Index,
         skipped: dict[str, dict[str, str]] | None = None,
     ) -> Path:
         """Write a complete new version and make it live; return its folder."""
         self.root.mkdir(parents=True, exist_ok=True)
         with _writer_lock(self.root):
-            return self._save(spec, documents, chunks, embeddings, bm25, skipped)
+            return self._save(spec, documents, chunks, embeddings, vectors, bm25, skipped)
 
     def _save(
         self,
@@ -231,6 +232,7 @@ class IndexStore:
         documents: list[Document],
         chunks: list[Chunk],
         embeddings: np.ndarray,
+        vectors: VectorIndex,
         bm25: BM25Index,
         skipped: dict[str, dict[str, str]] | None,
     ) -> Path:
@@ -270,7 +272,7 @@ class IndexStore:
             ],
         )
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
-        VectorIndex.build(embeddings).save(temporary / "vectors.faiss")
+        vectors.save(temporary / "vectors.faiss")
         weights = bm25.weights
         np.savez(
             temporary / "bm25.npz",
