@@ -112,11 +112,21 @@ class LexicalComparison:
 
 
 @dataclass(frozen=True)
+class DenseComparison:
+    """Recall@10 of the dense index in use (exact or HNSW) against exact search."""
+
+    kind: str
+    queries: int
+    recall_at_10: float
+
+
+@dataclass(frozen=True)
 class SizeResult:
     size: int
     build: BuildFigures
     serve: ServeFigures
     lexical: LexicalComparison
+    dense: DenseComparison
     real_embed_seconds: float = field(default=0.0)
     """Time the real model would take to embed this corpus, extrapolated from ModelFigures."""
 
@@ -186,6 +196,18 @@ def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> S
             seconds.append(time.perf_counter() - started)
         latency[mode] = Percentiles.of(seconds)
     return ServeFigures(load, _peak_rss_mb(), len(queries), latency)
+
+
+def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> DenseComparison:
+    from qa.dense import load_query_embedder
+    from qa.store import IndexStore
+
+    vectors = IndexStore(settings.index).load().vectors
+    exact = vectors.exact()
+    found = 0
+    for query in load_query_embedder(settings.model, work).encode(list(queries)):
+        found += len(set(vectors.search(query, 10)[0]) & set(exact.search(query, 10)[0]))
+    return DenseComparison(vectors.kind, len(queries), found / (10 * max(len(queries), 1)))
 
 
 def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalComparison:
@@ -272,8 +294,11 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         serve = _in_fresh_process(measure_serving, settings, queries, work)
         log.info("N=%d: comparing with rank-bm25", size)
         lexical = _in_fresh_process(compare_lexical, settings, queries[: rank_bm25_queries(size)])
+        dense = _in_fresh_process(compare_dense, settings, queries, work)
         results.append(
-            SizeResult(size, build, serve, lexical, build.passages / model.passages_per_second)
+            SizeResult(
+                size, build, serve, lexical, dense, build.passages / model.passages_per_second
+            )
         )
     return bench_record(config, model, results)
 
@@ -332,19 +357,19 @@ def format_markdown(record: dict[str, Any]) -> str:
         f"Query latency over {record['queries']} queries per mode, ms (p50 / p95 / p99), query"
         " embedding included; rank-bm25 timed on the first queries only:",
         "",
-        "| passages | load s | serve RSS MB | lexical | dense | hybrid"
-        " | our BM25 ms | rank-bm25 ms | speed-up | max score difference |",
-        "|---:|---:|---:|---|---|---|---:|---:|---:|---:|",
+        "| passages | load s | serve RSS MB | lexical | dense | hybrid | dense index"
+        " | recall@10 vs exact | our BM25 ms | rank-bm25 ms | speed-up | max score difference |",
+        "|---:|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in record["sizes"]:
-        s, x = r["serve"], r["lexical"]
+        s, x, d = r["serve"], r["lexical"], r["dense"]
         latency = " | ".join(
             "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f}".format(**s["latency"][mode])
             for mode in ("lexical", "dense", "hybrid")
         )
         lines.append(
             f"| {r['build']['passages']:,} | {s['load_seconds']:.2f} | {s['peak_rss_mb']:,.0f}"
-            f" | {latency} | {x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
+            f" | {latency} | {d['kind']} | {d['recall_at_10']:.4f} | {x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
             f" (n={x['queries']}) | {x['max_difference']:.1e} |"
         )
     return "\n".join(lines) + "\n"

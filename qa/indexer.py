@@ -19,6 +19,7 @@ import numpy as np
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
 from qa.dense import (
+    AnnParams,
     Embedder,
     SentenceTransformerEmbedder,
     VectorIndex,
@@ -210,7 +211,10 @@ def build_index(
     stage("embed")
     bm25 = BM25Index.build([tokenize(c.text) for c in chunks])
     stage("lexical")
-    vector_index = VectorIndex.build(embeddings)
+    ann = AnnParams(
+        settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
+    )
+    vector_index = VectorIndex.build(embeddings, ann)
     stage("vector_index")
     store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped)
     stage("save")

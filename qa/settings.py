@@ -41,6 +41,10 @@ class Settings:
     against 0.77 for reciprocal rank fusion ("rrf"), which lets a weak dense rank
     outvote a strong exact-term match. ``rrf_k`` damps the weight of top ranks in
     RRF: 60 is the value of Cormack et al. (2009).
+    From ``ann_threshold`` passages on, dense search uses an HNSW graph (``ann_m`` links
+    per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and
+    searching; all take effect at the next build) instead of exact search: the values keep
+    recall@10 against exact search at 0.99 or more (README, "Speed and scale").
     """
 
     corpus: Path = Path("corpus")
@@ -56,6 +60,10 @@ class Settings:
     min_similarity: float = 0.35
     max_file_mb: float = 100.0
     batch_size: int = 32
+    ann_threshold: int = 50_000
+    ann_m: int = 32
+    ann_ef_construction: int = 40
+    ann_ef_search: int = 256
 
     def __post_init__(self) -> None:
         if self.chunk_size < 200:
@@ -73,7 +81,16 @@ class Settings:
             raise SettingsError(
                 f"lexical_weight must be between 0 and 1, got {self.lexical_weight}"
             )
-        for name in ("rrf_k", "candidates", "top_k", "batch_size"):
+        for name in (
+            "rrf_k",
+            "candidates",
+            "top_k",
+            "batch_size",
+            "ann_threshold",
+            "ann_m",
+            "ann_ef_construction",
+            "ann_ef_search",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_file_mb <= 0:
