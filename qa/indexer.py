@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.checkpoint import EmbeddingCheckpoint
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
 from qa.dense import (
@@ -23,7 +24,6 @@ from qa.dense import (
     Embedder,
     SentenceTransformerEmbedder,
     VectorIndex,
-    embed_passages,
     export_query_encoder,
     query_encoder_path,
 )
@@ -198,12 +198,21 @@ def build_index(
     stage("read_chunk")
     to_embed = sum(len(c) for _, c in pending)
     bar = progress(to_embed, "Embedding") if progress and to_embed else None
-    for slot, new_chunks in pending:
-        vectors[slot] = embed_passages(
-            embedder, [c.text for c in new_chunks], settings.batch_size, bar.update if bar else None
-        )
+    checkpoint = EmbeddingCheckpoint.open(
+        settings.index, f"{embedder.name}|{spec.dimension}|{spec.max_tokens}"
+    )
+    fresh = checkpoint.embed(
+        embedder,
+        [c.text for _, new_chunks in pending for c in new_chunks],
+        settings.batch_size,
+        bar.update if bar else None,
+    )
     if bar is not None:
         bar.close()
+    start = 0
+    for slot, new_chunks in pending:
+        vectors[slot] = fresh[start : start + len(new_chunks)]
+        start += len(new_chunks)
 
     embeddings = (
         np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
@@ -217,6 +226,7 @@ def build_index(
     vector_index = VectorIndex.build(embeddings, ann)
     stage("vector_index")
     store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped)
+    checkpoint.clear()
     stage("save")
     return BuildReport(
         documents=len(documents),

@@ -13,6 +13,7 @@ Layout::
                               from Settings.ann_threshold rows on (manifest: vector_index)
         bm25.npz              the BM25 weight matrix (plain arrays, no pickle)
         bm25_vocabulary.json  term → matrix row
+      .embeddings/            vectors of an unfinished build, to resume from (qa.checkpoint)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
