@@ -23,7 +23,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from qa.corpus import load_corpus
+from qa.dense import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
 from qa.evaluation import MODE_COLOURS, percentile
 from qa.search import MODES
 from qa.settings import Settings
@@ -39,7 +40,6 @@ from qa.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = (1000, 10_000)
-SAMPLE_PASSAGES = 64
 _T = TypeVar("_T")
 
 
@@ -54,6 +54,8 @@ class BenchConfig:
     corpus: Path = Path("corpus")
     questions: Path = Path("eval/questions.jsonl")
     seed: int = 0
+    embedding_sample: int = 64
+    """Passages the real model embeds per option: about 15 s each on two cores."""
 
     @property
     def work_folder(self) -> Path:
@@ -61,11 +63,23 @@ class BenchConfig:
 
 
 @dataclass(frozen=True)
+class EmbeddingOption:
+    """One way to run the real model over passages; ``agreement`` is the lowest cosine
+    similarity between its vectors and those of the first option, on the same passages."""
+
+    name: str
+    passages_per_second: float
+    agreement: float
+
+
+@dataclass(frozen=True)
 class ModelFigures:
-    """The real model's passage embedding throughput on a sample, on this machine."""
+    """The real model's passage embedding throughput on a sample, on this machine:
+    ``passages_per_second`` is that of the way ``qa index`` runs it."""
 
     passages_per_second: float
     sample: int
+    options: tuple[EmbeddingOption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,13 +136,15 @@ class DenseComparison:
 
 @dataclass(frozen=True)
 class SizeResult:
+    """All figures of one size; the comparisons are None until measured."""
+
     size: int
     build: BuildFigures
     serve: ServeFigures
-    lexical: LexicalComparison
-    dense: DenseComparison
-    real_embed_seconds: float = field(default=0.0)
+    real_embed_seconds: float
     """Time the real model would take to embed this corpus, extrapolated from ModelFigures."""
+    dense: DenseComparison | None = None
+    lexical: LexicalComparison | None = None
 
 
 def _peak_rss_mb() -> float:
@@ -151,15 +167,50 @@ def measure_model(
 ) -> ModelFigures:
     """Embed the corpus sentences (for the synthetic embedder), export the query encoder,
     and time the real model on ``sample`` passages."""
-    from qa.dense import embed_passages, export_query_encoder, load_embedder, query_encoder_path
+    from qa.dense import export_query_encoder, query_encoder_path
 
     embedder = load_embedder(model)
-    export_query_encoder(embedder, query_encoder_path(work, model))
+    onnx_file = query_encoder_path(work, model)
+    export_query_encoder(embedder, onnx_file)
     np.save(work / "sentence_vectors.npy", embedder.encode(list(sentences)))
-    embed_passages(embedder, sample[:16])  # warm-up
-    started = time.perf_counter()
-    embed_passages(embedder, sample)
-    return ModelFigures(len(sample) / (time.perf_counter() - started), len(sample))
+    options = measure_embedding_options(embedder, onnx_file, sample)
+    return ModelFigures(options[0].passages_per_second, len(sample), options)
+
+
+def measure_embedding_options(
+    embedder: SentenceTransformerEmbedder, onnx_file: Path, sample: Sequence[str]
+) -> tuple[EmbeddingOption, ...]:
+    """Passages per second of each way to run the model: batch size, passages sorted by
+    length (less padding), the ONNX export and its int8 quantization."""
+    from qa.dense import OnnxQueryEmbedder, quantized_encoder, resolve_model
+
+    tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"
+    shape = embedder.dimension, embedder.max_tokens
+    onnx = OnnxQueryEmbedder(embedder.name, onnx_file, tokenizer, *shape)
+    int8 = OnnxQueryEmbedder(embedder.name, quantized_encoder(onnx_file), tokenizer, *shape)
+    candidates: list[tuple[str, Embedder, int, bool]] = [
+        ("torch, batch 32", embedder, 32, False),
+        ("torch, batch 16", load_embedder(embedder.name, 16), 16, False),
+        ("torch, batch 64", load_embedder(embedder.name, 64), 64, False),
+        ("torch, batch 32, sorted by length", embedder, 32, True),
+        ("onnx fp32, batch 32, sorted", onnx, 32, True),
+        ("onnx int8, batch 32, sorted", int8, 32, True),
+    ]
+    order = np.argsort([len(t) for t in sample], kind="stable")
+    options = []
+    reference: np.ndarray | None = None
+    for name, encoder, batch_size, by_length in candidates:
+        texts = [sample[i] for i in order] if by_length else list(sample)
+        embed_passages(encoder, texts[:8], batch_size)  # warm-up
+        started = time.perf_counter()
+        vectors = embed_passages(encoder, texts, batch_size)
+        seconds = time.perf_counter() - started
+        if by_length:
+            vectors[order] = vectors.copy()
+        reference = vectors if reference is None else reference
+        agreement = float(np.einsum("ij,ij->i", vectors, reference).min())
+        options.append(EmbeddingOption(name, len(sample) / seconds, agreement))
+    return tuple(options)
 
 
 def measure_build(settings: Settings, vocabulary: Vocabulary, work: Path) -> BuildFigures:
@@ -270,7 +321,8 @@ def rank_bm25_queries(size: int) -> int:
 
 
 def run_benchmark(config: BenchConfig) -> dict[str, Any]:
-    """Measure every size in ``config``; the record :func:`write_reports` writes."""
+    """Measure every size in ``config``; the reports are rewritten after each size, so a long
+    run that is stopped keeps the sizes it finished."""
     work = config.work_folder.resolve()
     work.mkdir(parents=True, exist_ok=True)
     vocabulary = corpus_vocabulary(load_corpus(config.corpus).documents, config.seed)
@@ -278,7 +330,7 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         vocabulary, _questions(config.questions), config.queries, config.seed
     )
     base = Settings()
-    sample = _sample_passages(vocabulary, config.seed)
+    sample = _sample_passages(vocabulary, config.seed)[: config.embedding_sample]
     log.info("embedding %d corpus sentences with the real model", len(vocabulary.sentences))
     model = _in_fresh_process(measure_model, base.model, vocabulary.sentences, sample, work)
     results = []
@@ -292,21 +344,23 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         build = _in_fresh_process(measure_build, settings, vocabulary, work)
         log.info("N=%d: serving %d queries per mode", size, len(queries))
         serve = _in_fresh_process(measure_serving, settings, queries, work)
+        results.append(SizeResult(size, build, serve, build.passages / model.passages_per_second))
+        write_reports(bench_record(config, model, results), config.out)
+        log.info("N=%d: recall of the dense index against exact search", size)
+        dense = _in_fresh_process(compare_dense, settings, queries, work)
+        results[-1] = replace(results[-1], dense=dense)
+        write_reports(bench_record(config, model, results), config.out)
         log.info("N=%d: comparing with rank-bm25", size)
         lexical = _in_fresh_process(compare_lexical, settings, queries[: rank_bm25_queries(size)])
-        dense = _in_fresh_process(compare_dense, settings, queries, work)
-        results.append(
-            SizeResult(
-                size, build, serve, lexical, dense, build.passages / model.passages_per_second
-            )
-        )
+        results[-1] = replace(results[-1], lexical=lexical)
+        write_reports(bench_record(config, model, results), config.out)
     return bench_record(config, model, results)
 
 
 def _sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
     from qa.synthetic import generate_document
 
-    text = generate_document(vocabulary, 0, SAMPLE_PASSAGES, seed)
+    text = generate_document(vocabulary, 0, 256, seed)
     return [p for p in text.split("\n\n")[1:] if p.strip()]
 
 
@@ -320,8 +374,9 @@ def bench_record(
         "embedder": "synthetic (real-model sentence vectors composed per passage)",
         "model": asdict(model),
         "sizes": [
-            asdict(r) | {"lexical": asdict(r.lexical) | {"speedup": r.lexical.speedup}}
-            for r in results
+            asdict(r)
+            | ({"lexical": asdict(r.lexical) | {"speedup": r.lexical.speedup}} if r.lexical else {})
+            for r in sorted(results, key=lambda r: r.size)
         ],
     }
 
@@ -335,6 +390,13 @@ def format_markdown(record: dict[str, Any]) -> str:
         f" (all-MiniLM-L6-v2 on CPU, sample of {record['model']['sample']} passages).",
         "Passages are embedded by the synthetic embedder; *real embed* is the time the real"
         " model would take, extrapolated from its measured throughput.",
+        "",
+        "| embedding option | passages/s | lowest cosine to the first option |",
+        "|---|---:|---:|",
+        *(
+            f"| {o['name']} | {o['passages_per_second']:.2f} | {o['agreement']:.4f} |"
+            for o in record["model"]["options"]
+        ),
         "",
         "| passages | read+chunk s | embed s (synthetic) | real embed s (extrapolated) | lexical s"
         " | vector index s | save s | passages/s (excl. real embed) | index MB | build RSS MB |",
@@ -367,10 +429,16 @@ def format_markdown(record: dict[str, Any]) -> str:
             "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f}".format(**s["latency"][mode])
             for mode in ("lexical", "dense", "hybrid")
         )
+        dense = f"{d['kind']} | {d['recall_at_10']:.4f}" if d else "not measured | –"
+        lexical = (
+            f"{x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
+            f" (n={x['queries']}) | {x['max_difference']:.1e}"
+            if x
+            else "– | not measured | – | –"
+        )
         lines.append(
             f"| {r['build']['passages']:,} | {s['load_seconds']:.2f} | {s['peak_rss_mb']:,.0f}"
-            f" | {latency} | {d['kind']} | {d['recall_at_10']:.4f} | {x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
-            f" (n={x['queries']}) | {x['max_difference']:.1e} |"
+            f" | {latency} | {dense} | {lexical} |"
         )
     return "\n".join(lines) + "\n"
 

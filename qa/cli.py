@@ -292,8 +292,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     log.setLevel(logging.INFO)
     config = BenchConfig(sizes=args.sizes, queries=args.queries, out=args.out, work=args.work)
-    record = run_benchmark(config)
-    paths = write_reports(record, config.out)
+    paths = write_reports(run_benchmark(config), config.out)
     print(paths[1].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -98,6 +98,7 @@ def test_a_small_benchmark_run_writes_its_reports(tmp_path: Path) -> None:
         out=tmp_path / "bench",
         corpus=SHIPPED_CORPUS,
         questions=REPO / "eval" / "questions.jsonl",
+        embedding_sample=16,
     )
     paths = write_reports(run_benchmark(config), config.out)
     print(format_markdown(json.loads(paths[0].read_text())))
@@ -113,3 +114,5 @@ def test_a_small_benchmark_run_writes_its_reports(tmp_path: Path) -> None:
     ]
     assert len(table_rows) == 4  # one build row and one serving row per size
     assert paths[2].read_bytes().startswith(b"\x89PNG")
+    options = record["model"]["options"]
+    assert len(options) == 6 and all(o["passages_per_second"] > 0 for o in options)
