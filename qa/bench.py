@@ -478,7 +478,10 @@ def write_chart(record: dict[str, Any], path: Path) -> None:
         axes.set_yscale("log")
         axes.set_xlabel("passages")
         axes.grid(which="both", linewidth=0.4, alpha=0.5)
-        axes.legend(fontsize=7, ncols=3 if axes is left else 1)
+    right.legend(fontsize=7, loc="upper left")
+    figure.legend(
+        *left.get_legend_handles_labels(), loc="outside lower center", ncols=9, fontsize=7
+    )
     m = record["machine"]
     figure.suptitle(
         f"qa bench · {m['cpu']}, {m['cores']} cores · {record['created_at']}",
