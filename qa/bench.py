@@ -181,7 +181,8 @@ def measure_embedding_options(
     embedder: SentenceTransformerEmbedder, onnx_file: Path, sample: Sequence[str]
 ) -> tuple[EmbeddingOption, ...]:
     """Passages per second of each way to run the model: batch size, passages sorted by
-    length (less padding), the ONNX export and its int8 quantization."""
+    length (less padding), the ONNX export and its int8 quantization; each option runs in
+    two rounds and keeps its faster, so the order of the options does not bias them."""
     from qa.dense import OnnxQueryEmbedder, quantized_encoder, resolve_model
 
     tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"
@@ -189,27 +190,31 @@ def measure_embedding_options(
     onnx = OnnxQueryEmbedder(embedder.name, onnx_file, tokenizer, *shape)
     int8 = OnnxQueryEmbedder(embedder.name, quantized_encoder(onnx_file), tokenizer, *shape)
     candidates: list[tuple[str, Embedder, int, bool]] = [
-        ("torch, batch 32", embedder, 32, False),
-        ("torch, batch 16", load_embedder(embedder.name, 16), 16, False),
-        ("torch, batch 64", load_embedder(embedder.name, 64), 64, False),
-        ("torch, batch 32, sorted by length", embedder, 32, True),
+        ("torch, batch 32, sorted by length (default)", embedder, 32, True),
+        ("torch, batch 32, in corpus order", embedder, 32, False),
+        ("torch, batch 16, in corpus order", load_embedder(embedder.name, 16), 16, False),
+        ("torch, batch 64, in corpus order", load_embedder(embedder.name, 64), 64, False),
         ("onnx fp32, batch 32, sorted", onnx, 32, True),
         ("onnx int8, batch 32, sorted", int8, 32, True),
     ]
-    order = np.argsort([len(t) for t in sample], kind="stable")
+    best = [float("inf")] * len(candidates)
+    vectors: list[np.ndarray] = []
+    for _ in range(2):  # best of two rounds: the first option would otherwise pay the warm-up
+        for i, (_, encoder, batch_size, by_length) in enumerate(candidates):
+            # embed_passages sorts what it is given; one call per batch keeps corpus order
+            calls = (
+                [sample]
+                if by_length
+                else [sample[s : s + batch_size] for s in range(0, len(sample), batch_size)]
+            )
+            started = time.perf_counter()
+            encoded = np.concatenate([embed_passages(encoder, c, batch_size) for c in calls])
+            best[i] = min(best[i], time.perf_counter() - started)
+            vectors.append(encoded)
     options = []
-    reference: np.ndarray | None = None
-    for name, encoder, batch_size, by_length in candidates:
-        texts = [sample[i] for i in order] if by_length else list(sample)
-        embed_passages(encoder, texts[:8], batch_size)  # warm-up
-        started = time.perf_counter()
-        vectors = embed_passages(encoder, texts, batch_size)
-        seconds = time.perf_counter() - started
-        if by_length:
-            vectors[order] = vectors.copy()
-        reference = vectors if reference is None else reference
-        agreement = float(np.einsum("ij,ij->i", vectors, reference).min())
-        options.append(EmbeddingOption(name, len(sample) / seconds, agreement))
+    for i, (name, *_) in enumerate(candidates):
+        agreement = float(np.einsum("ij,ij->i", vectors[i], vectors[0]).min())
+        options.append(EmbeddingOption(name, len(sample) / best[i], agreement))
     return tuple(options)
 
 

@@ -339,20 +339,26 @@ def embed_passages(
     batch_size: int = 64,
     progress: Callable[[int], Any] | None = None,
 ) -> np.ndarray:
-    """One normalised vector per passage; passages longer than the model reads are averaged."""
+    """One normalised vector per passage; passages longer than the model reads are averaged.
+
+    Passages go to the model in order of length, so a batch is padded little: 20% more
+    passages per second on two cores, with the same vectors (README, "Speed and scale").
+    """
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
+    order = sorted(range(len(texts)), key=lambda row: len(texts[row]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
         pieces: list[str] = []
         owners: list[int] = []
-        for offset, text in enumerate(batch):
+        for row in rows:
+            text = texts[row]
             for piece in split_for_model(text, embedder.count_tokens(text), embedder.max_tokens):
                 pieces.append(piece)
-                owners.append(start + offset)
+                owners.append(row)
         encoded = embedder.encode(pieces)
         np.add.at(vectors, np.asarray(owners), encoded)
         if progress is not None:
-            progress(len(batch))
+            progress(len(rows))
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms == 0, 1.0, norms)
 
@@ -370,7 +376,7 @@ class AnnParams:
     threshold: int = 50_000
     m: int = 32
     ef_construction: int = 40
-    ef_search: int = 512
+    ef_search: int = 1024
 
 
 EXACT_FILTER_FRACTION = 0.1

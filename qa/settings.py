@@ -63,7 +63,7 @@ class Settings:
     ann_threshold: int = 50_000
     ann_m: int = 32
     ann_ef_construction: int = 40
-    ann_ef_search: int = 512
+    ann_ef_search: int = 1024
 
     def __post_init__(self) -> None:
         if self.chunk_size < 200:
