@@ -94,6 +94,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     recommendations.add_argument("--json", action="store_true", help="print JSON, one item a line")
     _settings_arguments(recommendations)
+
+    bench = commands.add_parser(
+        "bench", help="measure build, load, memory and query latency on generated corpora"
+    )
+    bench.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        default=(1000, 10_000),
+        help="passages per corpus, comma-separated (default 1000,10000; up to 1000000)",
+    )
+    bench.add_argument("--queries", type=int, default=200, help="queries per mode (default 200)")
+    bench.add_argument(
+        "--out", type=Path, default=Path("reports/bench"), help="folder for bench.json/md/png"
+    )
+    bench.add_argument(
+        "--work", type=Path, help="folder for generated corpora and indexes (default OUT/work)"
+    )
+    bench.add_argument("-v", "--verbose", action="store_true", help="print each step")
     return parser
 
 
@@ -293,6 +311,17 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from qa.bench import BenchConfig, run_benchmark, write_reports
+
+    log.setLevel(logging.INFO)
+    config = BenchConfig(sizes=args.sizes, queries=args.queries, out=args.out, work=args.work)
+    paths = write_reports(run_benchmark(config), config.out)
+    print(paths[1].read_text(encoding="utf-8"))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -301,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     from qa.search import StaleIndex
     from qa.store import IndexProblem
 
+    if args.command == "bench":
+        return run_bench(args)
     try:
         settings = _settings(args)
         if args.command == "index":

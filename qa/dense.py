@@ -12,12 +12,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -281,6 +282,18 @@ def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> E
     return load_embedder(model, batch_size)
 
 
+def quantized_encoder(onnx_file: Path) -> Path:
+    """An int8 copy (onnxruntime dynamic quantization) of an exported encoder, made once."""
+    target = onnx_file.with_suffix(".int8.onnx")
+    if not target.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        temporary = onnx_file.with_suffix(f".tmp-{os.getpid()}.onnx")
+        quantize_dynamic(onnx_file, temporary, weight_type=QuantType.QInt8)
+        os.replace(temporary, target)
+    return target
+
+
 @lru_cache(maxsize=4)
 def _cached_onnx(
     model: str, onnx_file: Path, tokenizer: Path, dimension: int, max_tokens: int
@@ -338,35 +351,83 @@ def embed_passages(
     batch_size: int = 64,
     progress: Callable[[int], Any] | None = None,
 ) -> np.ndarray:
-    """One normalised vector per passage; passages longer than the model reads are averaged."""
+    """One normalised vector per passage; passages longer than the model reads are averaged.
+
+    Passages go to the model in order of length, so a batch is padded little: 20% more
+    passages per second on two cores, with the same vectors (README, "Speed and scale").
+    """
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
+    order = sorted(range(len(texts)), key=lambda row: len(texts[row]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
         pieces: list[str] = []
         owners: list[int] = []
-        for offset, text in enumerate(batch):
+        for row in rows:
+            text = texts[row]
             for piece in split_for_model(text, embedder.count_tokens(text), embedder.max_tokens):
                 pieces.append(piece)
-                owners.append(start + offset)
+                owners.append(row)
         encoded = embedder.encode(pieces)
         np.add.at(vectors, np.asarray(owners), encoded)
         if progress is not None:
-            progress(len(batch))
+            progress(len(rows))
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
+@dataclass(frozen=True)
+class AnnParams:
+    """When the dense search turns approximate, and how hard the HNSW graph looks.
+
+    Below ``threshold`` rows exact search is fast enough and always right. ``m`` (links
+    per node) and ``ef_construction`` shape the graph when it is built; ``ef_search``
+    (candidates kept while searching, raised to ``k`` if smaller) trades speed for
+    recall. Defaults are chosen by measurement: see README, "Speed and scale".
+    """
+
+    threshold: int = 50_000
+    m: int = 32
+    ef_construction: int = 40
+    ef_search: int = 1024
+
+
+EXACT_FILTER_FRACTION = 0.1
+"""Filters that leave fewer than this share of rows are searched exactly: an HNSW walk
+through mostly excluded nodes loses recall, while scoring only the allowed rows is cheap."""
+
+
+@contextlib.contextmanager
+def _one_thread(faiss: Any) -> Iterator[None]:
+    """One OpenMP thread for one query: on two cores faiss's exact search of a single vector
+    runs four times faster so (27 against 103 ms at 100k rows). The setting is per thread."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
 @dataclass
 class VectorIndex:
-    """Inner-product search over normalised vectors (cosine similarity)."""
+    """Inner-product search over normalised vectors (cosine similarity): exact below
+    ``AnnParams.threshold`` rows, an HNSW graph from there on."""
 
     index: faiss.Index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, ann: AnnParams | None = None) -> VectorIndex:
         import faiss
 
-        index = faiss.IndexFlatIP(vectors.shape[1])
+        ann = ann or AnnParams()
+        dimension = vectors.shape[1]
+        index: Any
+        if len(vectors) >= ann.threshold:
+            index = faiss.IndexHNSWFlat(dimension, ann.m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = ann.ef_construction
+            index.hnsw.efSearch = ann.ef_search
+        else:
+            index = faiss.IndexFlatIP(dimension)
         if len(vectors):
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
@@ -374,6 +435,11 @@ class VectorIndex:
     @property
     def size(self) -> int:
         return int(self.index.ntotal)
+
+    @property
+    def kind(self) -> str:
+        """ "hnsw" or "flat" (exact), for the manifest and the benchmark."""
+        return "hnsw" if hasattr(self.index, "hnsw") else "flat"
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -384,15 +450,33 @@ class VectorIndex:
         k = min(k, self.size)
         if k == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        params = None
+        index: Any = self.index
+        selector = None
         if allowed is not None:
             ids = np.flatnonzero(allowed).astype(np.int64)
             if len(ids) == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))  # type: ignore[call-arg]
-        scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+            selector = faiss.IDSelectorBatch(ids)
+            if self.kind == "hnsw" and len(ids) < EXACT_FILTER_FRACTION * self.size:
+                index = faiss.downcast_index(index.storage)
+        if hasattr(index, "hnsw"):
+            ef_search = max(index.hnsw.efSearch, k)
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef_search)  # type: ignore[attr-defined]
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        with _one_thread(faiss):
+            scores, rows = index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), scores[0][keep]
+
+    def exact(self) -> VectorIndex:
+        """The exact index over the same vectors: the reference approximate search is held to."""
+        import faiss
+
+        if self.kind == "flat":
+            return self
+        hnsw: Any = self.index
+        return VectorIndex(faiss.downcast_index(hnsw.storage))
 
     def save(self, path: Path) -> None:
         import faiss

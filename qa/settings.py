@@ -44,6 +44,10 @@ class Settings:
     ``time_boost``, ``diversity``, ``side_quota`` and ``mmr_lambda`` shape the final
     top k (see :mod:`qa.selection`); ``duplicate_overlap`` is the share of shared word
     4-grams above which two passages of one document are folded into one hit.
+    From ``ann_threshold`` passages on, dense search uses an HNSW graph (``ann_m`` links
+    per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and
+    searching; all take effect at the next build) instead of exact search: the values keep
+    recall@10 against exact search at 0.99 or more (README, "Speed and scale").
     """
 
     corpus: Path = Path("corpus")
@@ -64,6 +68,10 @@ class Settings:
     side_quota: int = 3
     mmr_lambda: float = 0.7
     duplicate_overlap: float = 0.5
+    ann_threshold: int = 50_000
+    ann_m: int = 32
+    ann_ef_construction: int = 40
+    ann_ef_search: int = 1024
 
     def __post_init__(self) -> None:
         if self.chunk_size < 200:
@@ -81,7 +89,16 @@ class Settings:
             raise SettingsError(
                 f"lexical_weight must be between 0 and 1, got {self.lexical_weight}"
             )
-        for name in ("rrf_k", "candidates", "top_k", "batch_size"):
+        for name in (
+            "rrf_k",
+            "candidates",
+            "top_k",
+            "batch_size",
+            "ann_threshold",
+            "ann_m",
+            "ann_ef_construction",
+            "ann_ef_search",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.diversity not in ("sides", "mmr", "none"):

@@ -9,9 +9,11 @@ Layout::
         documents.jsonl       metadata and full text of every document
         chunks.jsonl          one line per row: source, offsets, section, paragraph
         embeddings.npy        float32 row vectors (kept for incremental builds)
-        vectors.faiss         the FAISS index of those vectors
+        vectors.faiss         the FAISS index of those vectors: exact, or an HNSW graph
+                              from Settings.ann_threshold rows on (manifest: vector_index)
         bm25.npz              the BM25 weight matrix (plain arrays, no pickle)
         bm25_vocabulary.json  term → matrix row
+      .embeddings/            vectors of an unfinished build, to resume from (qa.checkpoint)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
@@ -217,13 +219,14 @@ class IndexStore:
         documents: list[Document],
         chunks: list[Chunk],
         embeddings: np.ndarray,
+        vectors: VectorIndex,
         bm25: BM25Index,
         skipped: dict[str, dict[str, str]] | None = None,
     ) -> Path:
         """Write a complete new version and make it live; return its folder."""
         self.root.mkdir(parents=True, exist_ok=True)
         with _writer_lock(self.root):
-            return self._save(spec, documents, chunks, embeddings, bm25, skipped)
+            return self._save(spec, documents, chunks, embeddings, vectors, bm25, skipped)
 
     def _save(
         self,
@@ -231,6 +234,7 @@ class IndexStore:
         documents: list[Document],
         chunks: list[Chunk],
         embeddings: np.ndarray,
+        vectors: VectorIndex,
         bm25: BM25Index,
         skipped: dict[str, dict[str, str]] | None,
     ) -> Path:
@@ -270,7 +274,7 @@ class IndexStore:
             ],
         )
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
-        VectorIndex.build(embeddings).save(temporary / "vectors.faiss")
+        vectors.save(temporary / "vectors.faiss")
         weights = bm25.weights
         np.savez(
             temporary / "bm25.npz",
@@ -293,6 +297,7 @@ class IndexStore:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **spec.as_manifest(),
             "counts": {"documents": len(documents), "chunks": len(chunks)},
+            "vector_index": {"kind": vectors.kind, "rows": vectors.size},
             "documents": {
                 d.source: {
                     "hash": d.content_hash,
@@ -409,13 +414,30 @@ def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
     }
     if len(chunks) != len(embeddings) or len(chunks) != weights.shape[1]:
         raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
+    vectors = _read_vectors(path / "vectors.faiss", manifest, len(chunks))
     return Snapshot(
         path=path,
         manifest=manifest,
         documents=documents,
         chunks=chunks,
         embeddings=embeddings,
-        vectors=VectorIndex.load(path / "vectors.faiss"),
+        vectors=vectors,
         bm25=BM25Index(vocabulary, weights),
         rows_of=rows_of,
     )
+
+
+def _read_vectors(path: Path, manifest: dict[str, Any], rows: int) -> VectorIndex:
+    """The vector index, which must be of the kind and size the manifest names."""
+    try:
+        vectors = VectorIndex.load(path)
+    except RuntimeError as error:  # faiss raises RuntimeError for any unreadable file
+        raise IndexCorrupt(f"index file {path} is unreadable; run `qa index --rebuild`") from error
+    expected = manifest.get("vector_index", {"kind": "flat", "rows": rows})
+    if (vectors.kind, vectors.size) != (expected.get("kind"), expected.get("rows", rows)):
+        raise IndexCorrupt(
+            f"index file {path} holds a {vectors.kind} index of {vectors.size} rows but the"
+            f" manifest names a {expected.get('kind')} index of {expected.get('rows')} rows;"
+            " run `qa index --rebuild`"
+        )
+    return vectors

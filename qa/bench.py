@@ -1,0 +1,506 @@
+"""The speed and scale benchmark: build, load and query generated corpora of N passages.
+
+Every figure comes from the product's own path (``build_index``, ``IndexStore``,
+``Searcher``); each build, each serving run and each comparison runs in a fresh process,
+so its peak memory (RSS) is its own. Passages are indexed with
+:class:`qa.synthetic.SyntheticEmbedder` (embedding a million passages with the real model
+would take hours); the real model's throughput is measured on a sample and the embedding
+time it would take is extrapolated from it and labelled so.
+
+Example::
+
+    record = run_benchmark(BenchConfig(sizes=(1000, 10_000), out=Path("reports/bench")))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from qa.corpus import load_corpus
+from qa.dense import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
+from qa.evaluation import MODE_COLOURS, percentile
+from qa.search import MODES
+from qa.settings import Settings
+from qa.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZES = (1000, 10_000)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to measure; ``work`` keeps generated corpora and indexes (reused across runs)."""
+
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    queries: int = 200
+    out: Path = Path("reports/bench")
+    work: Path | None = None
+    corpus: Path = Path("corpus")
+    questions: Path = Path("eval/questions.jsonl")
+    seed: int = 0
+    embedding_sample: int = 64
+    """Passages the real model embeds per option: about 15 s each on two cores."""
+
+    @property
+    def work_folder(self) -> Path:
+        return self.work or self.out / "work"
+
+
+@dataclass(frozen=True)
+class EmbeddingOption:
+    """One way to run the real model over passages; ``agreement`` is the lowest cosine
+    similarity between its vectors and those of the first option, on the same passages."""
+
+    name: str
+    passages_per_second: float
+    agreement: float
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """The real model's passage embedding throughput on a sample, on this machine:
+    ``passages_per_second`` is that of the way ``qa index`` runs it."""
+
+    passages_per_second: float
+    sample: int
+    options: tuple[EmbeddingOption, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildFigures:
+    passages: int
+    documents: int
+    seconds: float
+    stages: dict[str, float]
+    index_bytes: int
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Percentiles:
+        return cls(*(percentile(seconds, q) * 1000 for q in (0.5, 0.95, 0.99)))
+
+
+@dataclass(frozen=True)
+class ServeFigures:
+    load_seconds: float
+    peak_rss_mb: float
+    queries: int
+    latency: dict[str, Percentiles]
+
+
+@dataclass(frozen=True)
+class LexicalComparison:
+    """Our BM25 scorer against ``rank_bm25.BM25Okapi.get_scores`` on the same passages."""
+
+    queries: int
+    ours_ms: float
+    rank_bm25_ms: float
+    max_difference: float
+
+    @property
+    def speedup(self) -> float:
+        return self.rank_bm25_ms / max(self.ours_ms, 1e-9)
+
+
+@dataclass(frozen=True)
+class DenseComparison:
+    """Recall@10 of the dense index in use (exact or HNSW) against exact search."""
+
+    kind: str
+    queries: int
+    recall_at_10: float
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """All figures of one size; the comparisons are None until measured."""
+
+    size: int
+    build: BuildFigures
+    serve: ServeFigures
+    real_embed_seconds: float
+    """Time the real model would take to embed this corpus, extrapolated from ModelFigures."""
+    dense: DenseComparison | None = None
+    lexical: LexicalComparison | None = None
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_fresh_process(function: Callable[..., _T], *args: Any) -> _T:
+    """Run ``function`` in a new process, so its peak memory is its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _settings(config: BenchConfig, size: int) -> Settings:
+    work = config.work_folder.resolve()
+    return Settings(corpus=work / f"corpus-{size}", index=work / f"index-{size}")
+
+
+def measure_model(
+    model: str, sentences: Sequence[str], sample: Sequence[str], work: Path
+) -> ModelFigures:
+    """Embed the corpus sentences (for the synthetic embedder), export the query encoder,
+    and time the real model on ``sample`` passages."""
+    from qa.dense import export_query_encoder, query_encoder_path
+
+    embedder = load_embedder(model)
+    onnx_file = query_encoder_path(work, model)
+    export_query_encoder(embedder, onnx_file)
+    np.save(work / "sentence_vectors.npy", embedder.encode(list(sentences)))
+    options = measure_embedding_options(embedder, onnx_file, sample)
+    return ModelFigures(options[0].passages_per_second, len(sample), options)
+
+
+def measure_embedding_options(
+    embedder: SentenceTransformerEmbedder, onnx_file: Path, sample: Sequence[str]
+) -> tuple[EmbeddingOption, ...]:
+    """Passages per second of each way to run the model: batch size, passages sorted by
+    length (less padding), the ONNX export and its int8 quantization; each option runs in
+    two rounds and keeps its faster, so the order of the options does not bias them."""
+    from qa.dense import OnnxQueryEmbedder, quantized_encoder, resolve_model
+
+    tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"
+    shape = embedder.dimension, embedder.max_tokens
+    onnx = OnnxQueryEmbedder(embedder.name, onnx_file, tokenizer, *shape)
+    int8 = OnnxQueryEmbedder(embedder.name, quantized_encoder(onnx_file), tokenizer, *shape)
+    candidates: list[tuple[str, Embedder, int, bool]] = [
+        ("torch, batch 32, sorted by length (default)", embedder, 32, True),
+        ("torch, batch 32, in corpus order", embedder, 32, False),
+        ("torch, batch 16, in corpus order", load_embedder(embedder.name, 16), 16, False),
+        ("torch, batch 64, in corpus order", load_embedder(embedder.name, 64), 64, False),
+        ("onnx fp32, batch 32, sorted", onnx, 32, True),
+        ("onnx int8, batch 32, sorted", int8, 32, True),
+    ]
+    best = [float("inf")] * len(candidates)
+    vectors: list[np.ndarray] = []
+    for _ in range(2):  # best of two rounds: the first option would otherwise pay the warm-up
+        for i, (_, encoder, batch_size, by_length) in enumerate(candidates):
+            # embed_passages sorts what it is given; one call per batch keeps corpus order
+            calls = (
+                [sample]
+                if by_length
+                else [sample[s : s + batch_size] for s in range(0, len(sample), batch_size)]
+            )
+            started = time.perf_counter()
+            encoded = np.concatenate([embed_passages(encoder, c, batch_size) for c in calls])
+            best[i] = min(best[i], time.perf_counter() - started)
+            vectors.append(encoded)
+    options = []
+    for i, (name, *_) in enumerate(candidates):
+        agreement = float(np.einsum("ij,ij->i", vectors[i], vectors[0]).min())
+        options.append(EmbeddingOption(name, len(sample) / best[i], agreement))
+    return tuple(options)
+
+
+def measure_build(settings: Settings, vocabulary: Vocabulary, work: Path) -> BuildFigures:
+    from qa.indexer import build_index
+    from qa.store import IndexStore
+    from qa.synthetic import SyntheticEmbedder
+
+    embedder = SyntheticEmbedder(vocabulary, np.load(work / "sentence_vectors.npy"))
+    report = build_index(settings, embedder, rebuild=True)
+    live = IndexStore(settings.index).current()
+    assert live is not None
+    size = sum(p.stat().st_size for p in live.iterdir())
+    return BuildFigures(
+        report.chunks, report.documents, report.seconds, report.stages, size, _peak_rss_mb()
+    )
+
+
+def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> ServeFigures:
+    from qa.dense import load_query_embedder
+    from qa.search import Searcher
+
+    embedder = load_query_embedder(settings.model, work)
+    started = time.perf_counter()
+    searcher = Searcher.open(settings, embedder)
+    load = time.perf_counter() - started
+    for question in queries[:5]:  # warm-up: first-call allocations are not query latency
+        searcher.search(question, mode="hybrid", extract=False)
+    latency = {}
+    for mode in MODES:
+        seconds = []
+        for question in queries:
+            started = time.perf_counter()
+            searcher.search(question, k=10, mode=mode, extract=False)  # retrieval, as qa eval
+            seconds.append(time.perf_counter() - started)
+        latency[mode] = Percentiles.of(seconds)
+    return ServeFigures(load, _peak_rss_mb(), len(queries), latency)
+
+
+def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> DenseComparison:
+    from qa.dense import load_query_embedder
+    from qa.store import IndexStore
+
+    vectors = IndexStore(settings.index).load().vectors
+    exact = vectors.exact()
+    found = 0
+    for query in load_query_embedder(settings.model, work).encode(list(queries)):
+        found += len(set(vectors.search(query, 10)[0]) & set(exact.search(query, 10)[0]))
+    return DenseComparison(vectors.kind, len(queries), found / (10 * max(len(queries), 1)))
+
+
+def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalComparison:
+    from rank_bm25 import BM25Okapi
+
+    from qa.lexical import tokenize
+    from qa.store import IndexStore
+
+    snapshot = IndexStore(settings.index).load()
+    reference = BM25Okapi([tokenize(c.text) for c in snapshot.chunks])
+    ours = rank_bm25 = difference = 0.0
+    for question in queries:
+        tokens = tokenize(question)
+        started = time.perf_counter()
+        expected = reference.get_scores(tokens)
+        middle = time.perf_counter()
+        found = snapshot.bm25.scores(tokens)
+        ours += time.perf_counter() - middle
+        rank_bm25 += middle - started
+        difference = max(difference, float(np.abs(expected - found).max(initial=0.0)))
+    count = max(len(queries), 1)
+    return LexicalComparison(
+        len(queries), ours / count * 1000, rank_bm25 / count * 1000, difference
+    )
+
+
+def _questions(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores and memory: what the figures were measured on."""
+    cpu = platform.processor() or "unknown"
+    memory_gb = 0.0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def rank_bm25_queries(size: int) -> int:
+    """rank-bm25 scores every passage in Python: at a million passages it is sampled less."""
+    return 10 if size >= 1_000_000 else 50
+
+
+def run_benchmark(config: BenchConfig) -> dict[str, Any]:
+    """Measure every size in ``config``; the reports are rewritten after each size, so a long
+    run that is stopped keeps the sizes it finished."""
+    work = config.work_folder.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    vocabulary = corpus_vocabulary(load_corpus(config.corpus).documents, config.seed)
+    queries = generate_queries(
+        vocabulary, _questions(config.questions), config.queries, config.seed
+    )
+    base = Settings()
+    sample = _sample_passages(vocabulary, config.seed)[: config.embedding_sample]
+    log.info("embedding %d corpus sentences with the real model", len(vocabulary.sentences))
+    model = _in_fresh_process(measure_model, base.model, vocabulary.sentences, sample, work)
+    results = []
+    for size in config.sizes:
+        settings = _settings(config, size)
+        if settings.corpus.exists():
+            shutil.rmtree(settings.corpus)
+        log.info("N=%d: generating the corpus", size)
+        write_corpus(vocabulary, size, settings.corpus, config.seed)
+        log.info("N=%d: building the index", size)
+        build = _in_fresh_process(measure_build, settings, vocabulary, work)
+        log.info("N=%d: serving %d queries per mode", size, len(queries))
+        serve = _in_fresh_process(measure_serving, settings, queries, work)
+        results.append(SizeResult(size, build, serve, build.passages / model.passages_per_second))
+        write_reports(bench_record(config, model, results), config.out)
+        log.info("N=%d: recall of the dense index against exact search", size)
+        dense = _in_fresh_process(compare_dense, settings, queries, work)
+        results[-1] = replace(results[-1], dense=dense)
+        write_reports(bench_record(config, model, results), config.out)
+        log.info("N=%d: comparing with rank-bm25", size)
+        lexical = _in_fresh_process(compare_lexical, settings, queries[: rank_bm25_queries(size)])
+        results[-1] = replace(results[-1], lexical=lexical)
+        write_reports(bench_record(config, model, results), config.out)
+    return bench_record(config, model, results)
+
+
+def _sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
+    from qa.synthetic import generate_document
+
+    text = generate_document(vocabulary, 0, 256, seed)
+    return [p for p in text.split("\n\n")[1:] if p.strip()]
+
+
+def bench_record(
+    config: BenchConfig, model: ModelFigures, results: Sequence[SizeResult]
+) -> dict[str, Any]:
+    return {
+        "machine": machine(),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "queries": config.queries,
+        "embedder": "synthetic (real-model sentence vectors composed per passage)",
+        "model": asdict(model),
+        "sizes": [
+            asdict(r)
+            | ({"lexical": asdict(r.lexical) | {"speedup": r.lexical.speedup}} if r.lexical else {})
+            for r in sorted(results, key=lambda r: r.size)
+        ],
+    }
+
+
+def format_markdown(record: dict[str, Any]) -> str:
+    """The tables of the README's "Speed and scale" section."""
+    m = record["machine"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}.",
+        f"Real model throughput: {record['model']['passages_per_second']:.1f} passages/s"
+        f" (all-MiniLM-L6-v2 on CPU, sample of {record['model']['sample']} passages).",
+        "Passages are embedded by the synthetic embedder; *real embed* is the time the real"
+        " model would take, extrapolated from its measured throughput.",
+        "",
+        "| embedding option | passages/s | lowest cosine to the first option |",
+        "|---|---:|---:|",
+        *(
+            f"| {o['name']} | {o['passages_per_second']:.2f} | {o['agreement']:.4f} |"
+            for o in record["model"]["options"]
+        ),
+        "",
+        "| passages | read+chunk s | embed s (synthetic) | real embed s (extrapolated) | lexical s"
+        " | vector index s | save s | passages/s (excl. real embed) | index MB | build RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in record["sizes"]:
+        b, stages = r["build"], r["build"]["stages"]
+        cells = [
+            f"{b['passages']:,}",
+            *(f"{stages.get(s, 0.0):.1f}" for s in ("read_chunk", "embed")),
+            f"{r['real_embed_seconds']:,.0f}",
+            *(f"{stages.get(s, 0.0):.1f}" for s in ("lexical", "vector_index", "save")),
+            f"{b['passages'] / max(b['seconds'], 1e-9):,.0f}",
+            f"{b['index_bytes'] / 1e6:,.1f}",
+            f"{b['peak_rss_mb']:,.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Query latency over {record['queries']} queries per mode, ms (p50 / p95 / p99), query"
+        " embedding included; rank-bm25 timed on the first queries only:",
+        "",
+        "| passages | load s | serve RSS MB | lexical | dense | hybrid | dense index"
+        " | recall@10 vs exact | our BM25 ms | rank-bm25 ms | speed-up | max score difference |",
+        "|---:|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in record["sizes"]:
+        s, x, d = r["serve"], r["lexical"], r["dense"]
+        latency = " | ".join(
+            "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f}".format(**s["latency"][mode])
+            for mode in ("lexical", "dense", "hybrid")
+        )
+        dense = f"{d['kind']} | {d['recall_at_10']:.4f}" if d else "not measured | –"
+        lexical = (
+            f"{x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
+            f" (n={x['queries']}) | {x['max_difference']:.1e}"
+            if x
+            else "– | not measured | – | –"
+        )
+        lines.append(
+            f"| {r['build']['passages']:,} | {s['load_seconds']:.2f} | {s['peak_rss_mb']:,.0f}"
+            f" | {latency} | {dense} | {lexical} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(record: dict[str, Any], path: Path) -> None:
+    """Latency percentiles per mode and peak memory against N, on log axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    sizes = [r["build"]["passages"] for r in record["sizes"]]
+    figure = Figure(figsize=(11, 4.2), dpi=150, layout="constrained")
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2)
+    for mode in MODES:
+        for quantile, style in (("p50_ms", ":"), ("p95_ms", "-"), ("p99_ms", "--")):
+            values = [r["serve"]["latency"][mode][quantile] for r in record["sizes"]]
+            left.plot(
+                sizes,
+                values,
+                style,
+                marker="o",
+                color=MODE_COLOURS[mode],
+                label=f"{mode} {quantile[:3]}",
+            )
+    left.set_title("Query latency (query embedding included)", fontsize=10)
+    left.set_ylabel("ms")
+    for label, key, colour in (
+        ("build", "build", "#8172B3"),
+        ("serve", "serve", "#C44E52"),
+    ):
+        values = [r[key]["peak_rss_mb"] for r in record["sizes"]]
+        right.plot(sizes, values, marker="o", color=colour, label=f"peak RSS, {label}")
+    right.set_title("Peak memory", fontsize=10)
+    right.set_ylabel("MB")
+    for axes in (left, right):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("passages")
+        axes.grid(which="both", linewidth=0.4, alpha=0.5)
+    right.legend(fontsize=7, loc="upper left")
+    figure.legend(
+        *left.get_legend_handles_labels(), loc="outside lower center", ncols=9, fontsize=7
+    )
+    m = record["machine"]
+    figure.suptitle(
+        f"qa bench · {m['cpu']}, {m['cores']} cores · {record['created_at']}",
+        fontsize=9,
+        color="#555555",
+    )
+    figure.savefig(path)
+
+
+def write_reports(record: dict[str, Any], out: Path) -> list[Path]:
+    """Write bench.json, bench.md and bench.png into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "bench.md", out / "bench.png"]
+    paths[0].write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(format_markdown(record), encoding="utf-8")
+    write_chart(record, paths[2])
+    return paths

@@ -1,0 +1,118 @@
+"""The benchmark: generated corpora look real, and a small run writes well-formed reports."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from qa.chunking import chunk_document
+from qa.corpus import load_corpus
+from qa.lexical import BM25Index, tokenize
+from qa.synthetic import (
+    SyntheticEmbedder,
+    Vocabulary,
+    corpus_vocabulary,
+    generate_document,
+    generate_queries,
+    split_sentences,
+    write_corpus,
+)
+from qa.types import Document
+
+from .conftest import REPO, SHIPPED_CORPUS
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return corpus_vocabulary(load_corpus(SHIPPED_CORPUS).documents)
+
+
+def _passages(vocabulary: Vocabulary, documents: int) -> list[str]:
+    texts = [generate_document(vocabulary, n, 100, seed=0) for n in range(documents)]
+    return [
+        c.text
+        for n, text in enumerate(texts)
+        for c in chunk_document(Document(f"{n}.txt", text, "t", None, "h", "txt"))
+    ]
+
+
+def test_generated_corpora_are_reproducible_and_about_the_size_asked(
+    vocabulary: Vocabulary, tmp_path: Path
+) -> None:
+    assert write_corpus(vocabulary, 250, tmp_path / "a") == 3
+    write_corpus(vocabulary, 250, tmp_path / "b")
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.txt"))
+    assert [(tmp_path / "a" / f).read_text() for f in files] == [
+        (tmp_path / "b" / f).read_text() for f in files
+    ]
+    documents = load_corpus(tmp_path / "a").documents
+    chunks = [c for d in documents for c in chunk_document(d)]
+    assert 250 <= len(chunks) <= 300
+
+
+def test_generated_text_varies_vocabulary_so_rare_terms_appear(vocabulary: Vocabulary) -> None:
+    rows = [tokenize(p) for p in _passages(vocabulary, 10)]
+    shipped_terms = {t for s in vocabulary.sentences for t in tokenize(s)}
+    generated_terms = {t for row in rows for t in row}
+    assert len(generated_terms - shipped_terms) > 200
+
+
+def test_lexical_scores_equal_bm25okapi_on_a_generated_corpus(vocabulary: Vocabulary) -> None:
+    rows = [tokenize(p) for p in _passages(vocabulary, 20)]
+    index, reference = BM25Index.build(rows), BM25Okapi(rows)
+    for query in generate_queries(vocabulary, [], 30, seed=1):
+        tokens = tokenize(query)
+        np.testing.assert_allclose(
+            index.scores(tokens), reference.get_scores(tokens), rtol=1e-6, atol=1e-6
+        )
+
+
+def test_synthetic_passage_vectors_are_near_their_sentences(vocabulary: Vocabulary) -> None:
+    sentence_vectors = np.random.default_rng(0).normal(size=(len(vocabulary.sentences), 32))
+    sentence_vectors /= np.linalg.norm(sentence_vectors, axis=1, keepdims=True)
+    embedder = SyntheticEmbedder(vocabulary, sentence_vectors)
+    passage = _passages(vocabulary, 1)[3]
+    vector = embedder.encode([passage])[0]
+    rows = [
+        vocabulary.sentences.index(s)
+        for s in vocabulary.sentences
+        if any(vocabulary.key(s) == vocabulary.key(p) for p in split_sentences(passage))
+    ]
+    assert rows
+    assert float(sentence_vectors[rows].mean(axis=0) @ vector) > 0.3
+    assert float(np.abs(embedder.encode([passage])[0] - vector).max()) == 0.0
+
+
+@pytest.mark.slow
+def test_a_small_benchmark_run_writes_its_reports(tmp_path: Path) -> None:
+    """The CI run of the benchmark: it prints the figures and asserts no timing."""
+    from qa.bench import BenchConfig, format_markdown, run_benchmark, write_reports
+
+    config = BenchConfig(
+        sizes=(1000, 10_000),
+        out=tmp_path / "bench",
+        corpus=SHIPPED_CORPUS,
+        questions=REPO / "eval" / "questions.jsonl",
+        embedding_sample=16,
+    )
+    paths = write_reports(run_benchmark(config), config.out)
+    print(format_markdown(json.loads(paths[0].read_text())))
+    record = json.loads(paths[0].read_text())
+    assert [r["size"] for r in record["sizes"]] == [1000, 10_000]
+    for result in record["sizes"]:
+        assert 0.9 * result["size"] <= result["build"]["passages"] <= 1.2 * result["size"]
+        assert set(result["serve"]["latency"]) == {"lexical", "dense", "hybrid"}
+        assert result["serve"]["queries"] == 200
+        assert result["lexical"]["max_difference"] < 1e-4
+    table_rows = [
+        line for line in paths[1].read_text().splitlines() if re.match(r"\| [\d,]+ \|", line)
+    ]
+    assert len(table_rows) == 4  # one build row and one serving row per size
+    assert paths[2].read_bytes().startswith(b"\x89PNG")
+    options = record["model"]["options"]
+    assert len(options) == 6 and all(o["passages_per_second"] > 0 for o in options)

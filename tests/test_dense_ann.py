@@ -1,0 +1,81 @@
+"""Approximate dense search: as good as exact search where it matters, and safe to load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.dense import AnnParams, VectorIndex
+from qa.indexer import build_index
+from qa.settings import Settings
+from qa.store import IndexCorrupt, IndexStore
+
+ROWS = 20_000
+
+
+def _mixtures(rng: np.random.Generator, topics: np.ndarray, count: int) -> np.ndarray:
+    """Vectors shaped like passage embeddings: means of a few topic vectors plus noise."""
+    picks = rng.integers(len(topics), size=(count, 4))
+    vectors = topics[picks].mean(axis=1) + rng.normal(0, 0.05, (count, topics.shape[1]))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[VectorIndex, np.ndarray]:
+    rng = np.random.default_rng(7)
+    topics = rng.normal(size=(500, 384))
+    index = VectorIndex.build(_mixtures(rng, topics, ROWS), AnnParams(threshold=10_000))
+    return index, _mixtures(rng, topics, 200)
+
+
+@pytest.mark.slow
+def test_approximate_search_finds_what_exact_search_finds(
+    generated: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, queries = generated
+    exact = index.exact()
+    assert (index.kind, exact.kind) == ("hnsw", "flat")
+    found = [len(set(index.search(q, 10)[0]) & set(exact.search(q, 10)[0])) / 10 for q in queries]
+    assert float(np.mean(found)) >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share", [0.02, 0.5])
+def test_filtered_approximate_search_returns_only_allowed_rows_and_the_right_ones(
+    generated: tuple[VectorIndex, np.ndarray], share: float
+) -> None:
+    index, queries = generated
+    allowed = np.random.default_rng(1).random(ROWS) < share
+    found = []
+    for query in queries[:50]:
+        rows, _ = index.search(query, 10, allowed)
+        expected, _ = index.exact().search(query, 10, allowed)
+        assert allowed[rows].all() and len(rows) == 10
+        found.append(len(set(rows) & set(expected)) / 10)
+    assert float(np.mean(found)) >= 0.99
+
+
+def test_small_indexes_stay_exact() -> None:
+    vectors = np.eye(8, dtype=np.float32)
+    assert VectorIndex.build(vectors, AnnParams(threshold=9)).kind == "flat"
+    assert VectorIndex.build(vectors, AnnParams(threshold=8)).kind == "hnsw"
+
+
+def test_an_index_file_of_another_kind_than_the_manifest_says_is_refused(
+    settings: Settings, embedder: object, tmp_path: Path
+) -> None:
+    approximate = settings.replace(ann_threshold=1)
+    build_index(approximate, embedder)  # type: ignore[arg-type]
+    store = IndexStore(settings.index)
+    live = store.current()
+    assert live is not None
+    manifest = json.loads((live / "manifest.json").read_text())
+    assert manifest["vector_index"]["kind"] == "hnsw"
+    assert store.load().vectors.kind == "hnsw"
+    manifest["vector_index"]["kind"] = "flat"
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        store.load()
