@@ -89,7 +89,9 @@ def test_synthetic_passage_vectors_are_near_their_sentences(vocabulary: Vocabula
 
 
 @pytest.mark.slow
-def test_a_small_benchmark_run_writes_its_reports(tmp_path: Path) -> None:
+def test_a_small_benchmark_run_writes_its_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The CI run of the benchmark: it prints the figures and asserts no timing."""
     from qa.bench import BenchConfig, format_markdown, run_benchmark, write_reports
 
@@ -101,7 +103,8 @@ def test_a_small_benchmark_run_writes_its_reports(tmp_path: Path) -> None:
         embedding_sample=16,
     )
     paths = write_reports(run_benchmark(config), config.out)
-    print(format_markdown(json.loads(paths[0].read_text())))
+    with capsys.disabled():  # the figures belong in the CI log, not in pytest's capture
+        print("\n" + format_markdown(json.loads(paths[0].read_text())))
     record = json.loads(paths[0].read_text())
     assert [r["size"] for r in record["sizes"]] == [1000, 10_000]
     for result in record["sizes"]:
