@@ -34,6 +34,7 @@ from qa.output import (
     highlight_spans,
     marked_html,
     ordered_for_reading,
+    place_parts,
     readable_citation,
     source_html,
 )
@@ -280,12 +281,6 @@ def get_searcher(settings: Settings) -> Searcher:
 
 
 # --- search page --------------------------------------------------------------------------------
-
-
-def place_parts(hit: Hit) -> list[str]:
-    """Section and paragraph of a passage: where it is inside its document."""
-    parts = [hit.chunk.section] if hit.chunk.section else []
-    return parts + ([f"para {hit.chunk.paragraph}"] if hit.chunk.paragraph else [])
 
 
 def citation_html(hit: Hit, title: bool = True) -> str:

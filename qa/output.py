@@ -151,10 +151,7 @@ def _hit_lines(hit: Hit, width: int) -> list[str]:
 
 
 def _place(hit: Hit) -> str:
-    parts = [
-        p for p in (hit.chunk.section, hit.chunk.paragraph and f"para {hit.chunk.paragraph}") if p
-    ]
-    return " · ".join([*parts, f"chars {hit.chunk.start}-{hit.chunk.end}"])
+    return " · ".join([*place_parts(hit), f"chars {hit.chunk.start}-{hit.chunk.end}"])
 
 
 # Display helpers for the app: pure functions, so escaping and exports are tested without a browser.
@@ -197,14 +194,15 @@ def display_date(date: str | None) -> str:
     return str(parts[0])
 
 
+def place_parts(hit: Hit) -> list[str]:
+    """Section and paragraph of a passage: where it is inside its document."""
+    parts = [hit.chunk.section] if hit.chunk.section else []
+    return parts + ([f"para {hit.chunk.paragraph}"] if hit.chunk.paragraph else [])
+
+
 def readable_citation(hit: Hit) -> str:
     """Title, date, section and paragraph as a person would write them in a report."""
-    parts = [hit.title, display_date(hit.date)]
-    if hit.chunk.section:
-        parts.append(hit.chunk.section)
-    if hit.chunk.paragraph:
-        parts.append(f"para {hit.chunk.paragraph}")
-    return ", ".join(parts)
+    return ", ".join([hit.title, display_date(hit.date), *place_parts(hit)])
 
 
 def highlight_spans(text: str, question: str) -> list[tuple[int, int]]:

@@ -260,7 +260,7 @@ class Searcher:
             started = time.perf_counter()
             if asks_about_recommendations(question):
                 sentences = self._recommendation_sentences(snapshot, hits, question, sides)
-            side_ranks = [[h.rank for h in hits if side.holds(_year(h.date))] for side in sides]
+            side_ranks = [[h.rank for h in hits if side.holds(h.year)] for side in sides]
             sentences = sentences or extract_answer(
                 question, hits, self.embedder, sides=side_ranks if comparison else ()
             )
@@ -418,7 +418,7 @@ class Searcher:
             similarities = [
                 float(snapshot.embeddings[h.row] @ query) if query is not None else 1.0
                 for h in hits
-                if side.holds(_year(h.date))
+                if side.holds(h.year)
             ]
             if not similarities or (best is not None and max(similarities) < best - SIDE_MARGIN):
                 notes.append(f"No passage from the {side.label} documents answers this question.")
@@ -432,10 +432,6 @@ def _row_at(snapshot: Snapshot, source: str, offset: int) -> int:
         if snapshot.chunks[row].start <= offset < snapshot.chunks[row].end:
             return row
     return rows.start
-
-
-def _year(date: str | None) -> int | None:
-    return int(date[:4]) if date else None
 
 
 def document_groups(hits: Sequence[Hit]) -> tuple[DocumentGroup, ...]:

@@ -71,6 +71,10 @@ class Hit:
     duplicates: tuple[Hit, ...] = ()
 
     @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date else None
+
+    @property
     def citation(self) -> str:
         """The citation as a person would write it."""
         parts = [self.title]
