@@ -704,7 +704,7 @@ def recommendations_page(searcher: Searcher) -> None:
 
 def sidebar(searcher: Searcher, settings: Settings) -> tuple[str, int, Filters, bool]:
     """Filters and display options; returns (mode, k, filters, show ranking)."""
-    documents = searcher.snapshot.documents
+    documents = searcher.snapshot.catalog
     st.sidebar.header("Narrow the search")
     ordered = sorted(documents, key=lambda s: (documents[s].date or "", documents[s].title))
     chosen = st.sidebar.multiselect(
@@ -714,7 +714,7 @@ def sidebar(searcher: Searcher, settings: Settings) -> tuple[str, int, Filters, 
         placeholder="All documents",
         key="documents",
     )
-    years = sorted({d.year for d in documents.values() if d.year is not None})
+    years = sorted(searcher.snapshot.years)
     year_from = year_to = None
     if len(years) > 1:
         low, high = st.sidebar.slider(
@@ -968,7 +968,7 @@ def main() -> None:
         searcher = get_searcher(settings)
         mode, k, filters, ranking = sidebar(searcher, settings)
         stale_banner(searcher, settings)
-        titles = {s: d.title for s, d in searcher.snapshot.documents.items()}
+        titles = {s: d.title for s, d in searcher.snapshot.catalog.items()}
         # Bound to the address, so only the open tab runs (recommendations take seconds).
         search_tab, recommendations_tab, documents_tab = st.tabs(
             ["Search", "Recommendations", "Documents"], key="view", bind="query-params"

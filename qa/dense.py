@@ -485,6 +485,8 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
+        """The saved index with its vectors memory-mapped: only the HNSW graph is read in,
+        and only the vectors a query visits are paged in."""
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC))

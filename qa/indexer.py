@@ -147,10 +147,10 @@ def build_index(
             LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()
         ]
         return BuildReport(
-            len(previous.documents),
+            len(previous.catalog),
             len(previous.chunks),
             0,
-            len(previous.documents),
+            len(previous.catalog),
             changes,
             tuple(errors + known_errors),
             time.perf_counter() - started,
@@ -175,10 +175,10 @@ def build_index(
     reused = 0
     max_bytes = int(settings.max_file_mb * 1_000_000)
     for file in files:
-        old = previous.documents.get(file.source) if previous else None
+        old = previous.catalog.get(file.source) if previous else None
         if previous is not None and old is not None and old.content_hash == file.content_hash:
             rows = previous.rows_of[file.source]
-            documents.append(old)
+            documents.append(previous.documents[file.source])
             chunks.extend(previous.chunks[rows.start : rows.stop])
             vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
             reused += 1

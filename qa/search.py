@@ -35,7 +35,7 @@ from qa.selection import Candidate, boost_in_time, containment, select, shingles
 from qa.settings import Settings
 from qa.store import IndexStore, Snapshot
 from qa.timeframe import Side, read_timeframe
-from qa.types import Answer, AnswerSentence, DocumentGroup, Hit
+from qa.types import Answer, AnswerSentence, DocumentGroup, Hit, year_of
 
 MODES = ("hybrid", "lexical", "dense")
 SIDE_MARGIN = 0.2
@@ -65,9 +65,9 @@ class Filters:
             return False
         if self.year_from is None and self.year_to is None:
             return True
-        if date is None:
+        year = year_of(date)
+        if year is None:
             return False
-        year = int(date[:4])
         return (self.year_from is None or year >= self.year_from) and (
             self.year_to is None or year <= self.year_to
         )
@@ -119,7 +119,7 @@ class Searcher:
             return None
         allowed = np.zeros(len(snapshot.chunks), dtype=bool)
         for source, rows in snapshot.rows_of.items():
-            document = snapshot.documents[source]
+            document = snapshot.catalog[source]
             if (filters is None or filters.allows(source, document.date)) and (
                 side is None or side.holds(document.year)
             ):
@@ -195,7 +195,7 @@ class Searcher:
             snapshot, terms, query, mode, depth, allowed, timings
         )
         timeframe = read_timeframe(question)
-        sides = timeframe.sides(d.year for d in snapshot.documents.values() if d.year)
+        sides = timeframe.sides(snapshot.years)
         comparison = timeframe.comparison and len(sides) >= 2
         candidates = self._candidates(snapshot, rows, scores)
         # Each side's places alternate between the fused and the single rankings, unless
@@ -236,7 +236,7 @@ class Searcher:
 
         def hit(rank: int, row: int, score: float, duplicates: tuple[Hit, ...] = ()) -> Hit:
             chunk = snapshot.chunks[row]
-            document = snapshot.documents[chunk.source]
+            document = snapshot.catalog[chunk.source]
             return Hit(
                 rank=rank,
                 row=row,
@@ -283,7 +283,7 @@ class Searcher:
         out = []
         for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
             source = snapshot.chunks[row].source
-            out.append(Candidate(row, float(score), source, snapshot.documents[source].year))
+            out.append(Candidate(row, float(score), source, snapshot.catalog[source].year))
         return out
 
     def _recommendations_first(
@@ -300,7 +300,7 @@ class Searcher:
             if tracked.evidence is not None:
                 places.append((tracked.evidence.source, tracked.evidence.place.start))
             for source, offset in places:
-                year = snapshot.documents[source].year
+                year = snapshot.catalog[source].year
                 if not sides or any(side.holds(year) for side in sides):
                     rows.add(_row_at(snapshot, source, offset))
         if not rows:
@@ -312,7 +312,7 @@ class Searcher:
                 row,
                 0.0,
                 snapshot.chunks[row].source,
-                snapshot.documents[snapshot.chunks[row].source].year,
+                snapshot.catalog[snapshot.chunks[row].source].year,
             )
             for row in sorted(rows - known)
         ]
@@ -332,7 +332,7 @@ class Searcher:
         quoted: dict[tuple[str, int], AnswerSentence] = {}
         for tracked in snapshot_recommendations(snapshot, self.embedder):
             item = tracked.recommendation
-            year = snapshot.documents[item.source].year
+            year = snapshot.catalog[item.source].year
             if (sides and not any(side.holds(year) for side in sides)) or (
                 wanted and tracked.status not in wanted
             ):
@@ -412,7 +412,7 @@ class Searcher:
         """
         notes = []
         for side in sides:
-            if not any(side.holds(d.year) for d in snapshot.documents.values()):
+            if not any(side.holds(year) for year in snapshot.years):
                 notes.append(f"No document in the corpus is dated {side.label}.")
                 continue
             similarities = [

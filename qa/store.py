@@ -6,21 +6,29 @@ Layout::
       CURRENT                 name of the live version folder
       v-<time>-<id>/          one complete, immutable index version
         manifest.json         what built it and what every other file must be
-        documents.jsonl       metadata and full text of every document
-        chunks.jsonl          one line per row: source, offsets, section, paragraph
+        documents.jsonl       metadata of every document, and where its text is in texts.txt
+        texts.txt             the text of every document, UTF-8, one after the other
+        chunks.npy            one fixed-width row per chunk: document, offsets, section, paragraph
+        labels.json           the section and paragraph strings chunks.npy points to
         embeddings.npy        float32 row vectors (kept for incremental builds)
         vectors.faiss         the FAISS index of those vectors: exact, or an HNSW graph
                               from Settings.ann_threshold rows on (manifest: vector_index)
-        bm25.npz              the BM25 weight matrix (plain arrays, no pickle)
+        bm25_data.npy, bm25_indices.npy, bm25_indptr.npy
+                              the BM25 weight matrix, term by row (CSR arrays, no pickle)
         bm25_vocabulary.json  term → matrix row
       .embeddings/            vectors of an unfinished build, to resume from (qa.checkpoint)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
-leaves the previous version live. Loading checks every field of the manifest
-and every file's size and hash. Writers (saving, cleaning) take the lock file
+leaves the previous version live. Writers (saving, cleaning) take the lock file
 ``.lock`` in turn, so two builds in two processes cannot delete each other's
 work; readers take no lock.
+
+Loading checks every field of the manifest and every file's size, then its hash: in
+full for files up to FULL_HASH_BYTES, from evenly spread samples above that, so that
+a million-passage index loads in seconds (``load(full_check=True)``, or
+``qa index --verify``, reads every byte). Everything but the BM25 vocabulary and the
+HNSW graph is memory-mapped, so memory holds only what queries touch.
 """
 
 from __future__ import annotations
@@ -31,36 +39,43 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from qa import tables
 from qa.dense import VectorIndex
 from qa.lexical import BM25Index
-from qa.types import Chunk, Document
+from qa.tables import TableError, read_tables, write_tables
+from qa.types import CatalogEntry, Chunk, Document
 
 try:
     import fcntl
 except ImportError:  # Windows: there, one writer at a time is the user's care
     fcntl = None  # type: ignore[assignment]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+_BM25_ARRAYS = ("data", "indices", "indptr")
 _FILES = (
-    "documents.jsonl",
-    "chunks.jsonl",
+    *tables.FILES,
     "embeddings.npy",
     "vectors.faiss",
-    "bm25.npz",
+    *(f"bm25_{name}.npy" for name in _BM25_ARRAYS),
     "bm25_vocabulary.json",
 )
+# Hashing every byte of a million-passage index at each load takes longer than the load.
+FULL_HASH_BYTES = 64 << 20
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK_BYTES = 1 << 16
 
 
 class IndexProblem(RuntimeError):
@@ -109,12 +124,17 @@ class BuildSpec:
 
 @dataclass
 class Snapshot:
-    """One loaded index version; row *i* of chunks, embeddings, vectors and bm25 is the same chunk."""
+    """One loaded index version; row *i* of chunks, embeddings, vectors and bm25 is the same chunk.
+
+    ``catalog`` answers titles and dates without reading texts; ``documents`` and
+    ``chunks`` read their texts from the mapped files on access.
+    """
 
     path: Path
     manifest: dict[str, Any]
-    documents: dict[str, Document]
-    chunks: list[Chunk]
+    catalog: dict[str, CatalogEntry]
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
     embeddings: np.ndarray
     vectors: VectorIndex
     bm25: BM25Index
@@ -124,6 +144,11 @@ class Snapshot:
     def version(self) -> str:
         return self.path.name
 
+    @cached_property
+    def years(self) -> frozenset[int]:
+        """The years the corpus has documents of."""
+        return frozenset(e.year for e in self.catalog.values() if e.year is not None)
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -131,6 +156,38 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _sampled_sha256(path: Path) -> str:
+    """The hash of SAMPLE_BLOCKS blocks spread evenly over the file, first and last included:
+    it catches a file replaced or rewritten, not a single byte flipped in the middle."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    last = max(size - SAMPLE_BLOCK_BYTES, 0)
+    with path.open("rb") as handle:
+        for number in range(SAMPLE_BLOCKS):
+            handle.seek(last * number // (SAMPLE_BLOCKS - 1))
+            digest.update(handle.read(SAMPLE_BLOCK_BYTES))
+    return digest.hexdigest()
+
+
+def _file_record(path: Path) -> dict[str, Any]:
+    size = path.stat().st_size
+    record: dict[str, Any] = {"bytes": size, "sha256": _sha256(path)}
+    if size > FULL_HASH_BYTES:
+        record["sampled_sha256"] = _sampled_sha256(path)
+    return record
+
+
+def _check_file(path: Path, expected: dict[str, Any], full_check: bool) -> None:
+    if not path.is_file() or path.stat().st_size != expected["bytes"]:
+        raise IndexCorrupt(f"index file {path} is missing or truncated; run `qa index --rebuild`")
+    if full_check or "sampled_sha256" not in expected:
+        intact = _sha256(path) == expected["sha256"]
+    else:
+        intact = _sampled_sha256(path) == expected["sampled_sha256"]
+    if not intact:
+        raise IndexCorrupt(f"index file {path} was altered; run `qa index --rebuild`")
 
 
 def _package_version() -> str:
@@ -150,12 +207,6 @@ def _fsync_folder(path: Path) -> None:
         os.close(descriptor)
 
 
-def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
 @contextlib.contextmanager
 def _writer_lock(root: Path) -> Iterator[None]:
     """Hold the index folder's writer lock. The kernel releases it when its holder dies, so a
@@ -164,11 +215,6 @@ def _writer_lock(root: Path) -> Iterator[None]:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 class IndexStore:
@@ -246,43 +292,11 @@ class IndexStore:
         temporary = self.root / f".tmp-{name}"
         temporary.mkdir()
 
-        _write_jsonl(
-            temporary / "documents.jsonl",
-            [
-                {
-                    "source": d.source,
-                    "title": d.title,
-                    "date": d.date,
-                    "hash": d.content_hash,
-                    "kind": d.kind,
-                    "text": d.text,
-                }
-                for d in documents
-            ],
-        )
-        _write_jsonl(
-            temporary / "chunks.jsonl",
-            [
-                {
-                    "source": c.source,
-                    "start": c.start,
-                    "end": c.end,
-                    "section": c.section,
-                    "paragraph": c.paragraph,
-                }
-                for c in chunks
-            ],
-        )
+        write_tables(temporary, documents, chunks)
         np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
         vectors.save(temporary / "vectors.faiss")
-        weights = bm25.weights
-        np.savez(
-            temporary / "bm25.npz",
-            data=weights.data,
-            indices=weights.indices,
-            indptr=weights.indptr,
-            shape=np.asarray(weights.shape),
-        )
+        for array in _BM25_ARRAYS:
+            np.save(temporary / f"bm25_{array}.npy", getattr(bm25.weights, array))
         (temporary / "bm25_vocabulary.json").write_text(
             json.dumps(bm25.vocabulary), encoding="utf-8"
         )
@@ -306,13 +320,7 @@ class IndexStore:
                 for d in documents
             },
             "skipped": skipped or {},
-            "files": {
-                file: {
-                    "bytes": (temporary / file).stat().st_size,
-                    "sha256": _sha256(temporary / file),
-                }
-                for file in _FILES
-            },
+            "files": {file: _file_record(temporary / file) for file in _FILES},
         }
         (temporary / MANIFEST).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
@@ -333,8 +341,9 @@ class IndexStore:
         self._clean()
         return final
 
-    def load(self, spec: BuildSpec | None = None) -> Snapshot:
-        """The live version, checked against ``spec`` field by field and file by file."""
+    def load(self, spec: BuildSpec | None = None, full_check: bool = False) -> Snapshot:
+        """The live version, checked against ``spec`` field by field and file by file
+        (every byte of every file with ``full_check``)."""
         path = self.current()
         if path is None:
             raise IndexMissing(f"no index in {self.root}: run `qa index` to build it")
@@ -347,13 +356,7 @@ class IndexStore:
             ) from error
         check_manifest(manifest, spec)
         for file, expected in manifest["files"].items():
-            target = path / file
-            if not target.is_file() or target.stat().st_size != expected["bytes"]:
-                raise IndexCorrupt(
-                    f"index file {target} is missing or truncated; run `qa index --rebuild`"
-                )
-            if _sha256(target) != expected["sha256"]:
-                raise IndexCorrupt(f"index file {target} was altered; run `qa index --rebuild`")
+            _check_file(path / file, expected, full_check)
         return _read_snapshot(path, manifest)
 
 
@@ -379,45 +382,31 @@ def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
 
 
 def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
-    documents = {
-        record["source"]: Document(
-            source=record["source"],
-            text=record["text"],
-            title=record["title"],
-            date=record["date"],
-            content_hash=record["hash"],
-            kind=record["kind"],
-        )
-        for record in _read_jsonl(path / "documents.jsonl")
-    }
-    chunks = []
-    for record in _read_jsonl(path / "chunks.jsonl"):
-        text = documents[record["source"]].text[record["start"] : record["end"]]
-        chunks.append(
-            Chunk(
-                record["source"],
-                record["start"],
-                record["end"],
-                text,
-                record["section"],
-                record["paragraph"],
-            )
-        )
+    try:
+        catalog, documents, chunks = read_tables(path)
+    except (TableError, KeyError, ValueError) as error:
+        raise IndexCorrupt(
+            f"index {path} is unreadable ({error}); run `qa index --rebuild`"
+        ) from error
     embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
-    with np.load(path / "bm25.npz") as arrays:
-        shape = tuple(int(v) for v in arrays["shape"])
-        weights = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+    data, indices, indptr = (
+        np.load(path / f"bm25_{array}.npy", mmap_mode="r") for array in _BM25_ARRAYS
+    )
     vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
+    if len(chunks) != len(embeddings) or len(indptr) != len(vocabulary) + 1:
+        raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
+    weights = sp.csr_matrix(
+        (data, indices, indptr), shape=(len(vocabulary), len(chunks)), copy=False
+    )
     rows_of = {
         source: range(entry["first_row"], entry["first_row"] + entry["rows"])
         for source, entry in manifest["documents"].items()
     }
-    if len(chunks) != len(embeddings) or len(chunks) != weights.shape[1]:
-        raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
     vectors = _read_vectors(path / "vectors.faiss", manifest, len(chunks))
     return Snapshot(
         path=path,
         manifest=manifest,
+        catalog=catalog,
         documents=documents,
         chunks=chunks,
         embeddings=embeddings,

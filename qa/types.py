@@ -8,9 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def year_of(date: str | None) -> int | None:
+    """The year of a partial ISO date ("2020-03" → 2020)."""
+    return int(date[:4]) if date else None
+
+
 @dataclass(frozen=True)
-class Document:
-    """One source file as text, with the metadata a citation needs.
+class CatalogEntry:
+    """What an index knows of a document without reading its text: enough to cite,
+    filter and date it (a million passages' texts need not be in memory for that).
 
     ``source`` is the path relative to the corpus folder (POSIX separators): the
     document's stable id. ``date`` is a partial ISO date ("2024-12-04",
@@ -18,7 +24,6 @@ class Document:
     """
 
     source: str
-    text: str
     title: str
     date: str | None
     content_hash: str
@@ -26,7 +31,14 @@ class Document:
 
     @property
     def year(self) -> int | None:
-        return int(self.date[:4]) if self.date else None
+        return year_of(self.date)
+
+
+@dataclass(frozen=True)
+class Document(CatalogEntry):
+    """One source file as text, with the metadata a citation needs."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class Hit:
 
     @property
     def year(self) -> int | None:
-        return int(self.date[:4]) if self.date else None
+        return year_of(self.date)
 
     @property
     def citation(self) -> str:

@@ -215,7 +215,7 @@ class DocumentInfo:
 def list_documents(snapshot: Snapshot, corpus: Path) -> list[DocumentInfo]:
     """The indexed documents, newest first; ``size_bytes`` is None if the file has gone."""
     rows = []
-    for source, document in snapshot.documents.items():
+    for source, document in snapshot.catalog.items():
         try:
             size: int | None = (corpus / source).stat().st_size
         except OSError:

@@ -39,7 +39,7 @@ REPORT = (
 
 
 def document(text: str = REPORT, source: str = "report.txt") -> Document:
-    return Document(source, text, "Fostering Report", "2023-04", "hash", "txt")
+    return Document(source, "Fostering Report", "2023-04", "hash", "txt", text=text)
 
 
 def hit(doc: Document, rank: int, start_phrase: str, end_phrase: str | None = None) -> Hit:

@@ -37,7 +37,7 @@ def _passages(vocabulary: Vocabulary, documents: int) -> list[str]:
     return [
         c.text
         for n, text in enumerate(texts)
-        for c in chunk_document(Document(f"{n}.txt", text, "t", None, "h", "txt"))
+        for c in chunk_document(Document(f"{n}.txt", "t", None, "h", "txt", text=text))
     ]
 
 

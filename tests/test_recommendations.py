@@ -65,7 +65,7 @@ def items(document: Document) -> list[Recommendation]:
 
 
 def document(text: str, source: str = "report.txt") -> Document:
-    return Document(source, text, "A report", "2022-01-10", "hash", "text")
+    return Document(source, "A report", "2022-01-10", "hash", "text", text=text)
 
 
 def status_of(tracked: list[TrackedRecommendation], start: str) -> TrackedRecommendation:

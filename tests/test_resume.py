@@ -64,5 +64,5 @@ def test_a_build_interrupted_partway_resumes_from_its_saved_embeddings(
     interrupted_then_resumed = IndexStore(many_passages.index).load()
     uninterrupted = IndexStore(reference.index).load()
     assert np.array_equal(interrupted_then_resumed.embeddings, uninterrupted.embeddings)
-    assert interrupted_then_resumed.chunks == uninterrupted.chunks
+    assert list(interrupted_then_resumed.chunks) == list(uninterrupted.chunks)
     assert not (many_passages.index / FOLDER).exists()

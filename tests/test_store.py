@@ -99,7 +99,15 @@ def test_unknown_format_version_is_incompatible(built: Settings, embedder: Hashi
 
 
 @pytest.mark.parametrize(
-    "file", ["embeddings.npy", "chunks.jsonl", "vectors.faiss", "bm25.npz", "documents.jsonl"]
+    "file",
+    [
+        "embeddings.npy",
+        "chunks.npy",
+        "vectors.faiss",
+        "bm25_data.npy",
+        "documents.jsonl",
+        "texts.txt",
+    ],
 )
 def test_truncated_index_file_is_corrupt(
     built: Settings, embedder: HashingEmbedder, file: str
@@ -116,7 +124,7 @@ def test_truncated_index_file_is_corrupt(
 def test_altered_index_file_of_the_same_size_is_corrupt(
     built: Settings, embedder: HashingEmbedder
 ) -> None:
-    target = live_version(built) / "documents.jsonl"
+    target = live_version(built) / "texts.txt"
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace("eleven", "twelve"), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="altered"):
@@ -230,3 +238,53 @@ def test_embeddings_survive_a_round_trip(built: Settings, embedder: HashingEmbed
     snapshot = IndexStore(built.index).load(build_spec(built, embedder))
     expected = embedder.encode([c.text for c in snapshot.chunks])
     np.testing.assert_allclose(snapshot.embeddings, expected, atol=1e-6)
+
+
+def test_a_large_file_is_checked_by_samples_at_load_and_in_full_on_request(
+    settings: Settings, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above FULL_HASH_BYTES a load hashes spread samples, so a million-passage index
+    loads in seconds; `qa index --verify` (full_check) still reads every byte."""
+    monkeypatch.setattr(qa.store, "FULL_HASH_BYTES", 0)
+    monkeypatch.setattr(qa.store, "SAMPLE_BLOCKS", 2)
+    monkeypatch.setattr(qa.store, "SAMPLE_BLOCK_BYTES", 8)
+    build_index(settings, embedder)
+    spec = build_spec(settings, embedder)
+    target = live_version(settings) / "texts.txt"
+    original = target.read_bytes()
+    assert "sampled_sha256" in IndexStore(settings.index).read_manifest()["files"]["texts.txt"]
+
+    middle = len(original) // 2
+    target.write_bytes(original[:middle] + b"#" + original[middle + 1 :])
+    IndexStore(settings.index).load(spec)  # between the samples: only a full check sees it
+    with pytest.raises(IndexCorrupt, match=r"texts\.txt was altered"):
+        IndexStore(settings.index).load(spec, full_check=True)
+
+    target.write_bytes(b"#" + original[1:])
+    with pytest.raises(IndexCorrupt, match=r"texts\.txt was altered"):
+        IndexStore(settings.index).load(spec)
+
+
+def test_an_index_of_the_previous_format_is_rebuilt(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
+    manifest_path = live_version(built) / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = qa.store.FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexIncompatible, match="qa index --rebuild"):
+        IndexStore(built.index).load(build_spec(built, embedder))
+    report = build_index(built, embedder)
+    assert report.rebuilt
+    assert len(IndexStore(built.index).load(build_spec(built, embedder)).chunks) == report.chunks
+
+
+def test_texts_and_large_arrays_stay_on_disk_until_read(
+    built: Settings, embedder: HashingEmbedder
+) -> None:
+    """Memory holds only what queries touch: texts, chunk rows, BM25 weights and vectors are mapped."""
+    snapshot = IndexStore(built.index).load(build_spec(built, embedder))
+    weights = snapshot.bm25.weights
+    for array in (weights.data, weights.indices, weights.indptr, snapshot.embeddings):
+        assert not array.flags.owndata
+    assert snapshot.chunks[0].text in snapshot.documents[snapshot.chunks[0].source].text
