@@ -206,7 +206,7 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
     from qa.dense import load_embedder, load_query_embedder
     from qa.indexer import build_index
     from qa.search import Searcher, StaleIndex
-    from qa.store import IndexMissing, IndexStore
+    from qa.store import IndexMissing, IndexProblem, IndexStore
 
     started = time.perf_counter()
     embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
@@ -214,10 +214,15 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
     try:
         searcher = Searcher.open(settings, embedder)
         searcher.check_current()
-    except (IndexMissing, StaleIndex) as problem:
+    except (IndexProblem, StaleIndex) as problem:
         if not update:
             raise
-        reason = "no index yet" if isinstance(problem, IndexMissing) else str(problem).split(":")[0]
+        if isinstance(problem, IndexMissing):
+            reason = "no index yet"
+        elif isinstance(problem, StaleIndex):
+            reason = str(problem).split(":")[0]
+        else:  # incompatible or corrupt: its message ends with the command this runs
+            reason = str(problem).split("; run")[0]
         print(f"{reason}: building the index of {settings.corpus} first", file=sys.stderr)
         IndexStore(settings.index).clean()
         report = build_index(

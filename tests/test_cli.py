@@ -212,6 +212,38 @@ def test_no_update_refuses_a_stale_index(
     assert "qa index" in err
 
 
+def test_an_index_of_an_older_format_is_rebuilt_before_answering(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", *cli]) == 0
+    manifest_path = next((tmp_path / "index").glob("v-*/manifest.json"))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["ask", "--json", "adoption panel", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert "unsupported index format 1" in err
+    assert "building the index" in err
+    assert json_lines(out)[0]["passages"][0]["source"] == "adoption.txt"
+
+
+def test_verify_reads_every_byte_and_names_an_altered_file(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", *cli]) == 0
+    capsys.readouterr()
+    assert main(["index", "--verify", *cli]) == 0
+    assert "is intact" in capsys.readouterr().out
+    texts = next((tmp_path / "index").glob("v-*/texts.txt"))
+    data = texts.read_bytes()
+    texts.write_bytes(data[:-1] + b"#")
+    assert main(["index", "--verify", *cli]) == 2
+    err = capsys.readouterr().err
+    assert "texts.txt was altered" in err
+    assert "qa index --rebuild" in err
+
+
 def test_filters_by_document_and_year(
     cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
