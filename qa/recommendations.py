@@ -588,11 +588,20 @@ def statuses_asked(question: str) -> frozenset[str]:
     return frozenset(status for status, cue in _STATUS_CUES.items() if cue.search(question))
 
 
-def snapshot_recommendations(snapshot: Snapshot, embedder: Embedder) -> list[TrackedRecommendation]:
-    """The tracked recommendations of a loaded index, computed once per index version."""
+def snapshot_recommendations(
+    snapshot: Snapshot, embedder: Embedder, up_to_documents: int | None = None
+) -> list[TrackedRecommendation]:
+    """The tracked recommendations of a loaded index, computed once per index version.
+
+    Tracking embeds every item and progress sentence of the corpus (about 0.4 s per document
+    here), so with ``up_to_documents`` a larger corpus not yet tracked gives none instead of
+    making the caller wait: search stays interactive at any size.
+    """
     key = (snapshot.path, embedder.name)
     with _cache_lock:
         if key not in _cache:
+            if up_to_documents is not None and len(snapshot.catalog) > up_to_documents:
+                return []
             if len(_cache) >= 4:
                 _cache.clear()
             _cache[key] = track_recommendations(

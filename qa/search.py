@@ -27,6 +27,7 @@ from qa.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
 from qa.indexer import CorpusChanges, build_spec, corpus_changes
 from qa.lexical import tokenize
 from qa.recommendations import (
+    TrackedRecommendation,
     asks_about_recommendations,
     snapshot_recommendations,
     statuses_asked,
@@ -286,6 +287,12 @@ class Searcher:
             out.append(Candidate(row, float(score), source, snapshot.catalog[source].year))
         return out
 
+    def _tracked(self, snapshot: Snapshot) -> list[TrackedRecommendation]:
+        """Tracked recommendations if the corpus is small enough to track them within a
+        question, or they are tracked already; otherwise none, and plain retrieval answers."""
+        limit = self.settings.track_up_to_documents
+        return snapshot_recommendations(snapshot, self.embedder, limit)
+
     def _recommendations_first(
         self, snapshot: Snapshot, candidates: list[Candidate], sides: tuple[Side, ...]
     ) -> list[Candidate]:
@@ -295,7 +302,7 @@ class Searcher:
         Only the reports of the periods the question names count, when it names any.
         """
         rows = set()
-        for tracked in snapshot_recommendations(snapshot, self.embedder):
+        for tracked in self._tracked(snapshot):
             places = [(tracked.recommendation.source, tracked.recommendation.places[0].start)]
             if tracked.evidence is not None:
                 places.append((tracked.evidence.source, tracked.evidence.place.start))
@@ -330,7 +337,7 @@ class Searcher:
         addressed items bring the sentence that reports the progress."""
         wanted = statuses_asked(question)
         quoted: dict[tuple[str, int], AnswerSentence] = {}
-        for tracked in snapshot_recommendations(snapshot, self.embedder):
+        for tracked in self._tracked(snapshot):
             item = tracked.recommendation
             year = snapshot.catalog[item.source].year
             if (sides and not any(side.holds(year) for side in sides)) or (
@@ -427,11 +434,7 @@ class Searcher:
 
 def _row_at(snapshot: Snapshot, source: str, offset: int) -> int:
     """The row of the chunk of ``source`` that holds character ``offset``."""
-    rows = snapshot.rows_of[source]
-    for row in rows:
-        if snapshot.chunks[row].start <= offset < snapshot.chunks[row].end:
-            return row
-    return rows.start
+    return snapshot.chunks.row_at(snapshot.rows_of[source], offset)
 
 
 def document_groups(hits: Sequence[Hit]) -> tuple[DocumentGroup, ...]:

@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from qa import tables
 from qa.dense import VectorIndex
 from qa.lexical import BM25Index
-from qa.tables import TableError, read_tables, write_tables
+from qa.tables import ChunkTable, TableError, read_tables, write_tables
 from qa.types import CatalogEntry, Chunk, Document
 
 try:
@@ -134,7 +134,7 @@ class Snapshot:
     manifest: dict[str, Any]
     catalog: dict[str, CatalogEntry]
     documents: Mapping[str, Document]
-    chunks: Sequence[Chunk]
+    chunks: ChunkTable
     embeddings: np.ndarray
     vectors: VectorIndex
     bm25: BM25Index

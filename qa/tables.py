@@ -178,6 +178,14 @@ class ChunkTable(Sequence[Chunk]):
             self._label(int(row["paragraph"])),
         )
 
+    def row_at(self, rows: range, offset: int) -> int:
+        """The first of ``rows`` (one document's chunks) whose span holds character ``offset``,
+        read from the offset columns without decoding any text; ``rows.start`` if none does."""
+        starts = np.asarray(self._columns["start"][rows.start : rows.stop])
+        ends = np.asarray(self._columns["end"][rows.start : rows.stop])
+        holding = np.flatnonzero((starts <= offset) & (offset < ends))
+        return rows.start + int(holding[0]) if len(holding) else rows.start
+
     def _label(self, number: int) -> str | None:
         return None if number == NO_LABEL else self._labels[number]
 

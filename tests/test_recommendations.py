@@ -34,6 +34,7 @@ from qa.recommendations import (
     snapshot_recommendations,
     track_recommendations,
 )
+from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.store import IndexStore
 from qa.types import Chunk, Document
@@ -378,6 +379,30 @@ def test_snapshot_recommendations_are_computed_once_per_index_version(
     calls = embedder.calls
     assert snapshot_recommendations(snapshot, embedder) is first
     assert embedder.calls == calls
+
+
+def test_a_corpus_over_the_tracking_limit_is_answered_without_waiting_for_tracking(
+    other_council_index: tuple[list[str], Settings, HashingEmbedder],
+) -> None:
+    """Tracking embeds every item of the corpus: past track_up_to_documents a question about
+    recommendations is answered by retrieval alone until the items have been tracked."""
+    _, settings, embedder = other_council_index
+    snapshot = IndexStore(settings.index).load()
+    searcher = Searcher(settings.replace(track_up_to_documents=2), snapshot, embedder)
+    question = "Which recommendations from 2021 remained in 2023?"
+    calls = embedder.calls
+    assert searcher.search(question, extract=False).hits
+    assert embedder.calls == calls + 1, "only the question was embedded"
+    assert snapshot_recommendations(snapshot, embedder, up_to_documents=2) == []
+
+    tracked = snapshot_recommendations(snapshot, embedder)  # as the Recommendations tab does
+    assert snapshot_recommendations(snapshot, embedder, up_to_documents=2) is tracked
+    first = searcher.search(question, extract=False).hits[0].chunk
+    assert any(
+        t.recommendation.source == first.source
+        and first.start <= t.recommendation.places[0].start < first.end
+        for t in tracked
+    ), "once tracked, the items are lifted to the top"
 
 
 def test_an_empty_result_says_so() -> None:
