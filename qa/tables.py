@@ -194,9 +194,8 @@ def read_tables(
     folder: Path,
 ) -> tuple[dict[str, CatalogEntry], DocumentTable, ChunkTable]:
     """The catalog, documents and chunks written by :func:`write_tables`."""
-    records: list[dict[str, Any]] = []
     with (folder / DOCUMENTS).open(encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
+        records: list[dict[str, Any]] = [json.loads(line) for line in handle if line.strip()]
     catalog = {
         r["source"]: CatalogEntry(r["source"], r["title"], r["date"], r["hash"], r["kind"])
         for r in records
