@@ -190,11 +190,11 @@ def measure_embedding_options(
     onnx = OnnxQueryEmbedder(embedder.name, onnx_file, tokenizer, *shape)
     int8 = OnnxQueryEmbedder(embedder.name, quantized_encoder(onnx_file), tokenizer, *shape)
     candidates: list[tuple[str, Embedder, int, bool]] = [
-        ("torch, batch 32, sorted by length (default)", embedder, 32, True),
+        ("onnx fp32, batch 32, sorted (default)", onnx, 32, True),
+        ("torch, batch 32, sorted by length", embedder, 32, True),
         ("torch, batch 32, in corpus order", embedder, 32, False),
         ("torch, batch 16, in corpus order", load_embedder(embedder.name, 16), 16, False),
         ("torch, batch 64, in corpus order", load_embedder(embedder.name, 64), 64, False),
-        ("onnx fp32, batch 32, sorted", onnx, 32, True),
         ("onnx int8, batch 32, sorted", int8, 32, True),
     ]
     best = [float("inf")] * len(candidates)
