@@ -148,6 +148,15 @@ class SizeResult:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory. On Linux it is VmHWM, which starts afresh at exec;
+    getrusage's maximum survives exec, so a benchmark process started from a large one (pytest
+    holding the model) would report its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
