@@ -309,7 +309,7 @@ class Searcher:
             for source, offset in places:
                 year = snapshot.catalog[source].year
                 if not sides or any(side.holds(year) for side in sides):
-                    rows.add(_row_at(snapshot, source, offset))
+                    rows.add(snapshot.chunks.row_at(snapshot.rows_of[source], offset))
         if not rows:
             return candidates
         top = max((c.score for c in candidates), default=0.0)
@@ -430,11 +430,6 @@ class Searcher:
             if not similarities or (best is not None and max(similarities) < best - SIDE_MARGIN):
                 notes.append(f"No passage from the {side.label} documents answers this question.")
         return tuple(notes)
-
-
-def _row_at(snapshot: Snapshot, source: str, offset: int) -> int:
-    """The row of the chunk of ``source`` that holds character ``offset``."""
-    return snapshot.chunks.row_at(snapshot.rows_of[source], offset)
 
 
 def document_groups(hits: Sequence[Hit]) -> tuple[DocumentGroup, ...]:

@@ -49,9 +49,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from qa import tables
 from qa.dense import VectorIndex
 from qa.lexical import BM25Index
+from qa.tables import FILES as TABLE_FILES
 from qa.tables import ChunkTable, TableError, read_tables, write_tables
 from qa.types import CatalogEntry, Chunk, Document
 
@@ -66,7 +66,7 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 _BM25_ARRAYS = ("data", "indices", "indptr")
 _FILES = (
-    *tables.FILES,
+    *TABLE_FILES,
     "embeddings.npy",
     "vectors.faiss",
     *(f"bm25_{name}.npy" for name in _BM25_ARRAYS),
