@@ -50,7 +50,7 @@ from qa.recommendations import (
 )
 from qa.search import MODES, Filters, Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.store import IndexMissing, IndexProblem, IndexStore, Snapshot
+from qa.store import FORMAT_VERSION, IndexMissing, IndexProblem, IndexStore, Snapshot
 from qa.types import Answer, Chunk, Hit
 from qa.uploads import UploadError, UploadExists, list_documents, save_upload, skipped_documents
 
@@ -268,13 +268,25 @@ def run_build(settings: Settings, label: str, rebuild: bool = False) -> str:
     return outcome
 
 
+def _build_first(settings: Settings) -> str | None:
+    """Why the index must be built before this page can search, if it must: there is none
+    yet, or an earlier version of qa wrote it in another format."""
+    store = IndexStore(settings.index)
+    if store.current() is None:
+        return "Building the search index for the first time…"
+    manifest = store.read_manifest()
+    if manifest is not None and manifest.get("format_version") != FORMAT_VERSION:
+        return "Rebuilding the search index: another version of qa wrote it…"
+    return None
+
+
 def get_searcher(settings: Settings) -> Searcher:
-    """The shared Searcher, building the index first if there is none yet."""
-    if IndexStore(settings.index).current() is None:
+    """The shared Searcher, building the index first if there is none, or none it can read."""
+    if _build_first(settings) is not None:
         with build_slot():
-            missing = IndexStore(settings.index).current() is None
-        if missing:
-            run_build(settings, "Building the search index for the first time…")
+            reason = _build_first(settings)
+        if reason is not None:
+            run_build(settings, reason, rebuild=True)
     searcher = _open_searcher(repr(settings), settings)
     searcher.refresh()  # another session, or `qa index`, may have made a new version
     return searcher

@@ -24,6 +24,7 @@ from qa.answer import LOW_CONFIDENCE_MESSAGE
 from qa.dense import load_embedder
 from qa.indexer import build_index
 from qa.settings import Settings
+from qa.store import FORMAT_VERSION, IndexStore
 from tests.conftest import (
     CABINET_2020,
     NEWS_2020,
@@ -415,6 +416,20 @@ def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> No
     assert row["Date"] == "23 March 2020" and row["Size"].endswith("KB") and row["Passages"] > 5
     assert any("Up to date" in s.value for s in at.success)
     assert any("documents, " in m.value and "embedding model" in m.value for m in at.markdown)
+
+
+def test_an_index_written_in_an_older_format_is_rebuilt_on_opening(writable: Workspace) -> None:
+    live = IndexStore(writable.index).current()
+    assert live is not None
+    manifest_path = live / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    at = start()
+    assert not at.error
+    assert IndexStore(writable.index).read_manifest()["format_version"] == FORMAT_VERSION  # type: ignore[index]
+    ask(at, "What did Ofsted grade Croydon in 2020?")
+    assert passages(at)
 
 
 def test_uploading_a_good_text_file_adds_it_and_makes_it_searchable(writable: Workspace) -> None:
