@@ -3,7 +3,7 @@
 Run it with ``streamlit run app.py``. This file holds widgets and layout only:
 searching, indexing, uploads and formatting live in the ``qa`` package. Every
 piece of document text or question that reaches HTML goes through
-``html.escape`` (via :mod:`qa.output`), and only tags added here are markup.
+``html.escape`` (via :mod:`qa.render.output`), and only tags added here are markup.
 """
 
 from __future__ import annotations
@@ -22,11 +22,29 @@ from typing import Any
 
 import streamlit as st
 
-from qa.answer import LOW_CONFIDENCE_MESSAGE
 from qa.corpus import SUFFIXES
-from qa.dense import Embedder, ModelError, load_embedder
-from qa.indexer import CorpusChanges, build_index
-from qa.output import (
+from qa.corpus.uploads import (
+    UploadError,
+    UploadExists,
+    list_documents,
+    save_upload,
+    skipped_documents,
+)
+from qa.features.recommendations import (
+    ADDRESSED,
+    NEW,
+    NOT_MENTIONED,
+    REPEATED,
+    UNDATED,
+    Place,
+    TrackedRecommendation,
+    snapshot_recommendations,
+)
+from qa.index.build import CorpusChanges, build_index
+from qa.index.embedders import Embedder, ModelError, load_embedder
+from qa.index.store import FORMAT_VERSION, IndexMissing, IndexProblem, IndexStore, Snapshot
+from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
+from qa.render.output import (
     answer_csv,
     answer_markdown,
     display_date,
@@ -38,21 +56,9 @@ from qa.output import (
     readable_citation,
     source_html,
 )
-from qa.recommendations import (
-    ADDRESSED,
-    NEW,
-    NOT_MENTIONED,
-    REPEATED,
-    UNDATED,
-    Place,
-    TrackedRecommendation,
-    snapshot_recommendations,
-)
 from qa.search import MODES, Filters, Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.store import FORMAT_VERSION, IndexMissing, IndexProblem, IndexStore, Snapshot
 from qa.types import Answer, Chunk, Hit
-from qa.uploads import UploadError, UploadExists, list_documents, save_upload, skipped_documents
 
 log = logging.getLogger("qa.app")
 

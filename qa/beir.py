@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from qa.dense import Embedder
 from qa.evaluation import (
     MODES,
     OVERALL,
@@ -39,7 +38,8 @@ from qa.evaluation import (
     comparison_section,
     format_table,
 )
-from qa.indexer import ProgressFactory, build_index
+from qa.index.build import ProgressFactory, build_index
+from qa.index.embedders import Embedder
 from qa.settings import Settings
 
 METRICS = ("nDCG@10", "R@10", "R@100", "MRR@10")

@@ -157,8 +157,8 @@ def _print_errors(errors: Any) -> None:
 
 
 def run_index(settings: Settings, rebuild: bool, verbose: bool) -> int:
-    from qa.dense import load_embedder
-    from qa.indexer import build_index
+    from qa.index.build import build_index
+    from qa.index.embedders import load_embedder
 
     started = time.perf_counter()
     embedder = load_embedder(settings.model, settings.batch_size)
@@ -171,7 +171,7 @@ def run_index(settings: Settings, rebuild: bool, verbose: bool) -> int:
 
 
 def run_verify(settings: Settings) -> int:
-    from qa.store import IndexStore
+    from qa.index.store import IndexStore
 
     snapshot = IndexStore(settings.index).load(full_check=True)
     files = snapshot.manifest["files"]
@@ -203,10 +203,10 @@ def _read_questions(path: Path) -> list[str]:
 
 
 def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
-    from qa.dense import load_embedder, load_query_embedder
-    from qa.indexer import build_index
+    from qa.index.build import build_index
+    from qa.index.embedders import load_embedder, load_query_embedder
+    from qa.index.store import IndexMissing, IndexProblem, IndexStore
     from qa.search import Searcher, StaleIndex
-    from qa.store import IndexMissing, IndexProblem, IndexStore
 
     started = time.perf_counter()
     embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
@@ -240,7 +240,7 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.output import answer_record, format_answer
+    from qa.render.output import answer_record, format_answer
     from qa.search import Filters
 
     if bool(args.question) == bool(args.questions):
@@ -268,7 +268,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.recommendations import (
+    from qa.features.recommendations import (
         format_recommendations,
         recommendation_record,
         snapshot_recommendations,
@@ -299,7 +299,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.beir:
         from qa import beir
-        from qa.dense import load_embedder
+        from qa.index.embedders import load_embedder
 
         try:
             dataset = beir.load_beir(args.beir, args.split)
@@ -336,7 +336,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from qa.bench import BenchConfig, run_benchmark, write_reports
+    from qa.bench.run import BenchConfig, run_benchmark, write_reports
 
     log.setLevel(logging.INFO)
     config = BenchConfig(sizes=args.sizes, queries=args.queries, out=args.out, work=args.work)
@@ -350,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    from qa.dense import ModelError
+    from qa.index.embedders import ModelError
+    from qa.index.store import IndexProblem
     from qa.search import StaleIndex
-    from qa.store import IndexProblem
 
     if args.command == "bench":
         return run_bench(args)

@@ -20,22 +20,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer import extract_answer
 from qa.corpus import scan_corpus
-from qa.dense import Embedder, load_query_embedder
-from qa.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
-from qa.indexer import CorpusChanges, build_spec, corpus_changes
-from qa.lexical import tokenize
-from qa.recommendations import (
+from qa.features.recommendations import (
     TrackedRecommendation,
     asks_about_recommendations,
     snapshot_recommendations,
     statuses_asked,
 )
-from qa.selection import Candidate, boost_in_time, containment, select, shingles
+from qa.features.timeframe import Side, read_timeframe
+from qa.index.build import CorpusChanges, build_spec, corpus_changes
+from qa.index.embedders import Embedder, load_query_embedder
+from qa.index.lexical import tokenize
+from qa.index.store import IndexStore, Snapshot
+from qa.pipeline.answer import extract_answer
+from qa.pipeline.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
+from qa.pipeline.select import Candidate, boost_in_time, containment, select, shingles
 from qa.settings import Settings
-from qa.store import IndexStore, Snapshot
-from qa.timeframe import Side, read_timeframe
 from qa.types import Answer, AnswerSentence, DocumentGroup, Hit, year_of
 
 MODES = ("hybrid", "lexical", "dense")

@@ -42,7 +42,7 @@ class Settings:
     outvote a strong exact-term match. ``rrf_k`` damps the weight of top ranks in
     RRF: 60 is the value of Cormack et al. (2009).
     ``time_boost``, ``diversity``, ``side_quota`` and ``mmr_lambda`` shape the final
-    top k (see :mod:`qa.selection`); ``duplicate_overlap`` is the share of shared word
+    top k (see :mod:`qa.pipeline.select`); ``duplicate_overlap`` is the share of shared word
     4-grams above which two passages of one document are folded into one hit.
     From ``ann_threshold`` passages on, dense search uses an HNSW graph (``ann_m`` links
     per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and

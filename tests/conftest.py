@@ -1,6 +1,6 @@
 """Shared fixtures: tiny corpora under tmp_path, the shipped corpus, a fake embedder.
 
-Unit tests never load the real model: they use :class:`qa.dense.HashingEmbedder`.
+Unit tests never load the real model: they use :class:`qa.index.embedders.HashingEmbedder`.
 Only tests marked ``slow`` load the bundled model.
 """
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from qa.corpus import load_corpus
-from qa.dense import HashingEmbedder, load_embedder
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder, load_embedder
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document

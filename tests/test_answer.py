@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from qa.answer import (
+from qa.index.embedders import HashingEmbedder
+from qa.pipeline.answer import (
     LOW_CONFIDENCE_MESSAGE,
     answer_text,
     candidate_sentences,
     extract_answer,
     sentence_spans,
 )
-from qa.dense import HashingEmbedder
 from qa.search import Searcher
 from qa.types import AnswerSentence, Chunk, Document, Hit
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qa.answer import LOW_CONFIDENCE_MESSAGE
-from qa.dense import load_embedder
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import load_embedder
+from qa.index.store import FORMAT_VERSION, IndexStore
+from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
 from qa.settings import Settings
-from qa.store import FORMAT_VERSION, IndexStore
 from tests.conftest import (
     CABINET_2020,
     NEWS_2020,

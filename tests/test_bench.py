@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.chunking import chunk_document
-from qa.corpus import load_corpus
-from qa.lexical import BM25Index, tokenize
-from qa.synthetic import (
+from qa.bench.synthetic import (
     SyntheticEmbedder,
     Vocabulary,
     corpus_vocabulary,
@@ -22,6 +19,9 @@ from qa.synthetic import (
     split_sentences,
     write_corpus,
 )
+from qa.chunking import chunk_document
+from qa.corpus import load_corpus
+from qa.index.lexical import BM25Index, tokenize
 from qa.types import Document
 
 from .conftest import REPO, SHIPPED_CORPUS
@@ -93,7 +93,7 @@ def test_a_small_benchmark_run_writes_its_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CI run of the benchmark: it prints the figures and asserts no timing."""
-    from qa.bench import BenchConfig, format_markdown, run_benchmark, write_reports
+    from qa.bench.run import BenchConfig, format_markdown, run_benchmark, write_reports
 
     config = BenchConfig(
         sizes=(1000, 10_000),

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from qa.dense import load_embedder
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import load_embedder
 from qa.settings import Settings
 from tests.conftest import SHIPPED_CORPUS
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-import qa.dense
+import qa.index.embedders
 import qa.search
 from qa.cli import main
 from qa.corpus import load_corpus
-from qa.dense import HashingEmbedder
+from qa.index.embedders import HashingEmbedder
 
 from .conftest import write_corpus
 
@@ -41,8 +41,8 @@ def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> l
     def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
         return embedder
 
-    monkeypatch.setattr(qa.dense, "load_embedder", load)
-    monkeypatch.setattr(qa.dense, "load_query_embedder", load)
+    monkeypatch.setattr(qa.index.embedders, "load_embedder", load)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", load)
     monkeypatch.setattr(qa.search, "load_query_embedder", load)
     monkeypatch.chdir(tmp_path)
     for name in [n for n in os.environ if n.startswith("QA_")]:
@@ -269,12 +269,12 @@ def test_index_reports_skipped_files(
 def test_interrupted_index_says_the_previous_index_is_unchanged(
     cli: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import qa.indexer
+    import qa.index.build
 
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(qa.indexer, "build_index", interrupted)
+    monkeypatch.setattr(qa.index.build, "build_index", interrupted)
     assert main(["index", *cli]) == 130
     assert "previous index is unchanged" in capsys.readouterr().err
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index
-from qa.output import answer_record, format_answer, ordered_for_reading
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
+from qa.render.output import answer_record, format_answer, ordered_for_reading
 from qa.search import Searcher
 from qa.settings import Settings
 from qa.types import AnswerSentence, Hit

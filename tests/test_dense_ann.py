@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.dense import AnnParams, VectorIndex
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.store import IndexCorrupt, IndexStore
+from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
-from qa.store import IndexCorrupt, IndexStore
 
 ROWS = 20_000
 

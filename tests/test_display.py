@@ -1,4 +1,4 @@
-"""Display helpers of qa.output: escaping, highlighting and exports used by the app."""
+"""Display helpers of qa.render.output: escaping, highlighting and exports used by the app."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.output import (
+from qa.render.output import (
     CSV_COLUMNS,
     answer_csv,
     answer_markdown,

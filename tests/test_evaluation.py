@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from qa import beir, cli, evaluation
-from qa.dense import HashingEmbedder
 from qa.evaluation import Evidence, Question, evidence_metrics, first_cover_ranks
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
 from qa.search import Searcher
 from qa.settings import Settings
 from qa.types import Chunk
@@ -420,7 +420,7 @@ def test_cli_eval_writes_reports_and_compares(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings, questions_path = project
-    monkeypatch.setattr("qa.dense.load_embedder", lambda *_: HashingEmbedder())
+    monkeypatch.setattr("qa.index.embedders.load_embedder", lambda *_: HashingEmbedder())
     arguments = [
         "eval",
         "--corpus",
@@ -541,7 +541,7 @@ def test_cli_eval_beir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = write_beir(tmp_path / "tiny")
-    monkeypatch.setattr("qa.dense.load_embedder", lambda *_: HashingEmbedder())
+    monkeypatch.setattr("qa.index.embedders.load_embedder", lambda *_: HashingEmbedder())
     assert (
         cli.main(
             ["eval", "--beir", str(folder), "--model", "hashing-test", "--out", str(tmp_path / "r")]
@@ -575,9 +575,9 @@ CROSS_DOCUMENT_TARGET = 0.9
 @pytest.fixture(scope="module")
 def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, evaluation.ModeSummary]:
     """Default settings on the shipped corpus: the project index if current, else a fresh one."""
-    from qa.dense import load_embedder
+    from qa.index.embedders import load_embedder
+    from qa.index.store import IndexProblem
     from qa.search import StaleIndex
-    from qa.store import IndexProblem
 
     settings = Settings(corpus=ROOT / "corpus", index=ROOT / "index")
     embedder = load_embedder(settings.model, settings.batch_size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from qa.pipeline.fusion import reciprocal_rank_fusion, weighted_score_fusion
 
 
 def ranking(rows: list[int], scores: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:

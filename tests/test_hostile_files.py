@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from qa.chunking import chunk_document
 from qa.corpus import SUFFIXES, CorpusFile, DocumentError, load_corpus, read_document
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -258,7 +258,7 @@ def test_each_hostile_file_is_reported_by_name_and_every_other_document_indexes(
 def test_deeply_nested_html_reads_in_linear_time() -> None:
     """100,000 nested <div>s took hours and 10,000 paragraphs 20 s when each block was edited
     in the tree; one walk over it takes seconds."""
-    from qa.corpus import _read_html
+    from qa.corpus.readers import _read_html
 
     started = time.perf_counter()
     text, _ = _read_html(deep_html(100_000))

@@ -2,7 +2,7 @@
 
 Every question gets an Answer (possibly without hits, or flagged low confidence) or a
 ValueError with a message, within 5 s, in every mode; never another exception. The embedder
-is :class:`qa.dense.HashingEmbedder` behind a check that it is only given valid Unicode text,
+is :class:`qa.index.embedders.HashingEmbedder` behind a check that it is only given valid Unicode text,
 as the real model's tokenizer requires (it raises TypeError on a lone surrogate).
 ``QA_QUESTION_EXAMPLES`` sets how many generated questions the property test tries (default
 600); its seed is fixed.
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
 from qa.search import MODES, Filters, Searcher
 from qa.settings import Settings
 from qa.types import Answer

@@ -9,11 +9,11 @@ import pytest
 
 from qa.chunking import chunk_document
 from qa.corpus import load_corpus
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index, build_spec
+from qa.index.build import build_index, build_spec
+from qa.index.embedders import HashingEmbedder
+from qa.index.store import IndexStore
 from qa.search import Searcher, StaleIndex
 from qa.settings import Settings
-from qa.store import IndexStore
 
 from .conftest import make_pdf, write_corpus
 

@@ -7,7 +7,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from qa.chunking import chunk_document
-from qa.lexical import BM25Index, tokenize, top_k
+from qa.index.lexical import BM25Index, tokenize, top_k
 from qa.types import Document
 
 QUERIES = [

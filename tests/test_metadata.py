@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.metadata import date_from_name, date_from_text, extract_metadata, find_dates, partial_iso
+from qa.corpus.metadata import (
+    date_from_name,
+    date_from_text,
+    extract_metadata,
+    find_dates,
+    partial_iso,
+)
 from qa.types import Document
 
 from .conftest import CABINET_2020, CABINET_2024, NEWS_2020, SCRUTINY_2017, SCRUTINY_2019

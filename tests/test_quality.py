@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from qa.dense import embed_passages, load_embedder
+from qa.index.embedders import embed_passages, load_embedder
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL
 from qa.types import Document

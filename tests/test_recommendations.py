@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import qa.dense
+import qa.index.embedders
 from qa.chunking import chunk_document
 from qa.cli import main
 from qa.corpus import load_corpus
-from qa.dense import Embedder, HashingEmbedder, load_embedder
-from qa.indexer import build_index
-from qa.recommendations import (
+from qa.features.recommendations import (
     ADDRESSED,
     DECISION,
     IMPROVEMENT,
@@ -34,9 +32,11 @@ from qa.recommendations import (
     snapshot_recommendations,
     track_recommendations,
 )
+from qa.index.build import build_index
+from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
+from qa.index.store import IndexStore
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
-from qa.store import IndexStore
 from qa.types import Chunk, Document
 
 from .conftest import (
@@ -327,7 +327,7 @@ def other_council_index(
     settings = Settings(corpus=OTHER_CORPUS, index=tmp_path / "index")
     embedder = HashingEmbedder()
     build_index(settings, embedder)
-    monkeypatch.setattr(qa.dense, "load_query_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", lambda *args, **kwargs: embedder)
     return ["--corpus", str(settings.corpus), "--index", str(settings.index)], settings, embedder
 
 

@@ -11,7 +11,7 @@ over a calibrated build, which can land in the middle of a write.
 Run longer with ``QA_KILLS=200 pytest tests/test_reliability.py -s`` (``QA_KILL_SEED`` picks
 another plan).
 
-All tests use :class:`qa.dense.HashingEmbedder`, never the real model.
+All tests use :class:`qa.index.embedders.HashingEmbedder`, never the real model.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from typing import Any
 
 import pytest
 
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index, build_spec
+from qa.index.build import build_index, build_spec
+from qa.index.embedders import HashingEmbedder
+from qa.index.store import CURRENT, IndexStore
 from qa.search import Searcher
 from qa.settings import Settings
-from qa.store import CURRENT, IndexStore
 
 REPO = Path(__file__).resolve().parents[1]
 KILLS = int(os.environ.get("QA_KILLS", "24"))
@@ -131,24 +131,24 @@ SERVER = textwrap.dedent(
     import functools, json, os, shutil, signal, sys, threading, time
     from pathlib import Path
     import numpy as np
-    import qa.indexer, qa.store
-    from qa.dense import HashingEmbedder
-    from qa.indexer import build_index
+    import qa.index.build, qa.index.store
+    from qa.index.embedders import HashingEmbedder
+    from qa.index.build import build_index
     from qa.settings import Settings
 
     POINTS = {
-        "read": (qa.indexer, "read_document"),
-        "chunk": (qa.indexer, "chunk_document"),
+        "read": (qa.index.build, "read_document"),
+        "chunk": (qa.index.build, "chunk_document"),
         "embed": (HashingEmbedder, "encode"),
-        "tokenize": (qa.indexer, "tokenize"),
-        "bm25": (qa.indexer.BM25Index, "build"),
-        "write_tables": (qa.store, "write_tables"),
+        "tokenize": (qa.index.build, "tokenize"),
+        "bm25": (qa.index.build.BM25Index, "build"),
+        "write_tables": (qa.index.store, "write_tables"),
         "np.save": (np, "save"),
-        "faiss.write": (qa.store.VectorIndex, "save"),
+        "faiss.write": (qa.index.store.VectorIndex, "save"),
         "write_text": (Path, "write_text"),
-        "sha256": (qa.store, "_sha256"),
+        "sha256": (qa.index.store, "_sha256"),
         "fsync": (os, "fsync"),
-        "fsync_folder": (qa.store, "_fsync_folder"),
+        "fsync_folder": (qa.index.store, "_fsync_folder"),
         "rename": (Path, "rename"),
         "os.replace": (os, "replace"),
         "rmtree": (shutil, "rmtree"),
@@ -425,8 +425,8 @@ BUILD_IN_CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from qa.dense import HashingEmbedder
-    from qa.indexer import build_index
+    from qa.index.embedders import HashingEmbedder
+    from qa.index.build import build_index
     from qa.settings import Settings
     settings = Settings(corpus=Path(sys.argv[1]), index=Path(sys.argv[2]), chunk_size=300,
                         chunk_overlap=50, batch_size=4)
@@ -536,8 +536,8 @@ BUILDS_IN_CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from qa.dense import HashingEmbedder
-    from qa.indexer import build_index
+    from qa.index.embedders import HashingEmbedder
+    from qa.index.build import build_index
     from qa.settings import Settings
     settings = Settings(corpus=Path(sys.argv[1]), index=Path(sys.argv[2]), chunk_size=300,
                         chunk_overlap=50, batch_size=4)
@@ -579,10 +579,10 @@ def test_clean_keeps_the_version_that_was_live_before_the_last_switch(
     random suffix, and clean() could delete that version and keep an older one instead."""
     import uuid
 
-    import qa.store
+    import qa.index.store
 
     suffixes = iter(["ffffffff", "eeeeeeee", "dddddddd", "cccccccc"])
-    monkeypatch.setattr(qa.store.uuid, "uuid4", lambda: uuid.UUID(next(suffixes) + "0" * 24))
+    monkeypatch.setattr(qa.index.store.uuid, "uuid4", lambda: uuid.UUID(next(suffixes) + "0" * 24))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     settings = index_settings(corpus, tmp_path / "index")

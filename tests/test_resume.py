@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.checkpoint
-from qa.checkpoint import FOLDER
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index
+import qa.index.checkpoint
+from qa.index.build import build_index
+from qa.index.checkpoint import FOLDER
+from qa.index.embedders import HashingEmbedder
+from qa.index.store import IndexStore
 from qa.settings import Settings
-from qa.store import IndexStore
 
 from .conftest import write_corpus
 
@@ -34,7 +34,7 @@ class InterruptedEmbedder(HashingEmbedder):
 @pytest.fixture
 def many_passages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A corpus of 400 one-paragraph passages, checkpointed every 64."""
-    monkeypatch.setattr(qa.checkpoint, "SHARD_ROWS", 64)
+    monkeypatch.setattr(qa.index.checkpoint, "SHARD_ROWS", 64)
     files = {
         f"report-{n:03d}.txt": f"Report {n}\n\n1. Passage {n} about topic {n % 7} and budget {n * 13}.\n"
         for n in range(400)

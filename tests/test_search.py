@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index
-from qa.output import answer_record, format_answer
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
+from qa.render.output import answer_record, format_answer
 from qa.search import Filters, Searcher
 from qa.settings import Settings
 

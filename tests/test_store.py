@@ -8,12 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.store
-from qa.dense import HashingEmbedder
-from qa.indexer import build_index, build_spec
+import qa.index.store
+from qa.index.build import build_index, build_spec
+from qa.index.embedders import HashingEmbedder
+from qa.index.store import (
+    CURRENT,
+    MANIFEST,
+    IndexCorrupt,
+    IndexIncompatible,
+    IndexMissing,
+    IndexStore,
+)
 from qa.search import Searcher
 from qa.settings import Settings
-from qa.store import CURRENT, MANIFEST, IndexCorrupt, IndexIncompatible, IndexMissing, IndexStore
 
 QUESTIONS = ["adoption panel adopters", "foster carers allowance", "youth offending knife crime"]
 
@@ -176,11 +183,11 @@ def test_interrupted_build_leaves_the_previous_index_live(
         raise KeyboardInterrupt
 
     if where == "np.save":
-        monkeypatch.setattr(qa.store.np, "save", interrupt)
+        monkeypatch.setattr(qa.index.store.np, "save", interrupt)
     elif where == "VectorIndex.save":
-        monkeypatch.setattr(qa.store.VectorIndex, "save", interrupt)
+        monkeypatch.setattr(qa.index.store.VectorIndex, "save", interrupt)
     else:
-        monkeypatch.setattr(qa.store.os, "replace", interrupt)
+        monkeypatch.setattr(qa.index.store.os, "replace", interrupt)
 
     with pytest.raises(KeyboardInterrupt):
         build_index(built, HashingEmbedder())
@@ -245,9 +252,9 @@ def test_a_large_file_is_checked_by_samples_at_load_and_in_full_on_request(
 ) -> None:
     """Above FULL_HASH_BYTES a load hashes spread samples, so a million-passage index
     loads in seconds; `qa index --verify` (full_check) still reads every byte."""
-    monkeypatch.setattr(qa.store, "FULL_HASH_BYTES", 0)
-    monkeypatch.setattr(qa.store, "SAMPLE_BLOCKS", 2)
-    monkeypatch.setattr(qa.store, "SAMPLE_BLOCK_BYTES", 8)
+    monkeypatch.setattr(qa.index.store, "FULL_HASH_BYTES", 0)
+    monkeypatch.setattr(qa.index.store, "SAMPLE_BLOCKS", 2)
+    monkeypatch.setattr(qa.index.store, "SAMPLE_BLOCK_BYTES", 8)
     build_index(settings, embedder)
     spec = build_spec(settings, embedder)
     target = live_version(settings) / "texts.txt"
@@ -270,7 +277,7 @@ def test_an_index_of_the_previous_format_is_rebuilt(
 ) -> None:
     manifest_path = live_version(built) / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = qa.store.FORMAT_VERSION - 1
+    manifest["format_version"] = qa.index.store.FORMAT_VERSION - 1
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexIncompatible, match="qa index --rebuild"):
         IndexStore(built.index).load(build_spec(built, embedder))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa.chunking import chunk_document
-from qa.tables import CHUNKS, TableError, read_tables, utf8_offsets, write_tables
+from qa.index.tables import CHUNKS, TableError, read_tables, utf8_offsets, write_tables
 from qa.types import Document
 
 TEXTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.timeframe import Timeframe, read_timeframe
+from qa.features.timeframe import Timeframe, read_timeframe
 
 CORPUS_YEARS = (2017, 2019, 2020, 2024)
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.corpus import SIDECAR, SUFFIXES, DocumentError, read_bytes_as_document, scan_corpus
-from qa.dense import Embedder
-from qa.indexer import BuildReport, ProgressFactory, build_index
+from qa.index.build import BuildReport, ProgressFactory, build_index
+from qa.index.embedders import Embedder
+from qa.index.store import Snapshot
 from qa.settings import Settings
-from qa.store import Snapshot
 from qa.types import Document
 
 MAX_NAME_LENGTH = 150

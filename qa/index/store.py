@@ -16,7 +16,7 @@ Layout::
         bm25_data.npy, bm25_indices.npy, bm25_indptr.npy
                               the BM25 weight matrix, term by row (CSR arrays, no pickle)
         bm25_vocabulary.json  term → matrix row
-      .embeddings/            vectors of an unfinished build, to resume from (qa.checkpoint)
+      .embeddings/            vectors of an unfinished build, to resume from (qa.index.checkpoint)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
@@ -49,10 +49,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from qa.dense import VectorIndex
-from qa.lexical import BM25Index
-from qa.tables import FILES as TABLE_FILES
-from qa.tables import ChunkTable, TableError, read_tables, write_tables
+from qa.index.lexical import BM25Index
+from qa.index.tables import FILES as TABLE_FILES
+from qa.index.tables import ChunkTable, TableError, read_tables, write_tables
+from qa.index.vectors import VectorIndex
 from qa.types import CatalogEntry, Chunk, Document
 
 try:

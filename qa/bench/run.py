@@ -3,7 +3,7 @@
 Every figure comes from the product's own path (``build_index``, ``IndexStore``,
 ``Searcher``); each build, each serving run and each comparison runs in a fresh process,
 so its peak memory (RSS) is its own. Passages are indexed with
-:class:`qa.synthetic.SyntheticEmbedder` (embedding a million passages with the real model
+:class:`qa.bench.synthetic.SyntheticEmbedder` (embedding a million passages with the real model
 would take hours); the real model's throughput is measured on a sample and the embedding
 time it would take is extrapolated from it and labelled so.
 
@@ -30,12 +30,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
-from qa.dense import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
 from qa.evaluation import MODE_COLOURS, percentile
+from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
 from qa.search import MODES
 from qa.settings import Settings
-from qa.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def measure_model(
 ) -> ModelFigures:
     """Embed the corpus sentences (for the synthetic embedder), export the query encoder,
     and time the real model on ``sample`` passages."""
-    from qa.dense import export_query_encoder, query_encoder_path
+    from qa.index.embedders import export_query_encoder, query_encoder_path
 
     embedder = load_embedder(model)
     onnx_file = query_encoder_path(work, model)
@@ -192,7 +192,7 @@ def measure_embedding_options(
     """Passages per second of each way to run the model: batch size, passages sorted by
     length (less padding), the ONNX export and its int8 quantization; each option runs in
     two rounds and keeps its faster, so the order of the options does not bias them."""
-    from qa.dense import OnnxQueryEmbedder, quantized_encoder, resolve_model
+    from qa.index.embedders import OnnxQueryEmbedder, quantized_encoder, resolve_model
 
     tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"
     shape = embedder.dimension, embedder.max_tokens
@@ -228,9 +228,9 @@ def measure_embedding_options(
 
 
 def measure_build(settings: Settings, vocabulary: Vocabulary, work: Path) -> BuildFigures:
-    from qa.indexer import build_index
-    from qa.store import IndexStore
-    from qa.synthetic import SyntheticEmbedder
+    from qa.bench.synthetic import SyntheticEmbedder
+    from qa.index.build import build_index
+    from qa.index.store import IndexStore
 
     embedder = SyntheticEmbedder(vocabulary, np.load(work / "sentence_vectors.npy"))
     report = build_index(settings, embedder, rebuild=True)
@@ -243,7 +243,7 @@ def measure_build(settings: Settings, vocabulary: Vocabulary, work: Path) -> Bui
 
 
 def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> ServeFigures:
-    from qa.dense import load_query_embedder
+    from qa.index.embedders import load_query_embedder
     from qa.search import Searcher
 
     embedder = load_query_embedder(settings.model, work)
@@ -264,8 +264,8 @@ def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> S
 
 
 def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> DenseComparison:
-    from qa.dense import load_query_embedder
-    from qa.store import IndexStore
+    from qa.index.embedders import load_query_embedder
+    from qa.index.store import IndexStore
 
     vectors = IndexStore(settings.index).load().vectors
     exact = vectors.exact()
@@ -278,8 +278,8 @@ def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> Den
 def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalComparison:
     from rank_bm25 import BM25Okapi
 
-    from qa.lexical import tokenize
-    from qa.store import IndexStore
+    from qa.index.lexical import tokenize
+    from qa.index.store import IndexStore
 
     snapshot = IndexStore(settings.index).load()
     reference = BM25Okapi([tokenize(c.text) for c in snapshot.chunks])
@@ -372,7 +372,7 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
 
 
 def _sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
-    from qa.synthetic import generate_document
+    from qa.bench.synthetic import generate_document
 
     text = generate_document(vocabulary, 0, 256, seed)
     return [p for p in text.split("\n\n")[1:] if p.strip()]

@@ -1,33 +1,17 @@
-"""Files → Documents: the only module that reads documents.
+"""Readers per format: bytes of a file → its text and the title its format states.
 
-Supported: .txt, .md, .html/.htm, .pdf, .docx. A file that cannot be read is
-reported as a :class:`LoadError` naming it and the reason; the others still load.
-
-A sidecar ``NAME.meta.json`` beside ``NAME`` (e.g. ``report.pdf.meta.json``)
-holding ``{"title": ..., "date": "2024-12-04"}`` overrides the title and date
-read from the document.
-
-Example::
-
-    loaded = load_corpus(Path("corpus"))
-    for error in loaded.errors:
-        print(error)
+Supported: .txt, .md, .html/.htm, .pdf, .docx. A file that cannot be read raises
+:class:`DocumentError` with the reason shown to the user.
 """
 
 from __future__ import annotations
 
 import codecs
-import hashlib
-import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from qa.metadata import extract_metadata, partial_iso
-from qa.types import Document, LoadError
 
 SUFFIXES = {
     ".txt": "text",
@@ -37,26 +21,12 @@ SUFFIXES = {
     ".pdf": "pdf",
     ".docx": "docx",
 }
-SIDECAR = ".meta.json"
 _DOCX_MAX_EXPANSION = 200  # uncompressed / compressed size above this is treated as a zip bomb
 _WESTERN = ("cp1252", "latin_1", "iso8859_1", "iso8859_15", "mac_roman", "ascii")
 
 
 class DocumentError(ValueError):
     """Why a file cannot become a document (the reason shown to the user)."""
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    source: str
-    path: Path
-    content_hash: str
-
-
-@dataclass(frozen=True)
-class CorpusLoad:
-    documents: tuple[Document, ...]
-    errors: tuple[LoadError, ...]
 
 
 def _fallback_cp1252(error: UnicodeError) -> tuple[str, int]:
@@ -124,7 +94,7 @@ def _decode_8bit(data: bytes) -> str:
     return text
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """Unix newlines, no trailing spaces on lines, at most one blank line in a row."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n\n")
     text = re.sub(r"[ \t]+\n", "\n", text)
@@ -287,165 +257,12 @@ def _read_docx(path: Path, max_bytes: int) -> tuple[str, str | None]:
     return "\n\n".join(lines), title
 
 
-def _read_sidecar(path: Path) -> dict[str, str]:
-    sidecar = path.with_name(path.name + SIDECAR)
-    if not sidecar.is_file():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DocumentError(f"sidecar {sidecar.name} is not valid JSON ({error})") from error
-    if not isinstance(data, dict):
-        raise DocumentError(f"sidecar {sidecar.name} must hold a JSON object")
-    overrides: dict[str, str] = {}
-    if isinstance(data.get("title"), str) and data["title"].strip():
-        overrides["title"] = data["title"].strip()
-    if "date" in data:
-        match = re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", str(data["date"]))
-        value = match and partial_iso(*(int(g) if g else None for g in match.groups()))  # type: ignore[arg-type]
-        if not value:
-            raise DocumentError(f"sidecar {sidecar.name}: date must be YYYY, YYYY-MM or YYYY-MM-DD")
-        overrides["date"] = value
-    return overrides
-
-
-def _is_utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def file_hash(path: Path) -> str:
-    """Hash of the file and its sidecar: a change to either means the document changed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    sidecar = path.with_name(path.name + SIDECAR)
-    if sidecar.is_file():
-        digest.update(b"\0sidecar\0" + sidecar.read_bytes())
-    return digest.hexdigest()
-
-
-def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[LoadError]]:
-    """Every candidate file under ``root`` with its hash, without parsing any.
-
-    Hidden files and sidecars are skipped; links pointing outside ``root`` are
-    refused so a corpus cannot pull in files from elsewhere. A name that is not
-    valid UTF-8 (a Latin-1 name from an old zip) is reported, not indexed: the
-    index stores sources as UTF-8 text and could not be saved.
-    """
-    if not root.is_dir():
-        raise FileNotFoundError(f"corpus folder {root} does not exist")
-    real_root = root.resolve()
-    files: list[CorpusFile] = []
-    errors: list[LoadError] = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or path.name.endswith(SIDECAR):
-            continue
-        source = relative.as_posix()
-        if not _is_utf8(source):
-            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            errors.append(LoadError(shown, "file name is not valid UTF-8 (rename the file)"))
-            continue
-        if path.is_symlink():
-            try:
-                target = path.resolve()
-            except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
-                errors.append(LoadError(source, "symbolic link that loops or cannot be resolved"))
-                continue
-            if not target.is_relative_to(real_root):
-                errors.append(
-                    LoadError(
-                        source, "symbolic link to a file outside the corpus folder (not followed)"
-                    )
-                )
-                continue
-        if not path.is_file():
-            continue
-        if path.suffix.lower() not in SUFFIXES:
-            errors.append(
-                LoadError(
-                    source,
-                    f"unsupported file type '{path.suffix or '(none)'}'"
-                    f" (supported: {', '.join(sorted(SUFFIXES))})",
-                )
-            )
-            continue
-        try:
-            files.append(CorpusFile(source, path, file_hash(path)))
-        except OSError as error:
-            errors.append(LoadError(source, f"cannot read file ({error.strerror or error})"))
-    return files, errors
-
-
-def read_document(file: CorpusFile, max_bytes: int) -> Document:
-    """Parse one file into a Document, or raise DocumentError saying why not."""
-    try:
-        size = file.path.stat().st_size
-    except OSError as error:  # removed or replaced since the corpus was scanned
-        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
-    if size == 0:
-        raise DocumentError("empty file")
-    if size > max_bytes:
-        raise DocumentError(
-            f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit (setting max_file_mb)"
-        )
-    kind = SUFFIXES[file.path.suffix.lower()]
-    stated_title: str | None = None
-    try:
-        if kind == "pdf":
-            text, stated_title = _read_pdf(file.path)
-        elif kind == "docx":
-            text, stated_title = _read_docx(file.path, max_bytes)
-        elif kind == "html":
-            text, stated_title = _read_html(file.path.read_bytes())
-        else:
-            text = decode_text(file.path.read_bytes())
-    except RecursionError as error:
-        raise DocumentError("document structure is nested too deeply to read") from error
-    except OSError as error:
-        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
-    text = _normalise(text)
-    if not text.strip():
-        raise DocumentError(
-            "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
-        )
-    overrides = _read_sidecar(file.path)
-    metadata = extract_metadata(file.source, text, stated_title)
-    return Document(
-        source=file.source,
-        text=text,
-        title=overrides.get("title", metadata.title),
-        date=overrides.get("date", metadata.date),
-        content_hash=file.content_hash,
-        kind=kind,
-    )
-
-
-def read_documents(files: Iterable[CorpusFile], max_bytes: int) -> CorpusLoad:
-    documents: list[Document] = []
-    errors: list[LoadError] = []
-    for file in files:
-        try:
-            documents.append(read_document(file, max_bytes))
-        except DocumentError as error:
-            errors.append(LoadError(file.source, str(error)))
-    return CorpusLoad(tuple(documents), tuple(errors))
-
-
-def load_corpus(root: Path, max_bytes: int = 100_000_000) -> CorpusLoad:
-    """All readable documents under ``root`` and an error for each file that is not."""
-    files, scan_errors = scan_corpus(root)
-    loaded = read_documents(files, max_bytes)
-    return CorpusLoad(loaded.documents, tuple(scan_errors) + loaded.errors)
-
-
-def read_bytes_as_document(source: str, data: bytes, folder: Path, max_bytes: int) -> Document:
-    """Validate an upload by parsing it from a scratch folder before it enters the corpus."""
-    path = folder / Path(source).name
-    path.write_bytes(data)
-    return read_document(CorpusFile(source, path, hashlib.sha256(data).hexdigest()), max_bytes)
+def read_text(kind: str, path: Path, max_bytes: int) -> tuple[str, str | None]:
+    """The text of the file at ``path`` (of format ``kind``) and the title its format states."""
+    if kind == "pdf":
+        return _read_pdf(path)
+    if kind == "docx":
+        return _read_docx(path, max_bytes)
+    if kind == "html":
+        return _read_html(path.read_bytes())
+    return decode_text(path.read_bytes()), None

@@ -16,21 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from qa.checkpoint import EmbeddingCheckpoint
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
-from qa.dense import (
-    AnnParams,
+from qa.index.checkpoint import EmbeddingCheckpoint
+from qa.index.embedders import (
     Embedder,
     SentenceTransformerEmbedder,
-    VectorIndex,
     export_query_encoder,
     load_query_embedder,
     query_encoder_path,
 )
-from qa.lexical import TOKENIZER_VERSION, BM25Index, tokenize
+from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
+from qa.index.store import BuildSpec, IndexProblem, IndexStore, Snapshot
+from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
-from qa.store import BuildSpec, IndexProblem, IndexStore, Snapshot
 from qa.types import Chunk, Document, LoadError
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.dense import Embedder, embed_passages
+from qa.index.embedders import Embedder, embed_passages
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from qa.chunking import SENTENCE_BREAK
-from qa.dense import Embedder
-from qa.output import display_date
-from qa.store import Snapshot
+from qa.index.embedders import Embedder
+from qa.index.store import Snapshot
+from qa.render.output import display_date
 from qa.types import Chunk, Document
 
 IMPROVEMENT = "improvement"

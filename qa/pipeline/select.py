@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from qa.timeframe import Side
+from qa.features.timeframe import Side
 
 _WORD = re.compile(r"\w+")
 

@@ -31,8 +31,8 @@ import re
 import textwrap
 from typing import Any
 
-from qa.answer import LOW_CONFIDENCE_MESSAGE, answer_text
-from qa.lexical import tokenize
+from qa.index.lexical import tokenize
+from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
 from qa.types import Answer, Hit
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.dense import Embedder
-from qa.lexical import tokenize
+from qa.index.embedders import Embedder
+from qa.index.lexical import tokenize
 from qa.types import AnswerSentence, Hit
 
 LOW_CONFIDENCE_MESSAGE = (

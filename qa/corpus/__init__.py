@@ -1,0 +1,107 @@
+"""Files → Documents: the only package that reads documents.
+
+Supported: .txt, .md, .html/.htm, .pdf, .docx. A file that cannot be read is
+reported as a :class:`LoadError` naming it and the reason; the others still load.
+``files`` finds the files and hashes them, ``readers`` turns each format into text,
+``metadata`` reads title and date from the text.
+
+Example::
+
+    loaded = load_corpus(Path("corpus"))
+    for error in loaded.errors:
+        print(error)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.corpus.files import SIDECAR, CorpusFile, file_hash, read_sidecar, scan_corpus
+from qa.corpus.metadata import extract_metadata
+from qa.corpus.readers import SUFFIXES, DocumentError, decode_text, normalise, read_text
+from qa.types import Document, LoadError
+
+__all__ = [
+    "SIDECAR",
+    "SUFFIXES",
+    "CorpusFile",
+    "CorpusLoad",
+    "DocumentError",
+    "decode_text",
+    "file_hash",
+    "load_corpus",
+    "read_bytes_as_document",
+    "read_document",
+    "read_documents",
+    "scan_corpus",
+]
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    documents: tuple[Document, ...]
+    errors: tuple[LoadError, ...]
+
+
+def read_document(file: CorpusFile, max_bytes: int) -> Document:
+    """Parse one file into a Document, or raise DocumentError saying why not."""
+    try:
+        size = file.path.stat().st_size
+    except OSError as error:  # removed or replaced since the corpus was scanned
+        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
+    if size == 0:
+        raise DocumentError("empty file")
+    if size > max_bytes:
+        raise DocumentError(
+            f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit (setting max_file_mb)"
+        )
+    kind = SUFFIXES[file.path.suffix.lower()]
+    try:
+        text, stated_title = read_text(kind, file.path, max_bytes)
+    except RecursionError as error:
+        raise DocumentError("document structure is nested too deeply to read") from error
+    except OSError as error:
+        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
+    text = normalise(text)
+    if not text.strip():
+        raise DocumentError(
+            "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
+        )
+    overrides = read_sidecar(file.path)
+    metadata = extract_metadata(file.source, text, stated_title)
+    return Document(
+        source=file.source,
+        text=text,
+        title=overrides.get("title", metadata.title),
+        date=overrides.get("date", metadata.date),
+        content_hash=file.content_hash,
+        kind=kind,
+    )
+
+
+def read_documents(files: Iterable[CorpusFile], max_bytes: int) -> CorpusLoad:
+    documents: list[Document] = []
+    errors: list[LoadError] = []
+    for file in files:
+        try:
+            documents.append(read_document(file, max_bytes))
+        except DocumentError as error:
+            errors.append(LoadError(file.source, str(error)))
+    return CorpusLoad(tuple(documents), tuple(errors))
+
+
+def load_corpus(root: Path, max_bytes: int = 100_000_000) -> CorpusLoad:
+    """All readable documents under ``root`` and an error for each file that is not."""
+    files, scan_errors = scan_corpus(root)
+    loaded = read_documents(files, max_bytes)
+    return CorpusLoad(loaded.documents, tuple(scan_errors) + loaded.errors)
+
+
+def read_bytes_as_document(source: str, data: bytes, folder: Path, max_bytes: int) -> Document:
+    """Validate an upload by parsing it from a scratch folder before it enters the corpus."""
+    path = folder / Path(source).name
+    path.write_bytes(data)
+    return read_document(CorpusFile(source, path, hashlib.sha256(data).hexdigest()), max_bytes)

@@ -1,0 +1,1 @@
+"""Features that read documents' content and plug into the question path: time, recommendations."""

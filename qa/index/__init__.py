@@ -1,0 +1,1 @@
+"""Index: lexical and dense indexes, embedders, the versioned store and the build."""

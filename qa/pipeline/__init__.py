@@ -1,0 +1,1 @@
+"""The question path as named stages: understand → retrieve → select → assemble → answer."""

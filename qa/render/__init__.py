@@ -1,0 +1,1 @@
+"""Pure renderings of answers and records: JSON, terminal text, exports, HTML."""
