@@ -31,11 +31,6 @@ from qa.corpus.uploads import (
     skipped_documents,
 )
 from qa.features.recommendations import (
-    ADDRESSED,
-    NEW,
-    NOT_MENTIONED,
-    REPEATED,
-    UNDATED,
     Place,
     TrackedRecommendation,
     snapshot_recommendations,
@@ -56,9 +51,9 @@ from qa.render.output import (
     readable_citation,
     source_html,
 )
-from qa.search import MODES, Filters, Searcher
+from qa.search import Filters, Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.types import Answer, Chunk, Hit
+from qa.types import Answer, Chunk, Hit, Mode, Status
 
 log = logging.getLogger("qa.app")
 
@@ -89,18 +84,18 @@ ANSWER_TITLE = "Answer, quoted from the passages below"
 SOURCE_HEIGHT = 560
 COMPARISON_COLUMNS = 3
 STATUS_LABELS = {
-    REPEATED: "Repeated",
-    ADDRESSED: "Addressed",
-    NEW: "New",
-    NOT_MENTIONED: "Not mentioned later",
-    UNDATED: "Undated",
+    Status.REPEATED: "Repeated",
+    Status.ADDRESSED: "Addressed",
+    Status.NEW: "New",
+    Status.NOT_MENTIONED: "Not mentioned later",
+    Status.UNDATED: "Undated",
 }
 STATUS_HELP = {
-    REPEATED: "a later report lists it again, or it repeats an earlier report's item",
-    ADDRESSED: "no later report lists it, and a later report says progress was made",
-    NEW: "first raised in the latest report",
-    NOT_MENTIONED: "later reports neither list it nor report progress on it",
-    UNDATED: "the report has no date, so it cannot be placed in time",
+    Status.REPEATED: "a later report lists it again, or it repeats an earlier report's item",
+    Status.ADDRESSED: "no later report lists it, and a later report says progress was made",
+    Status.NEW: "first raised in the latest report",
+    Status.NOT_MENTIONED: "later reports neither list it nor report progress on it",
+    Status.UNDATED: "the report has no date, so it cannot be placed in time",
 }
 
 CSS = """
@@ -749,7 +744,7 @@ def sidebar(searcher: Searcher, settings: Settings) -> tuple[str, int, Filters, 
     k = st.sidebar.slider("Passages to show", 1, 20, value=min(settings.top_k, 20), key="k")
     mode = st.sidebar.radio(
         "Search by",
-        MODES,
+        list(Mode),
         format_func=MODE_LABELS.__getitem__,
         key="mode",
         help=MODE_HELP,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.settings import Settings, SettingsError, load_settings
+from qa.types import Mode
 
 log = logging.getLogger("qa")
 
@@ -54,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--questions", type=Path, help="file of questions: one per line, or JSONL with 'question'"
     )
-    ask.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid")
+    ask.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.HYBRID.value)
     ask.add_argument(
         "--document",
         action="append",

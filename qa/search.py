@@ -36,9 +36,8 @@ from qa.pipeline.answer import extract_answer
 from qa.pipeline.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
 from qa.pipeline.select import Candidate, boost_in_time, containment, select, shingles
 from qa.settings import Settings
-from qa.types import Answer, AnswerSentence, DocumentGroup, Hit, year_of
+from qa.types import Answer, AnswerSentence, Diversity, DocumentGroup, Fusion, Hit, Mode, year_of
 
-MODES = ("hybrid", "lexical", "dense")
 SIDE_MARGIN = 0.2
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -132,7 +131,7 @@ class Searcher:
         snapshot: Snapshot,
         terms: list[str],
         query: np.ndarray | None,
-        mode: str,
+        mode: Mode,
         depth: int,
         allowed: np.ndarray | None,
         timings: dict[str, float],
@@ -140,17 +139,17 @@ class Searcher:
         """Fused, lexical and dense rankings of the passages ``allowed`` lets through."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
         started = time.perf_counter()
-        lexical = snapshot.bm25.top(terms, depth, allowed) if mode != "dense" else empty
+        lexical = snapshot.bm25.top(terms, depth, allowed) if mode != Mode.DENSE else empty
         timings["lexical"] = timings.get("lexical", 0.0) + time.perf_counter() - started
         started = time.perf_counter()
         dense = snapshot.vectors.search(query, depth, allowed) if query is not None else empty
         timings["dense"] = timings.get("dense", 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        if mode == "lexical":
+        if mode == Mode.LEXICAL:
             fused = lexical
-        elif mode == "dense":
+        elif mode == Mode.DENSE:
             fused = dense
-        elif self.settings.fusion == "weighted":
+        elif self.settings.fusion == Fusion.WEIGHTED:
             weight = self.settings.lexical_weight
             fused = weighted_score_fusion([lexical, dense], [weight, 1 - weight])
         else:
@@ -162,7 +161,7 @@ class Searcher:
         self,
         question: str,
         k: int | None = None,
-        mode: str = "hybrid",
+        mode: Mode | str = Mode.HYBRID,
         filters: Filters | None = None,
         extract: bool = True,
     ) -> Answer:
@@ -171,8 +170,10 @@ class Searcher:
         With ``extract`` the answer also holds the sentences of those passages that best
         answer the question (not when confidence is low: then there is no answer to give).
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        try:
+            mode = Mode.from_str(mode)
+        except ValueError as error:
+            raise ValueError(f"mode {error}") from None
         if k is not None and k < 1:  # a negative k sliced off the end of the ranking
             raise ValueError(f"k must be at least 1, got {k}")
         # Undecodable bytes in a command line arrive as lone surrogates, which the model's
@@ -186,7 +187,7 @@ class Searcher:
         terms = tokenize(question)
 
         query = None
-        if mode != "lexical" and question.strip():
+        if mode != Mode.LEXICAL and question.strip():
             started = time.perf_counter()
             query = self.embedder.encode([question])[0]
             timings["embed"] = time.perf_counter() - started
@@ -205,7 +206,7 @@ class Searcher:
         if asks_about_recommendations(question):
             candidates = self._recommendations_first(snapshot, candidates, sides)
             other_rankings = []
-        if comparison and settings.diversity == "sides":
+        if comparison and settings.diversity == Diversity.SIDES:
             candidates += self._side_candidates(
                 snapshot, candidates, sides, terms, query, mode, filters, timings
             )
@@ -224,11 +225,11 @@ class Searcher:
             candidates,
             k,
             is_duplicate=lambda a, b: containment(words(a), words(b)) >= settings.duplicate_overlap,
-            sides=sides if comparison and settings.diversity == "sides" else (),
+            sides=sides if comparison and settings.diversity == Diversity.SIDES else (),
             side_quota=settings.side_quota,
             other_rankings=other_rankings,
             similarity=lambda a, b: float(embeddings[a] @ embeddings[b]),
-            mmr_lambda=settings.mmr_lambda if settings.diversity == "mmr" else 1.0,
+            mmr_lambda=settings.mmr_lambda if settings.diversity == Diversity.MMR else 1.0,
         )
         timings["select"] = time.perf_counter() - started
 
@@ -255,7 +256,7 @@ class Searcher:
             for rank, s in enumerate(chosen, start=1)
         )
         best = float(dense[1][0]) if len(dense[1]) else None
-        low_confidence = mode != "lexical" and (best is None or best < settings.min_similarity)
+        low_confidence = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
         sentences: tuple[AnswerSentence, ...] = ()
         if extract and not low_confidence and question.strip():
             started = time.perf_counter()
@@ -374,7 +375,7 @@ class Searcher:
         sides: tuple[Side, ...],
         terms: list[str],
         query: np.ndarray | None,
-        mode: str,
+        mode: Mode,
         filters: Filters | None,
         timings: dict[str, float],
     ) -> list[Candidate]:

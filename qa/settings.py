@@ -21,6 +21,8 @@ from typing import Any
 
 import tomllib
 
+from qa.types import Choice, Diversity, Fusion
+
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
@@ -58,7 +60,7 @@ class Settings:
     model: str = BUNDLED_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 150
-    fusion: str = "weighted"
+    fusion: Fusion = Fusion.WEIGHTED
     rrf_k: int = 60
     lexical_weight: float = 0.5
     candidates: int = 100
@@ -67,7 +69,7 @@ class Settings:
     max_file_mb: float = 100.0
     batch_size: int = 32
     time_boost: float = 0.1
-    diversity: str = "sides"
+    diversity: Diversity = Diversity.SIDES
     side_quota: int = 3
     mmr_lambda: float = 0.7
     duplicate_overlap: float = 0.5
@@ -78,6 +80,14 @@ class Settings:
     track_up_to_documents: int = 50
 
     def __post_init__(self) -> None:
+        for choice in fields(self):
+            kind = _CHOICES.get(str(choice.type))
+            if kind is not None:
+                try:
+                    value = kind.from_str(str(getattr(self, choice.name)))
+                except ValueError as error:
+                    raise SettingsError(f"{choice.name} {error}") from None
+                object.__setattr__(self, choice.name, value)
         if self.chunk_size < 200:
             raise SettingsError(
                 f"chunk_size must be at least 200 characters, got {self.chunk_size}"
@@ -87,8 +97,6 @@ class Settings:
                 f"chunk_overlap must be between 0 and half of chunk_size ({self.chunk_size // 2}),"
                 f" got {self.chunk_overlap}"
             )
-        if self.fusion not in ("rrf", "weighted"):
-            raise SettingsError(f"fusion must be 'rrf' or 'weighted', got {self.fusion!r}")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise SettingsError(
                 f"lexical_weight must be between 0 and 1, got {self.lexical_weight}"
@@ -105,10 +113,6 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.diversity not in ("sides", "mmr", "none"):
-            raise SettingsError(
-                f"diversity must be 'sides', 'mmr' or 'none', got {self.diversity!r}"
-            )
         for name in ("mmr_lambda", "duplicate_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -123,19 +127,24 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+_CHOICES: dict[str, type[Choice]] = {"Fusion": Fusion, "Diversity": Diversity}
+
+
 def _field_types() -> dict[str, type]:
-    types = {"Path": Path, "str": str, "int": int, "float": float}
+    types: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float, **_CHOICES}
     return {f.name: types[str(f.type)] for f in fields(Settings)}
 
 
 def _coerce(name: str, value: Any, origin: str, base: Path) -> Any:
-    kind = _field_types()[name]
+    kind: Any = _field_types()[name]
     try:
         if kind is Path:
             path = Path(os.path.expanduser(str(value)))
             return path if path.is_absolute() else base / path
         if kind is int and isinstance(value, float):
             raise ValueError("not a whole number")
+        if issubclass(kind, Choice):
+            return kind.from_str(str(value))
         return kind(value)
     except (TypeError, ValueError) as error:
         raise SettingsError(

@@ -6,6 +6,57 @@ All are frozen so a stage can never change what an earlier stage produced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Self
+
+
+class Choice(StrEnum):
+    """A setting or record field with a fixed set of values, defined once here.
+
+    Members are strings ("hybrid" == Mode.HYBRID), so JSON and settings files hold plain
+    words; :meth:`from_str` turns user input into a member or says which values exist.
+    """
+
+    @classmethod
+    def from_str(cls, value: str) -> Self:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            allowed = ", ".join(repr(member.value) for member in cls)
+            raise ValueError(f"must be one of {allowed}, got {value!r}") from None
+
+
+class Mode(Choice):
+    """Which retrievers rank the passages."""
+
+    HYBRID = "hybrid"
+    LEXICAL = "lexical"
+    DENSE = "dense"
+
+
+class Fusion(Choice):
+    """How the lexical and dense rankings are merged (see :mod:`qa.pipeline.fusion`)."""
+
+    WEIGHTED = "weighted"
+    RRF = "rrf"
+
+
+class Diversity(Choice):
+    """How the final k passages are made distinct (see :mod:`qa.pipeline.select`)."""
+
+    SIDES = "sides"
+    MMR = "mmr"
+    NONE = "none"
+
+
+class Status(Choice):
+    """What became of a recommendation in later reports (see :mod:`qa.features.recommendations`)."""
+
+    REPEATED = "repeated"
+    ADDRESSED = "addressed"
+    NEW = "new"
+    NOT_MENTIONED = "not mentioned later"
+    UNDATED = "undated"
 
 
 def year_of(date: str | None) -> int | None:

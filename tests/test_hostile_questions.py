@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
-from qa.search import MODES, Filters, Searcher
+from qa.search import Filters, Searcher
 from qa.settings import Settings
-from qa.types import Answer
+from qa.types import Answer, Mode
 
 from .conftest import TINY_CORPUS, write_corpus
 
@@ -128,7 +128,7 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", list(Mode))
 @pytest.mark.parametrize("question", list(HOSTILE.values()), ids=list(HOSTILE))
 def test_a_hostile_question_gets_an_answer_or_a_clear_value_error(
     searcher: Searcher, question: str, mode: str
@@ -138,7 +138,7 @@ def test_a_hostile_question_gets_an_answer_or_a_clear_value_error(
 
 def test_what_the_hostile_questions_answer(searcher: Searcher) -> None:
     """Not only no crash: the answers make sense."""
-    for mode in MODES:  # nothing to search for: no passage, and no claim of a good match
+    for mode in Mode:  # nothing to search for: no passage, and no claim of a good match
         empty = searcher.search("", mode=mode)
         assert empty.hits == () and (empty.low_confidence or mode == "lexical")
         assert searcher.search("?!.,;:", mode="lexical").hits == ()
@@ -204,7 +204,7 @@ def test_any_generated_question_in_any_mode(
     )
     @given(
         question=QUESTIONS,
-        mode=st.sampled_from(MODES),
+        mode=st.sampled_from(list(Mode)),
         k=st.integers(1, 40),
         filters=FILTERS,
     )

@@ -19,12 +19,8 @@ from qa.chunking import chunk_document
 from qa.cli import main
 from qa.corpus import load_corpus
 from qa.features.recommendations import (
-    ADDRESSED,
     DECISION,
     IMPROVEMENT,
-    NEW,
-    NOT_MENTIONED,
-    REPEATED,
     Recommendation,
     TrackedRecommendation,
     extract_recommendations,
@@ -37,7 +33,7 @@ from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
 from qa.index.store import IndexStore
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
-from qa.types import Chunk, Document
+from qa.types import Chunk, Document, Status
 
 from .conftest import (
     CABINET_2020,
@@ -260,14 +256,14 @@ def tracked_as_expected(
 @pytest.mark.slow
 def test_shipped_corpus_statuses(model: Embedder) -> None:
     expected = {
-        "The quality of written plans": ADDRESSED,
-        "Services provided to homeless": ADDRESSED,
-        "Services for care leavers": ADDRESSED,
-        "Placement sufficiency": REPEATED,
-        "Services to children out of hours": NEW,
-        "Consistency of practitioners": NEW,
-        "Sufficiency of accommodation": REPEATED,
-        "Waiting time for early help": NEW,
+        "The quality of written plans": Status.ADDRESSED,
+        "Services provided to homeless": Status.ADDRESSED,
+        "Services for care leavers": Status.ADDRESSED,
+        "Placement sufficiency": Status.REPEATED,
+        "Services to children out of hours": Status.NEW,
+        "Consistency of practitioners": Status.NEW,
+        "Sufficiency of accommodation": Status.REPEATED,
+        "Waiting time for early help": Status.NEW,
     }
     documents, tracked = tracked_as_expected(SHIPPED_CORPUS, model, expected)
     assert [t.recommendation.source for t in tracked] == [NEWS_2020] * 4 + [CABINET_2024] * 4
@@ -276,7 +272,7 @@ def test_shipped_corpus_statuses(model: Embedder) -> None:
     sufficiency = status_of(tracked, "Sufficiency of accommodation")
     assert [link.recommendation for link in placement.later] == [sufficiency.recommendation]
     assert [link.recommendation for link in sufficiency.earlier] == [placement.recommendation]
-    assert all(not t.later and not t.earlier for t in tracked if t.status != REPEATED)
+    assert all(not t.later and not t.earlier for t in tracked if t.status != Status.REPEATED)
 
     for start in ("The quality of written plans", "Services provided to homeless"):
         evidence = status_of(tracked, start).evidence
@@ -295,13 +291,13 @@ def test_shipped_corpus_statuses(model: Embedder) -> None:
 @pytest.mark.slow
 def test_other_council_statuses(model: Embedder) -> None:
     expected = {
-        "The timeliness of initial health assessments": ADDRESSED,
-        "The stability of placements": REPEATED,
-        "The regularity and quality of supervision": ADDRESSED,
-        "The identification and assessment of young carers": NOT_MENTIONED,
-        "placement moves for children in care": REPEATED,
-        "the response to children at risk of exploitation": NEW,
-        "the timeliness of return home interviews": NEW,
+        "The timeliness of initial health assessments": Status.ADDRESSED,
+        "The stability of placements": Status.REPEATED,
+        "The regularity and quality of supervision": Status.ADDRESSED,
+        "The identification and assessment of young carers": Status.NOT_MENTIONED,
+        "placement moves for children in care": Status.REPEATED,
+        "the response to children at risk of exploitation": Status.NEW,
+        "the timeliness of return home interviews": Status.NEW,
     }
     _, tracked = tracked_as_expected(OTHER_CORPUS, model, expected)
     sources = [t.recommendation.source for t in tracked]
@@ -347,7 +343,7 @@ def test_cli_prints_each_report_with_statuses_and_citations(
     assert "note the progress made" not in output, "committee decisions are not listed"
     statuses = [line.split("  ")[0] for line in output.splitlines() if line[:1].islower()]
     assert len(statuses) == 7
-    assert set(statuses) <= {REPEATED, ADDRESSED, NEW, NOT_MENTIONED}
+    assert set(statuses) <= {Status.REPEATED, Status.ADDRESSED, Status.NEW, Status.NOT_MENTIONED}
 
 
 def test_cli_json_has_one_record_per_item(

@@ -34,8 +34,8 @@ from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, 
 from qa.corpus import load_corpus
 from qa.evaluation import MODE_COLOURS, percentile
 from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
-from qa.search import MODES
 from qa.settings import Settings
+from qa.types import Mode
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class ServeFigures:
     load_seconds: float
     peak_rss_mb: float
     queries: int
-    latency: dict[str, Percentiles]
+    latency: dict[Mode, Percentiles]
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> S
     for question in queries[:5]:  # warm-up: first-call allocations are not query latency
         searcher.search(question, mode="hybrid", extract=False)
     latency = {}
-    for mode in MODES:
+    for mode in Mode:
         seconds = []
         for question in queries:
             started = time.perf_counter()
@@ -466,7 +466,7 @@ def write_chart(record: dict[str, Any], path: Path) -> None:
     figure = Figure(figsize=(11, 4.2), dpi=150, layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2)
-    for mode in MODES:
+    for mode in Mode:
         for quantile, style in (("p50_ms", ":"), ("p95_ms", "-"), ("p99_ms", "--")):
             values = [r["serve"]["latency"][mode][quantile] for r in record["sizes"]]
             left.plot(

@@ -38,16 +38,11 @@ from qa.chunking import SENTENCE_BREAK
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.render.output import display_date
-from qa.types import Chunk, Document
+from qa.types import Chunk, Document, Status
 
 IMPROVEMENT = "improvement"
 DECISION = "decision"
 
-REPEATED = "repeated"
-ADDRESSED = "addressed"
-NEW = "new"
-NOT_MENTIONED = "not mentioned later"
-UNDATED = "undated"
 
 # Cosine similarities of the bundled all-MiniLM-L6-v2, measured on the shipped corpus and on
 # tests/fixtures/other_council (tests/test_recommendations.py checks the outcomes):
@@ -188,7 +183,7 @@ class TrackedRecommendation:
     """
 
     recommendation: Recommendation
-    status: str
+    status: Status
     earlier: tuple[Link, ...]
     later: tuple[Link, ...]
     evidence: Evidence | None
@@ -468,16 +463,16 @@ def _best_evidence(
     return evidence
 
 
-def _status(dated: bool, later: bool, evidence: bool, earlier: bool, later_lists: bool) -> str:
+def _status(dated: bool, later: bool, evidence: bool, earlier: bool, later_lists: bool) -> Status:
     if not dated:
-        return UNDATED
+        return Status.UNDATED
     if later:
-        return REPEATED
+        return Status.REPEATED
     if evidence:
-        return ADDRESSED
+        return Status.ADDRESSED
     if not later_lists:
-        return REPEATED if earlier else NEW
-    return NOT_MENTIONED
+        return Status.REPEATED if earlier else Status.NEW
+    return Status.NOT_MENTIONED
 
 
 def track_recommendations(
@@ -559,7 +554,7 @@ def track_recommendations(
                     status,
                     tuple(earlier.get(row, ())),
                     tuple(later.get(row, ())),
-                    evidence.get(position) if status == ADDRESSED else None,
+                    evidence.get(position) if status == Status.ADDRESSED else None,
                 )
             )
     return tracked
@@ -575,15 +570,17 @@ def asks_about_recommendations(question: str) -> bool:
 
 
 _STATUS_CUES = {
-    REPEATED: re.compile(r"\b(?:remain\w*|still|repeat\w*|again|persist\w*|outstanding)\b", re.I),
-    ADDRESSED: re.compile(
+    Status.REPEATED: re.compile(
+        r"\b(?:remain\w*|still|repeat\w*|again|persist\w*|outstanding)\b", re.I
+    ),
+    Status.ADDRESSED: re.compile(
         r"\b(?:resolv\w*|address\w*|progress\w*|improved|met|fixed|achiev\w*|implement\w*)\b", re.I
     ),
-    NEW: re.compile(r"\b(?:new|first\s+(?:raised|made|time))\b", re.I),
+    Status.NEW: re.compile(r"\b(?:new|first\s+(?:raised|made|time))\b", re.I),
 }
 
 
-def statuses_asked(question: str) -> frozenset[str]:
+def statuses_asked(question: str) -> frozenset[Status]:
     """The statuses a question about recommendations asks for; empty means all of them."""
     return frozenset(status for status, cue in _STATUS_CUES.items() if cue.search(question))
 
