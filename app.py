@@ -51,9 +51,9 @@ from qa.render.output import (
     readable_citation,
     source_html,
 )
-from qa.search import Filters, Searcher
+from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.types import Answer, Chunk, Hit, Mode, Status
+from qa.types import Answer, Chunk, Filters, Hit, Mode, Status
 
 log = logging.getLogger("qa.app")
 

@@ -242,7 +242,7 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.render.output import answer_record, format_answer
-    from qa.search import Filters
+    from qa.types import Filters
 
     if bool(args.question) == bool(args.questions):
         print("qa ask: give either a question or --questions FILE", file=sys.stderr)

@@ -109,6 +109,27 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Which documents a search may return; None means no restriction."""
+
+    sources: frozenset[str] | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def allows(self, source: str, date: str | None) -> bool:
+        if self.sources is not None and source not in self.sources:
+            return False
+        if self.year_from is None and self.year_to is None:
+            return True
+        year = year_of(date)
+        if year is None:
+            return False
+        return (self.year_from is None or year >= self.year_from) and (
+            self.year_to is None or year <= self.year_to
+        )
+
+
+@dataclass(frozen=True)
 class LoadError:
     """A file that could not be turned into a document, and why."""
 

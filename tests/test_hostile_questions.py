@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
-from qa.search import Filters, Searcher
+from qa.search import Searcher
 from qa.settings import Settings
-from qa.types import Answer, Mode
+from qa.types import Answer, Filters, Mode
 
 from .conftest import TINY_CORPUS, write_corpus
 

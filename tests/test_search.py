@@ -7,8 +7,9 @@ import pytest
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
 from qa.render.output import answer_record, format_answer
-from qa.search import Filters, Searcher
+from qa.search import Searcher
 from qa.settings import Settings
+from qa.types import Filters
 
 from .conftest import write_corpus
 

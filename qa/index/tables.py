@@ -178,6 +178,10 @@ class ChunkTable(Sequence[Chunk]):
             self._label(int(row["paragraph"])),
         )
 
+    def source_of(self, row: int) -> str:
+        """The document of ``row``, read without decoding the chunk's text."""
+        return self._sources[int(self._columns["document"][row])]
+
     def row_at(self, rows: range, offset: int) -> int:
         """The first of ``rows`` (one document's chunks) whose span holds character ``offset``,
         read from the offset columns without decoding any text; ``rows.start`` if none does."""

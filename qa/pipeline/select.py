@@ -23,6 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qa.features.timeframe import Side
+from qa.index.store import Snapshot
+from qa.pipeline.understand import Query
+from qa.settings import Settings
+from qa.types import Diversity
 
 _WORD = re.compile(r"\w+")
 
@@ -152,3 +156,39 @@ def _next(
         return mmr_lambda * candidate.score / top - (1 - mmr_lambda) * redundancy
 
     return max(remaining, key=marginal)
+
+
+def choose(
+    snapshot: Snapshot,
+    candidates: Sequence[Candidate],
+    k: int,
+    query: Query,
+    other_rankings: Sequence[Sequence[int]],
+    settings: Settings,
+) -> list[Selected]:
+    """Stage 3, select: the time boost for the periods the question names, then
+    :func:`select` with the settings' diversity (periods take turns only when the
+    question compares them). Duplicates are judged on word 4-grams, read once per row.
+    """
+    candidates = boost_in_time(candidates, query.sides, settings.time_boost)
+    embeddings = snapshot.embeddings
+    words: dict[int, frozenset[tuple[str, ...]]] = {}
+
+    def shingles_of(row: int) -> frozenset[tuple[str, ...]]:
+        if row not in words:
+            words[row] = shingles(snapshot.chunks[row].text)
+        return words[row]
+
+    by_sides = query.comparison and settings.diversity == Diversity.SIDES
+    return select(
+        candidates,
+        k,
+        is_duplicate=lambda a, b: (
+            containment(shingles_of(a), shingles_of(b)) >= settings.duplicate_overlap
+        ),
+        sides=query.sides if by_sides else (),
+        side_quota=settings.side_quota,
+        other_rankings=other_rankings,
+        similarity=lambda a, b: float(embeddings[a] @ embeddings[b]),
+        mmr_lambda=settings.mmr_lambda if settings.diversity == Diversity.MMR else 1.0,
+    )

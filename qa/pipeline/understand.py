@@ -1,0 +1,71 @@
+"""Stage 1, understand the question: its search terms, its vector and the time it names.
+
+Everything later stages need to know about a question is read once here, so that no
+stage re-reads the wording: retrieval takes the terms and the vector, selection and the
+answer take the periods.
+
+Example::
+
+    query = understand("How did the judgement change between 2020 and 2024?",
+                       Mode.HYBRID, embedder, corpus_years={2017, 2020, 2024})
+    query.sides        # (Side("2020", ...), Side("2024", ...))
+    query.comparison   # True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.features.timeframe import Side, Timeframe, read_timeframe
+from qa.index.embedders import Embedder
+from qa.index.lexical import tokenize
+from qa.types import Mode
+
+# Undecodable bytes in a command line arrive as lone surrogates, which the model's
+# tokenizer (TypeError) and UTF-8 output refuse: each becomes U+FFFD.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """One question as the stages see it.
+
+    ``vector`` is None in lexical mode and for a blank question. ``sides`` are the
+    periods the question names, resolved against the years the corpus has documents
+    of (oldest first); ``comparison`` is set when it compares two or more of them.
+    """
+
+    text: str
+    mode: Mode
+    terms: tuple[str, ...]
+    vector: np.ndarray | None
+    timeframe: Timeframe
+    sides: tuple[Side, ...]
+    comparison: bool
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+def understand(question: str, mode: Mode, embedder: Embedder, corpus_years: Iterable[int]) -> Query:
+    """Read ``question`` once: terms for BM25, a vector for dense search, its periods."""
+    text = _SURROGATES.sub("\ufffd", question)
+    vector = None
+    if mode != Mode.LEXICAL and text.strip():
+        vector = embedder.encode([text])[0]
+    timeframe = read_timeframe(text)
+    sides = timeframe.sides(corpus_years)
+    return Query(
+        text=text,
+        mode=mode,
+        terms=tuple(tokenize(text)),
+        vector=vector,
+        timeframe=timeframe,
+        sides=sides,
+        comparison=timeframe.comparison and len(sides) >= 2,
+    )
