@@ -17,21 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa.text import BULLET, PARAGRAPH_NUMBER, SENTENCE_BREAK, mostly_capitals
 from qa.types import Chunk, Document
 
 # 2: a heading no longer splits a paragraph that fits; cuts and overlaps fall at sentences
 CHUNKER_VERSION = 2
 
-_NUMBER = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
 _NUMBERED = re.compile(
-    rf"^[ \t]*(?:[-–•▪◼][ \t]*)?(?P<number>{_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$"
+    rf"^[ \t]*(?:{BULLET}[ \t]*)?(?P<number>{PARAGRAPH_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$"
 )
-_BULLET = re.compile(r"^[ \t]*(?:[-–•▪◼§*·\uf0b7]|\(?[a-z]\)|\(?[ivx]+\))(?:[ \t]+|(?=[A-Z]))")
+_BULLET = re.compile(rf"^[ \t]*(?:{BULLET}|\(?[a-z]\)|\(?[ivx]+\))(?:[ \t]+|(?=[A-Z]))")
 _MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _SENTENCE_END = re.compile(r"[.:;?!)\"'”’]$")
-SENTENCE_BREAK = re.compile(  # a sentence end, or the line break before a list item
-    r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])|\n\s*(?=[-–•▪◼][ \t])"
-)
 _MAX_HEADING_WORDS = 12
 
 
@@ -56,16 +53,9 @@ class _Unit:
     blocks: list[_Block] = field(default_factory=list)
 
 
-def _letters_upper_ratio(text: str) -> float:
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0
-
-
 def _is_caps_heading(text: str) -> bool:
     words = re.findall(r"[^\W\d_]{3,}", text)
-    return (
-        bool(words) and len(text) <= 100 and "\t" not in text and _letters_upper_ratio(text) >= 0.8
-    )
+    return bool(words) and len(text) <= 100 and "\t" not in text and mostly_capitals(text)
 
 
 def _lines(text: str) -> list[tuple[int, int]]:

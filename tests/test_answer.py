@@ -12,9 +12,9 @@ from qa.pipeline.answer import (
     answer_text,
     candidate_sentences,
     extract_answer,
-    sentence_spans,
 )
 from qa.search import Searcher
+from qa.text import sentence_spans
 from qa.types import AnswerSentence, Chunk, Document, Hit
 
 from .conftest import CABINET_2020, CABINET_2024

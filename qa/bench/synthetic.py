@@ -29,16 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.text import SENTENCE_BREAK, normalise_space
 from qa.types import Document
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _DIGITS = re.compile(r"\d+")
 _SYLLABLES = ("bren", "ford", "ham", "ley", "mar", "ton", "wick", "ash", "el", "dal", "ro", "sby")
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text`` with whitespace collapsed; a generated passage splits the same way."""
-    return [s for s in SENTENCE_END.split(re.sub(r"\s+", " ", text).strip()) if s]
+    return [s for s in SENTENCE_BREAK.split(normalise_space(text)) if s]
 
 
 def invented_name(number: int) -> str:

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import SENTENCE_BREAK
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
 from qa.render.output import display_date
+from qa.text import SENTENCE_BREAK, leading_number, parse_item, text_start
 from qa.types import AnswerSentence, Chunk, Document, Hit, Status
 
 IMPROVEMENT = "improvement"
@@ -98,15 +98,6 @@ _SETBACK = re.compile(
 )
 _PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")  # text between blank lines
 _FULL_SENTENCE = re.compile(r"[.!?][\"'”’)]*$")
-_ITEM = re.compile(
-    r"^[ \t]*(?:"
-    r"(?:[-–•▪◼●■*·\uf0b7§][ \t]*)?(?P<paragraph>\d{1,2}(?:\.\d{1,2}){1,3}\.?)[ \t]+"
-    r"|(?P<bullet>[-–•▪◼●■*·\uf0b7§])[ \t]*"
-    r"|(?P<number>\d{1,2})[.)][ \t]+"
-    r"|\((?P<letter>[a-z])\)[ \t]*|(?P<letter2>[a-z])\)[ \t]+"
-    r"|\((?P<roman>[ivx]{1,4})\)[ \t]*"
-    r")(?P<text>\S.*)$"
-)
 
 
 @dataclass(frozen=True)
@@ -246,23 +237,12 @@ def _lines(text: str, start: int, end: int) -> list[_Line]:
 
 
 def _parse_item(line: _Line) -> _Item | None:
-    """The list item a line starts, if any; "(i)" is a letter or a roman numeral, one style."""
-    match = _ITEM.match(line.text)
-    if match is None or line.text.rstrip().endswith(":"):
+    """The list item a line starts, if any."""
+    item = parse_item(line.text)
+    if item is None:
         return None
-    group = next(
-        g for g in ("paragraph", "bullet", "number", "letter", "letter2", "roman") if match[g]
-    )
-    style = {"letter2": "letter", "roman": "letter"}.get(group, group)
-    marker = None if style in ("bullet", "paragraph") else match[group]
-    paragraph = match[group] if style == "paragraph" else None
-    start = line.start + match.start("text")
-    return _Item(style, marker, paragraph, start, line.start + len(line.text))
-
-
-def _leading_number(line: _Line) -> str | None:
-    match = _ITEM.match(line.text)
-    return (match["paragraph"] or match["number"]) if match else None
+    start = line.start + item.text_start
+    return _Item(item.style, item.marker, item.paragraph, start, line.start + len(line.text))
 
 
 def _list_after(lines: list[_Line], first: int) -> list[_Item]:
@@ -351,7 +331,7 @@ def extract_recommendations(document: Document, chunks: Sequence[Chunk]) -> list
             printed = [_without_joiner(document.text[i.start : i.end]) for i in items]
             texts = [" ".join(p.split()) for p in printed]
             kind = _kind(lead_in, texts)
-            lead_number = _leading_number(lead_in) if lead_in is not None else None
+            lead_number = leading_number(lead_in.text) if lead_in is not None else None
             for position, (item, text) in enumerate(zip(items, texts, strict=True), start=1):
                 marker = item.marker or (None if item.style == "paragraph" else str(position))
                 end = item.start + len(printed[position - 1])
@@ -372,17 +352,11 @@ def _later(date: str, other: str) -> bool:
     return other[:precision] > date[:precision]
 
 
-def _text_start(line: str) -> int:
-    """Where a line's words start, after any bullet, list number or paragraph number."""
-    match = _ITEM.match(line.split("\n", 1)[0])
-    return match.start("text") if match else len(line) - len(line.lstrip())
-
-
 def _paragraph_at(text: str, chunk: Chunk, offset: int) -> str | None:
     """The number of the numbered paragraph that ``offset`` falls in, else the chunk's label."""
     line_end = text.find("\n", offset, chunk.end)
     lines = _lines(text, chunk.start, chunk.end if line_end < 0 else line_end)
-    numbers = [_leading_number(line) for line in lines]
+    numbers = [leading_number(line.text) for line in lines]
     return next((n for n in reversed(numbers) if n), chunk.paragraph)
 
 
@@ -405,7 +379,7 @@ def _progress_sentences(document: Document, chunks: Sequence[Chunk]) -> list[Evi
             opening_reports_progress = False
             for number, (first, last) in enumerate(bounds):
                 piece = block.group()[first:last]
-                start = chunk.start + block.start() + first + _text_start(piece)
+                start = chunk.start + block.start() + first + text_start(piece)
                 end = chunk.start + block.start() + last
                 sentence = " ".join(document.text[start:end].split())
                 reports_progress = bool(_PROGRESS.search(sentence))

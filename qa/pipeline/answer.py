@@ -12,19 +12,16 @@ Example::
 
 from __future__ import annotations
 
-import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
+from qa.text import list_spans, sentence_spans
 from qa.types import AnswerSentence, Hit
 
 LOW_CONFIDENCE_MESSAGE = (
@@ -45,146 +42,6 @@ RELEVANCE_MARGIN = 0.25
 # near-identical passages); the answer keeps the first.
 REDUNDANT_COSINE = 0.9
 REDUNDANT_TERMS = 0.8
-
-_MIN_WORDS = 3
-_WRAPPED_LINE_LENGTH = 60
-_BULLETS = "–—•▪◼●■◦·>§\uf0b7-"  # "-" last: not a range
-# Bullets, list and paragraph numbers ("4.12", "1.", "(a)") and markup tags around a sentence
-# are not part of it. A dotted number counts only before a capital, so "22.2 million" stays.
-_MARKER = re.compile(
-    rf"""[\s{_BULLETS}]+ | \*(?=[ \t]) | </?[a-z][a-z0-9]*>
-    | (?:\d{{1,2}}(?:\.\d{{1,2}})+\.?|\d{{1,2}}\.)(?=[ \t]+[A-Z"'“‘(*])
-    | \(?(?:\d{{1,2}}|[a-z]|[ivx]{{1,4}})\)(?=[ \t])
-    """,
-    re.VERBOSE,
-)
-_TRAILING_TAG = re.compile(r"\s*</?[a-z][a-z0-9]*>$")
-_LIST_ITEM = re.compile(
-    rf"[ \t]*(?:[*{_BULLETS}]|\d{{1,2}}(?:\.\d{{1,2}})*\.?[ \t]|\(?(?:[a-z]|[ivx]{{1,4}})\)[ \t])"
-)
-_WORD = re.compile(r"[^\W\d_]+")
-# What may stand before a list item on its line: a bullet or a one-level number ("2.", "b)").
-_ITEM_PREFIX = re.compile(
-    rf"[ \t]*(?:[*{_BULLETS}][ \t]*|\(?(?:\d{{1,2}}|[a-z]|[ivx]{{1,4}})[.)][ \t]*)?"
-)
-_MAX_ITEM_LENGTH = 300
-_MAX_ITEMS = 12
-
-
-@lru_cache(maxsize=1)
-def _british_english() -> Any:
-    """pysbd's English rules plus abbreviations common in UK public documents ("Cllr.", "para.")."""
-    from pysbd.lang.english import English
-
-    class BritishEnglish(English):
-        class Abbreviation(English.Abbreviation):
-            ABBREVIATIONS = (*English.Abbreviation.ABBREVIATIONS, "cllr", "cllrs", "para", "paras")
-            PREPOSITIVE_ABBREVIATIONS = (
-                *English.Abbreviation.PREPOSITIVE_ABBREVIATIONS,
-                "cllr",
-                "cllrs",
-            )
-            NUMBER_ABBREVIATIONS = (*English.Abbreviation.NUMBER_ABBREVIATIONS, "para", "paras")
-
-    return BritishEnglish
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without surrounding whitespace, bullets, paragraph numbers and markup tags."""
-    while start < end and (marker := _MARKER.match(text, start, end)) and marker.end() > start:
-        start = marker.end()
-    while end > start and (tag := _TRAILING_TAG.search(text, start, end)):
-        end = tag.start()
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _is_heading(text: str) -> bool:
-    """Mostly capitals: a heading or a banner, which names a topic but answers nothing."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
-
-
-def _is_useful(text: str) -> bool:
-    """A sentence that can answer something: not a heading, not a one- or two-word table cell."""
-    return len(_WORD.findall(text)) >= _MIN_WORDS and not _is_heading(text)
-
-
-def _continues(line: str, following: str) -> bool:
-    """Whether the line break between ``line`` and ``following`` falls inside a sentence:
-    the line stops without punctuation and the next one is no list item or table row, but
-    carries on in lower case or follows a line long enough to have been wrapped."""
-    stripped = line.rstrip()
-    return (
-        bool(stripped)
-        and bool(following.strip())
-        and not stripped.endswith((".", "!", "?", ":", ";"))
-        and "\t" not in line + following
-        and not _LIST_ITEM.match(following)
-        and (following.lstrip()[:1].islower() or len(stripped) >= _WRAPPED_LINE_LENGTH)
-    )
-
-
-def _unwrapped(text: str) -> str:
-    """``text`` with the line breaks inside sentences turned into spaces (same length)."""
-    lines = text.split("\n")
-    pieces = [lines[0]]
-    for line, following in itertools.pairwise(lines):
-        pieces.append((" " if _continues(line, following) else "\n") + following)
-    return "".join(pieces)
-
-
-@lru_cache(maxsize=512)
-def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) offsets in ``text`` of its useful sentences, in order.
-
-    pysbd finds sentence ends; a line break ends a unit too unless the sentence
-    wraps onto the next line, so a list item or table row without punctuation is
-    one unit. Spans exclude bullets and paragraph numbers, so ``text[start:end]``
-    is the sentence exactly as printed. A passage that begins in lower case begins
-    mid-sentence: that fragment is left out.
-    """
-    import pysbd
-
-    segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
-    segmenter.language_module = _british_english()
-    unwrapped = _unwrapped(text)  # same length, so pysbd's offsets are offsets in ``text``
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for piece in segmenter.segment(unwrapped):
-        if piece.start < position:  # pysbd lost its place; never cite an overlapping span
-            continue
-        position = piece.end
-        for line in re.finditer(r"[^\n]+", unwrapped[piece.start : piece.end]):
-            start, end = _trimmed(text, piece.start + line.start(), piece.start + line.end())
-            opening = not text[:start].strip() and text[start : start + 1].islower()
-            if _is_useful(text[start:end]) and not opening:
-                spans.append((start, end))
-    return tuple(spans)
-
-
-def _is_list_item(text: str, start: int, end: int) -> bool:
-    """A short unit alone on its line(s), after at most a bullet or a one-level list number."""
-    line_start = text.rfind("\n", 0, start) + 1
-    return end - start <= _MAX_ITEM_LENGTH and bool(_ITEM_PREFIX.fullmatch(text, line_start, start))
-
-
-def list_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """Spans of a sentence ending in a colon together with the list items after it.
-
-    A question such as "what were the four recommendations?" is answered by the list
-    rather than by the sentence introducing it, which alone says nothing.
-    """
-    spans = sentence_spans(text)
-    lists = []
-    for i, (start, end) in enumerate(spans):
-        if not text[start:end].endswith(":"):
-            continue
-        items = list(itertools.takewhile(lambda s: _is_list_item(text, *s), spans[i + 1 :]))
-        if items:
-            lists.append((start, items[:_MAX_ITEMS][-1][1]))
-    return tuple(lists)
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:

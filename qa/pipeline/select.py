@@ -18,7 +18,6 @@ question that compares years needs evidence from each year. Three rules, applied
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,9 +25,8 @@ from qa.features.timeframe import Side
 from qa.index.store import Snapshot
 from qa.pipeline.understand import Query
 from qa.settings import Settings
+from qa.text import shingles
 from qa.types import Diversity
-
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -59,11 +57,6 @@ def boost_in_time(
         for c in candidates
     ]
     return sorted(boosted, key=lambda c: -c.score)
-
-
-def shingles(text: str, size: int = 4) -> frozenset[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
 def containment(first: frozenset[tuple[str, ...]], second: frozenset[tuple[str, ...]]) -> float:
