@@ -244,8 +244,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.render.output import answer_record, format_answer
     from qa.types import Filters
 
-    if bool(args.question) == bool(args.questions):
+    if (args.question is not None) == (args.questions is not None):
         print("qa ask: give either a question or --questions FILE", file=sys.stderr)
+        return 2
+    if args.question is not None and not args.question.strip():
+        print("qa ask: the question is empty", file=sys.stderr)
         return 2
     questions = _read_questions(args.questions) if args.questions else [args.question]
     searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
@@ -359,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench(args)
     try:
         settings = _settings(args)
+        if not settings.corpus.is_dir() and not (args.command == "eval" and args.beir):
+            # Said before the model loads (seconds), not after.
+            raise SettingsError(f"corpus folder {settings.corpus} does not exist")
         if args.command == "index" and args.verify:
             return run_verify(settings)
         if args.command == "index":

@@ -175,6 +175,33 @@ def test_ask_needs_exactly_one_source_of_questions(
     assert main(["ask", "adoption", "--questions", str(questions), *cli]) == 2
 
 
+@pytest.mark.parametrize("question", ["", "   ", "\t\n"])
+def test_a_blank_question_is_a_usage_error_whatever_its_spaces(
+    cli: list[str], question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", *cli, question]) == 2
+    assert "the question is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["index"], ["ask", "adoption"], ["recommendations"]])
+def test_a_missing_corpus_is_reported_before_the_model_loads(
+    cli: list[str],
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def no_model(*args: Any, **kwargs: Any) -> HashingEmbedder:
+        raise AssertionError("the model was loaded for a corpus that does not exist")
+
+    monkeypatch.setattr(qa.index.embedders, "load_embedder", no_model)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", no_model)
+    flags = [*cli]
+    flags[flags.index("--corpus") + 1] = str(tmp_path / "nonexistent")
+    assert main([command[0], *flags, *command[1:]]) == 2
+    assert f"corpus folder {tmp_path / 'nonexistent'} does not exist" in capsys.readouterr().err
+
+
 def test_text_output_is_readable(cli: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "-k", "1", "knife crime youth offending", *cli]) == 0
     out = capsys.readouterr().out
@@ -284,3 +311,22 @@ def test_bad_setting_is_reported_not_raised(
 ) -> None:
     assert main(["index", *cli[:4], "--chunk-size", "50"]) == 2
     assert "chunk_size must be at least 200" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_index_output_shows_no_third_party_progress_bars(tiny_corpus: Path, tmp_path: Path) -> None:
+    """The model's own "Loading weights" bar used to land in the middle of `qa index` output."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "--corpus", str(tiny_corpus), "--index", "index"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert "Loading weights" not in done.stderr
+    assert done.stdout.startswith("Rebuilt index: 3 documents")

@@ -66,7 +66,11 @@ class SentenceTransformerEmbedder:
         path = resolve_model(model)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            # Its "Loading weights" bar would land in the middle of `qa ask` and `qa index`
+            # output; our own progress bars say what a user waits for.
+            transformers_logging.disable_progress_bar()
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as error:  # the library raises many kinds; all mean "cannot load"
             raise ModelError(

@@ -24,6 +24,46 @@ import scipy.sparse as sp
 
 TOKENIZER_VERSION = 1
 
+# Lucene's English stop words (the list bm25s and Elasticsearch use): words so common
+# that they only add noise to BM25 scores. Question words ("which", "how") are kept.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+
 # BM25Okapi's defaults in rank_bm25.
 K1 = 1.5
 B = 0.75
@@ -54,13 +94,6 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed terms; numbers and money keep their value and unit.
 
@@ -68,13 +101,12 @@ def tokenize(text: str) -> list[str]:
     ``16-and 17-year-olds`` → ``16 17 year old``; ``children's`` → ``children``.
     """
     text = unicodedata.normalize("NFKC", text).lower()
-    stopwords = _stopwords()
     words: list[str] = []
     for match in _TOKEN.finditer(text):
         word = match.group("word")
         if word is not None:
             word = re.sub(r"['’]s$", "", word).replace("’", "'")
-            if word not in stopwords:
+            if word not in STOPWORDS:
                 words.append(word)
             continue
         number = match.group("number").replace(",", "").rstrip(".")
