@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 from pathlib import Path
 
 import pytest
 
-from qa.corpus import load_corpus
+from qa.corpus import DocumentError, load_corpus
+from qa.corpus.files import read_sidecar
 from qa.corpus.metadata import (
     Metadata,
+    Overrides,
     date_from_name,
     date_from_text,
     extract_metadata,
@@ -30,6 +33,7 @@ from .conftest import (
     SCRUTINY_2017,
     SCRUTINY_2019,
     SHIPPED_CORPUS,
+    write_corpus,
 )
 
 ILACS = Path(__file__).resolve().parents[2] / "shared" / "ilacs"
@@ -386,3 +390,35 @@ KNOWN = ["Bradford", "West Sussex", "Sutton", "West Northamptonshire", "Northamp
 )
 def test_organisations_named_in_a_question(question: str, named: tuple[str, ...]) -> None:
     assert organisations_in(question, KNOWN) == named
+
+
+def test_sidecar_overrides_organisation_and_kind_in_their_normal_forms(tmp_path: Path) -> None:
+    root = write_corpus(
+        tmp_path,
+        {
+            "letter.txt": "Some text.\n",
+            "letter.txt.meta.json": json.dumps(
+                {"organisation": "London Borough of Sutton", "kind": "Letter"}
+            ),
+        },
+    )
+    overrides = read_sidecar(root / "letter.txt")
+    assert overrides == Overrides(organisation="Sutton", kind=DocumentKind.LETTER)
+    metadata = extract_metadata("letter.txt", LETTER, overrides=overrides)
+    assert (metadata.organisation, metadata.kind) == ("Sutton", DocumentKind.LETTER)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"kind": "memo"}', "kind must be one of 'inspection report'"),
+        ('{"organisation": "The Council"}', "organisation must name a council or body"),
+        ('{"organisation": 7}', "organisation must name a council or body"),
+    ],
+)
+def test_sidecar_with_an_unknown_kind_or_organisation_says_why(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    root = write_corpus(tmp_path, {"a.txt": "Text.\n", "a.txt.meta.json": content})
+    with pytest.raises(DocumentError, match=reason):
+        read_sidecar(root / "a.txt")
