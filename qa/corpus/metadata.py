@@ -31,11 +31,18 @@ Decisions, and the evidence behind them:
   reports name the same council in several such forms (see tests/test_metadata.py),
   so only the place name matches them all. :func:`organisation_key` is the form to
   compare (lower case, no punctuation, "&" as "and").
-- **Title**: a kind's cover template, a title field, the format's own title, a
+- **Title**: an inspection report's cover (before 2021 its masthead joined to the
+  generic heading: "London Borough of Croydon: Inspection of children's social care
+  services"), a letter's subject line, a title field, the format's own title, a
   top-level heading, a report's stated purpose, a short opening line, the file name;
   in that order of trust.
 - A sidecar file (:class:`Overrides`, read by ``qa.corpus.files.read_sidecar``)
   overrides any of the four.
+
+For the rest of the product: :func:`extract_metadata` gives the :class:`Metadata` of a
+document; :func:`organisation_name` and :func:`organisation_key` the display and
+matching forms of a name; :func:`organisations_in` the organisations of a corpus that
+a question names.
 """
 
 from __future__ import annotations
