@@ -59,6 +59,21 @@ class Status(Choice):
     UNDATED = "undated"
 
 
+class DocumentKind(Choice):
+    """What kind of document a file is, read from its text (see :mod:`qa.corpus.metadata`).
+
+    Distinct from ``CatalogEntry.kind``, the file format ("pdf", "text"): an inspection
+    report can come as a PDF or as an HTML page.
+    """
+
+    INSPECTION_REPORT = "inspection report"
+    LETTER = "letter"
+    COUNCIL_REPORT = "council report"
+    MINUTES = "committee minutes"
+    NEWS = "news article"
+    OTHER = "other"
+
+
 def year_of(date: str | None) -> int | None:
     """The year of a partial ISO date ("2020-03" → 2020)."""
     return int(date[:4]) if date else None

@@ -3,7 +3,8 @@
 Supported: .txt, .md, .html/.htm, .pdf, .docx. A file that cannot be read is
 reported as a :class:`LoadError` naming it and the reason; the others still load.
 ``files`` finds the files and hashes them, ``readers`` turns each format into text,
-``metadata`` reads title and date from the text.
+``metadata`` reads title, organisation, kind and date from the text
+(:func:`qa.corpus.metadata.extract_metadata`; a sidecar file overrides them).
 
 Example::
 
@@ -70,13 +71,12 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
         raise DocumentError(
             "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
         )
-    overrides = read_sidecar(file.path)
-    metadata = extract_metadata(file.source, text, stated_title)
+    metadata = extract_metadata(file.source, text, stated_title, read_sidecar(file.path))
     return Document(
         source=file.source,
         text=text,
-        title=overrides.get("title", metadata.title),
-        date=overrides.get("date", metadata.date),
+        title=metadata.title,
+        date=metadata.date,
         content_hash=file.content_hash,
         kind=kind,
     )

@@ -1,8 +1,8 @@
 """The corpus folder: which files it holds, their hashes and sidecars (no parsing).
 
 A sidecar ``NAME.meta.json`` beside ``NAME`` (e.g. ``report.pdf.meta.json``)
-holding ``{"title": ..., "date": "2024-12-04"}`` overrides the title and date
-read from the document.
+holding ``{"title": ..., "date": "2024-12-04", "organisation": "Croydon", "kind":
+"council report"}`` (any of them) overrides what is read from the document.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.corpus.metadata import partial_iso
+from qa.corpus.metadata import Overrides, organisation_name, partial_iso
 from qa.corpus.readers import SUFFIXES, DocumentError
-from qa.types import LoadError
+from qa.types import DocumentKind, LoadError
 
 SIDECAR = ".meta.json"
 
@@ -27,26 +27,43 @@ class CorpusFile:
     content_hash: str
 
 
-def read_sidecar(path: Path) -> dict[str, str]:
+def read_sidecar(path: Path) -> Overrides:
+    """What the sidecar of ``path`` states, or no overrides when it has none.
+
+    The organisation is written in the normal form of the names read from documents
+    ("London Borough of Croydon" → "Croydon"), so it matches them.
+    """
     sidecar = path.with_name(path.name + SIDECAR)
     if not sidecar.is_file():
-        return {}
+        return Overrides()
     try:
         data = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DocumentError(f"sidecar {sidecar.name} is not valid JSON ({error})") from error
     if not isinstance(data, dict):
         raise DocumentError(f"sidecar {sidecar.name} must hold a JSON object")
-    overrides: dict[str, str] = {}
-    if isinstance(data.get("title"), str) and data["title"].strip():
-        overrides["title"] = data["title"].strip()
+    title = data["title"].strip() if isinstance(data.get("title"), str) else None
+    date = None
     if "date" in data:
         match = re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", str(data["date"]))
-        value = match and partial_iso(*(int(g) if g else None for g in match.groups()))  # type: ignore[arg-type]
-        if not value:
+        date = match and partial_iso(*(int(g) if g else None for g in match.groups()))  # type: ignore[arg-type]
+        if not date:
             raise DocumentError(f"sidecar {sidecar.name}: date must be YYYY, YYYY-MM or YYYY-MM-DD")
-        overrides["date"] = value
-    return overrides
+    organisation = None
+    if "organisation" in data:
+        value = data["organisation"]
+        organisation = organisation_name(value) if isinstance(value, str) else None
+        if not organisation:
+            raise DocumentError(
+                f"sidecar {sidecar.name}: organisation must name a council or body, got {value!r}"
+            )
+    kind = None
+    if "kind" in data:
+        try:
+            kind = DocumentKind.from_str(str(data["kind"]))
+        except ValueError as error:
+            raise DocumentError(f"sidecar {sidecar.name}: kind {error}") from None
+    return Overrides(title=title or None, date=date, organisation=organisation, kind=kind)
 
 
 def _is_utf8(name: str) -> bool:
