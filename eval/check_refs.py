@@ -44,16 +44,21 @@ def pdf_pages(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return first, second
 
 
+def _unnumbered(line: str) -> str:
+    return re.sub(r"\s*\d+$", "", line)
+
+
 @cache
 def pdf_lines(path: Path) -> tuple[tuple[str, ...], ...]:
     """Per extractor, the normalised printed lines that are not running headers or footers
-    (a line repeated on at least half of the pages)."""
+    (a line repeated, but for a trailing page number, on at least half of the pages)."""
     result = []
     for pages in pdf_pages(path):
         per_page = [[norm(line) for line in page.splitlines() if norm(line)] for page in pages]
-        repeats = Counter(line for lines in per_page for line in set(lines))
+        repeats = Counter(key for lines in per_page for key in {_unnumbered(x) for x in lines})
         limit = max(2, len(pages) // 2)
-        result.append(tuple(line for lines in per_page for line in lines if repeats[line] < limit))
+        kept = (x for lines in per_page for x in lines if repeats[_unnumbered(x)] < limit)
+        result.append(tuple(kept))
     return tuple(result)
 
 
@@ -98,7 +103,20 @@ def is_strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
-def check_question(record: dict[str, Any]) -> list[str]:
+def context(document: str, quote: str, corpora: list[Path]) -> str:
+    """The quote and the words after it in the document (a grade split over two printed lines)."""
+    path = find(document, corpora)
+    if path is None:
+        return ""
+    if path.suffix.lower() == ".pdf":
+        text = norm("\n".join(pdf_pages(path)[1]))
+    else:
+        text = norm(path.read_text(encoding="utf-8"))
+    start = text.find(norm(quote))
+    return text[start : start + len(norm(quote)) + 40] if start >= 0 else ""
+
+
+def check_question(record: dict[str, Any], corpora: list[Path]) -> list[str]:
     problems = []
     evidence = record.get("evidence")
     if not isinstance(evidence, list):
@@ -112,13 +130,14 @@ def check_question(record: dict[str, Any]) -> list[str]:
     for period in record.get("periods", []):
         if period not in tagged:
             problems.append(f"period {period!r} has no evidence item tagged with it")
-    quotes = " ".join(norm(q["quote"]).lower() for q in quotes_in(evidence))
+    quotes = " ".join(context(q["document"], q["quote"], corpora) for q in quotes_in(evidence))
+    quotes = quotes.lower().replace("\ufffe", "")
     for answer in record.get("answer", []):
         if norm(answer).lower() in quotes:
             break
     else:
         if record.get("answer"):
-            problems.append(f"no 'answer' string is in any gold quote: {record['answer']}")
+            problems.append(f"no 'answer' string is in or just after a gold quote: {record['answer']}")
     return problems
 
 
@@ -140,7 +159,7 @@ def main() -> int:
                 if record.get("id") in ids:
                     problems.append(f"{where}: duplicate id")
                 ids.add(record.get("id"))
-                problems += [f"{where}: {p}" for p in check_question(record)]
+                problems += [f"{where}: {p}" for p in check_question(record, args.corpus)]
             for item in quotes_in(record):
                 reason = check_quote(item["document"], item["quote"], args.corpus)
                 if reason:
