@@ -78,11 +78,15 @@ def check_quote(document: str, quote: str, corpora: list[Path]) -> str | None:
         text = norm(path.read_text(encoding="utf-8"))
         count = text.count(wanted)
         return None if count else f"quote not in {document}: {quote[:70]!r}"
-    for name, lines, pages in zip(("pypdf", "pypdfium2"), pdf_lines(path), pdf_pages(path)):
+    for name, lines, pages in zip(
+        ("pypdf", "pypdfium2"), pdf_lines(path), pdf_pages(path), strict=True
+    ):
         if wanted not in norm("\n".join(pages)):
             return f"quote not in {name} text of {document}: {quote[:70]!r}"
         if not any(wanted in line for line in lines):
-            return f"quote not inside one line (or in a header) of {name} {document}: {quote[:70]!r}"
+            return (
+                f"quote not inside one line (or in a header) of {name} {document}: {quote[:70]!r}"
+            )
     return None
 
 
@@ -137,7 +141,9 @@ def check_question(record: dict[str, Any], corpora: list[Path]) -> list[str]:
             break
     else:
         if record.get("answer"):
-            problems.append(f"no 'answer' string is in or just after a gold quote: {record['answer']}")
+            problems.append(
+                f"no 'answer' string is in or just after a gold quote: {record['answer']}"
+            )
     return problems
 
 
