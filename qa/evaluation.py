@@ -42,7 +42,17 @@ if TYPE_CHECKING:
     from qa.search import Searcher
 
 UNANSWERABLE = "unanswerable"
-TYPES = ("fact", "number", "list", "paraphrase", "cross_document", UNANSWERABLE)
+TYPES = (
+    "fact",
+    "number",
+    "list",
+    "paraphrase",
+    "cross_document",
+    "judgement",
+    "current",
+    "recommendation",
+    UNANSWERABLE,
+)
 MODES = ("lexical", "dense", "hybrid")
 OVERALL = "overall"
 SHOWN_PASSAGES = 5  # failures are judged, and passages shown, in the top 5

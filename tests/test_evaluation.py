@@ -46,7 +46,7 @@ def test_shipped_reference_set_is_valid() -> None:
 
 def test_shipped_reference_set_loads_into_frozen_records() -> None:
     questions = evaluation.load_reference_set(ROOT / "eval" / "questions.jsonl")
-    assert len(questions) == 81
+    assert len(questions) == 126
     assert {q.type for q in questions} == set(evaluation.TYPES)
     assert all(q.evidence == () for q in questions if not q.answerable)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -558,16 +558,19 @@ def test_cli_eval_beir(
 
 # --- quality gate (real model)
 
-# Hybrid recall@5 over the 67 answerable questions of eval/questions.jsonl, measured on
-# 2026-11-23 with `qa eval` (bundled all-MiniLM-L6-v2, chunk size 1000 / overlap 150, chunker 2,
-# weighted fusion 0.5, time-aware selection with side quota 3): lexical 0.826, dense 0.701,
-# hybrid 0.893. The gate allows 0.03 below it.
-HYBRID_RECALL_AT_5 = 0.893
+# Hybrid recall@5 over the 99 answerable questions of eval/questions.jsonl (126 questions
+# since 2026-12-01, when judgement, current and recommendation questions were added),
+# measured with `qa eval` (bundled all-MiniLM-L6-v2, chunk size 1000 / overlap 150, chunker 2,
+# weighted fusion 0.5, time-aware selection with side quota 3): hybrid 0.801. On the 67
+# questions the set held before, hybrid was 0.893. The gate allows 0.03 below it.
+HYBRID_RECALL_AT_5 = 0.801
 TOLERANCE = 0.03
-# Per question type, before time-aware selection (docs/eval-before-issue6.json): no type may
-# fall more than TOLERANCE below it, and questions across reports and years must reach 0.9.
+# Per question type: no type may fall more than TOLERANCE below these, and questions across
+# reports and years must reach 0.9. The first five are the figures before time-aware
+# selection (docs/eval-before-issue6.json); the last three were measured when they were added.
 BEFORE_TIME_AWARE = {
     "fact": 0.769, "number": 1.0, "list": 0.727, "paraphrase": 0.929, "cross_document": 0.833,
+    "judgement": 0.286, "current": 0.889, "recommendation": 0.833,
 }  # fmt: skip
 CROSS_DOCUMENT_TARGET = 0.9
 

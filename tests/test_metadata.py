@@ -19,11 +19,9 @@ from qa.corpus.metadata import (
     date_from_text,
     extract_metadata,
     find_dates,
-    organisation_key,
-    organisation_name,
-    organisations_in,
     partial_iso,
 )
+from qa.corpus.organisations import organisation_key, organisation_name, organisations_in
 from qa.types import Document, DocumentKind
 
 from .conftest import (

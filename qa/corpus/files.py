@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.corpus.metadata import Overrides, organisation_name, partial_iso
+from qa.corpus.metadata import Overrides, partial_iso
+from qa.corpus.organisations import organisation_name
 from qa.corpus.readers import SUFFIXES, DocumentError
 from qa.types import DocumentKind, LoadError
 
