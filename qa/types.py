@@ -5,6 +5,7 @@ All are frozen so a stage can never change what an earlier stage produced.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Self
@@ -62,7 +63,7 @@ class Status(Choice):
 class DocumentKind(Choice):
     """What kind of document a file is, read from its text (see :mod:`qa.corpus.metadata`).
 
-    Distinct from ``CatalogEntry.kind``, the file format ("pdf", "text"): an inspection
+    Distinct from ``CatalogEntry.format``, the file format ("pdf", "text"): an inspection
     report can come as a PDF or as an HTML page.
     """
 
@@ -86,14 +87,19 @@ class CatalogEntry:
 
     ``source`` is the path relative to the corpus folder (POSIX separators): the
     document's stable id. ``date`` is a partial ISO date ("2024-12-04",
-    "2020-03" or "2017") as precise as the document states it.
+    "2020-03" or "2017") as precise as the document states it. ``format`` is the file
+    format ("pdf", "text", "markdown", "html", "docx"); ``kind`` what the document is and
+    ``organisation`` the council or body it is about (display name, or None when the text
+    does not say), both read from its text (:mod:`qa.corpus.metadata`).
     """
 
     source: str
     title: str
     date: str | None
     content_hash: str
-    kind: str
+    format: str
+    kind: DocumentKind = field(default=DocumentKind.OTHER, kw_only=True)
+    organisation: str | None = field(default=None, kw_only=True)
 
     @property
     def year(self) -> int | None:
@@ -102,9 +108,23 @@ class CatalogEntry:
 
 @dataclass(frozen=True)
 class Document(CatalogEntry):
-    """One source file as text, with the metadata a citation needs."""
+    """One source file as text, with the metadata a citation needs.
+
+    ``pages`` holds the offset in ``text`` where each page starts (page *n* at
+    ``pages[n - 1]``), empty for formats without pages; ``headings`` the spans of lines
+    the file's layout marks as headings (font, heading styles, ``<h1>``–``<h6>``). Both
+    guide chunking; the index keeps each chunk's page, not these.
+    """
 
     text: str
+    pages: tuple[int, ...] = field(default=(), kw_only=True)
+    headings: tuple[tuple[int, int], ...] = field(default=(), kw_only=True)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``; None for formats without pages."""
+        if not self.pages:
+            return None
+        return bisect.bisect_right(self.pages, offset) or 1
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ def test_paragraph_spans_helper_finds_the_paragraphs(
 
 def make_document(text: str) -> Document:
     return Document(
-        source="generated.txt", text=text, title="t", date=None, content_hash="h", kind="text"
+        source="generated.txt", text=text, title="t", date=None, content_hash="h", format="text"
     )
 
 

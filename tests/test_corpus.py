@@ -53,7 +53,7 @@ def test_txt_loads_text_and_title_from_opening_line(tmp_path: Path) -> None:
         },
     )
     document = load_one(root, "note.txt")
-    assert document.kind == "text"
+    assert document.format == "text"
     assert "The short breaks service supported 240 families." in document.text
     assert document.title == "Short Breaks for Disabled Children"
 
@@ -67,7 +67,7 @@ def test_markdown_keeps_heading_and_list(tmp_path: Path) -> None:
         },
     )
     document = load_one(root, "notes.md")
-    assert document.kind == "markdown"
+    assert document.format == "markdown"
     assert document.title == "Scrutiny notes"
     assert "The committee asked about caseloads." in document.text
     assert "- Item one\n- Item two" in document.text
@@ -91,7 +91,7 @@ HTML = """<!doctype html>
 def test_html_text_headings_lists_and_title_without_scripts(tmp_path: Path) -> None:
     root = write_corpus(tmp_path, {"page.html": HTML})
     document = load_one(root, "page.html")
-    assert document.kind == "html"
+    assert document.format == "html"
     assert document.title == "Fostering Review 2023"
     # Inline markup does not split a sentence.
     assert "Croydon recruited twelve new foster carers." in document.text
@@ -109,7 +109,7 @@ def test_htm_suffix_is_html(tmp_path: Path) -> None:
         tmp_path, {"old.htm": "<html><body><p>Legacy page about respite care.</p></body></html>"}
     )
     document = load_one(root, "old.htm")
-    assert document.kind == "html"
+    assert document.format == "html"
     assert "Legacy page about respite care." in document.text
 
 
@@ -126,7 +126,7 @@ def test_pdf_text_of_every_page_and_metadata_title(tmp_path: Path) -> None:
         title="Annual Adoption Report",
     )
     document = load_one(tmp_path, "report.pdf")
-    assert document.kind == "pdf"
+    assert document.format == "pdf"
     assert document.title == "Annual Adoption Report"
     assert "Adoption panel met eleven times this year." in document.text
     assert "Matching times improved for young children." in document.text
@@ -137,7 +137,7 @@ def test_pdf_text_of_every_page_and_metadata_title(tmp_path: Path) -> None:
 def test_docx_heading_paragraphs_table_and_core_title(tmp_path: Path) -> None:
     make_docx(tmp_path / "offer.docx", title="Care Leavers Offer")
     document = load_one(tmp_path, "offer.docx")
-    assert document.kind == "docx"
+    assert document.format == "docx"
     assert document.title == "Care Leavers Offer"
     assert "# Local offer for care leavers" in document.text
     assert "Care leavers are exempt from council tax until they turn 25." in document.text

@@ -78,7 +78,9 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
         title=metadata.title,
         date=metadata.date,
         content_hash=file.content_hash,
-        kind=kind,
+        format=kind,
+        kind=metadata.kind,
+        organisation=metadata.organisation,
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from qa.types import CatalogEntry, Chunk, Document
+from qa.types import CatalogEntry, Chunk, Document, DocumentKind
 
 TEXTS = "texts.txt"
 DOCUMENTS = "documents.jsonl"
@@ -100,7 +100,9 @@ def write_tables(folder: Path, documents: Sequence[Document], chunks: Sequence[C
                 "title": document.title,
                 "date": document.date,
                 "hash": document.content_hash,
-                "kind": document.kind,
+                "format": document.format,
+                "kind": document.kind.value,
+                "organisation": document.organisation,
                 "bytes": [start, end],
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -201,7 +203,15 @@ def read_tables(
     with (folder / DOCUMENTS).open(encoding="utf-8") as handle:
         records: list[dict[str, Any]] = [json.loads(line) for line in handle if line.strip()]
     catalog = {
-        r["source"]: CatalogEntry(r["source"], r["title"], r["date"], r["hash"], r["kind"])
+        r["source"]: CatalogEntry(
+            r["source"],
+            r["title"],
+            r["date"],
+            r["hash"],
+            r["format"],
+            kind=DocumentKind.from_str(r["kind"]),
+            organisation=r["organisation"],
+        )
         for r in records
     }
     spans = {r["source"]: (int(r["bytes"][0]), int(r["bytes"][1])) for r in records}
