@@ -267,6 +267,8 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
             stripped_start = piece_start + (len(piece) - len(piece.lstrip()))
             stripped_end = piece_end - (len(piece) - len(piece.rstrip()))
             if stripped_end > stripped_start:
+                page = document.page_at(stripped_start)
+                page_end = document.page_at(stripped_end - 1)
                 chunks.append(
                     Chunk(
                         source=document.source,
@@ -275,6 +277,8 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
                         text=text[stripped_start:stripped_end],
                         section=section,
                         paragraph=_paragraph_label(numbers),
+                        page=page,
+                        page_end=page_end if page_end != page else None,
                     )
                 )
         group.clear()

@@ -132,7 +132,9 @@ class Chunk:
     """A passage of a document; ``text == document.text[start:end]`` always.
 
     ``paragraph`` is the paragraph number as printed ("4.16", "12.") or a range
-    ("4.12–4.14") when the chunk spans several numbered paragraphs.
+    ("4.12–4.14") when the chunk spans several numbered paragraphs. ``page`` is the
+    1-based page where the chunk starts and ``page_end`` the one where it ends when that
+    is another (both None for formats without pages).
     """
 
     source: str
@@ -141,6 +143,8 @@ class Chunk:
     text: str
     section: str | None
     paragraph: str | None
+    page: int | None = None
+    page_end: int | None = None
 
 
 @dataclass(frozen=True)

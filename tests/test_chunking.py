@@ -207,6 +207,28 @@ def make_document(text: str) -> Document:
     )
 
 
+def test_each_chunk_cites_the_page_it_starts_on_and_the_page_it_ends_on() -> None:
+    filler = "The service was reviewed by the panel in detail. " * 3
+    pages = [
+        f"1.1 {filler}\n\n1.2 The panel approved fourteen adopters and",
+        f" matched nine children. {filler}\n\n",
+        f"1.3 Training is offered every month. {filler}\n",
+    ]
+    starts = tuple(sum(len(p) for p in pages[:i]) for i in range(len(pages)))
+    document = Document("report.pdf", "t", None, "h", "pdf", text="".join(pages), pages=starts)
+    chunks = chunk_document(document, size=250, overlap=0)
+    assert [(c.paragraph, c.page, c.page_end) for c in chunks] == [
+        ("1.1", 1, None),
+        ("1.2", 1, 2),
+        ("1.3", 3, None),
+    ]
+
+
+def test_a_text_file_has_no_pages() -> None:
+    chunks = chunk_document(make_document("1.1 Plain text has no pages at all, only lines.\n"))
+    assert [(c.page, c.page_end) for c in chunks] == [(None, None)]
+
+
 def test_long_paragraph_is_split_at_sentence_ends_with_overlap() -> None:
     sentences = [f"Sentence number {i} describes the service in some detail." for i in range(40)]
     document = make_document("4.1 " + " ".join(sentences) + "\n")

@@ -9,7 +9,7 @@ import pytest
 
 from qa.chunking import chunk_document
 from qa.index.tables import CHUNKS, TableError, read_tables, utf8_offsets, write_tables
-from qa.types import Document
+from qa.types import Document, DocumentKind
 
 TEXTS = {
     "ascii.txt": "1.1 The panel met eleven times.\n\n1.2 It approved fourteen adopters.\n" * 20,
@@ -51,3 +51,27 @@ def test_a_chunk_file_pointing_past_the_texts_is_refused(tmp_path: Path) -> None
     np.save(tmp_path / CHUNKS, columns)
     with pytest.raises(TableError, match="points past"):
         read_tables(tmp_path)
+
+
+def test_pages_kind_and_organisation_read_back_as_written(tmp_path: Path) -> None:
+    text = "1.1 First page text here.\n\n1.2 Second page text here.\n"
+    document = Document(
+        "report.pdf",
+        "Inspection of Sutton",
+        "2025-06-20",
+        "hash",
+        "pdf",
+        text=text,
+        pages=(0, text.index("1.2")),
+        kind=DocumentKind.INSPECTION_REPORT,
+        organisation="Sutton",
+    )
+    chunks = chunk_document(document, 30, 0)
+    write_tables(tmp_path, [document], chunks)
+    catalog, _, read_chunks = read_tables(tmp_path)
+    assert [(c.page, c.page_end) for c in read_chunks] == [(1, None), (2, None)]
+    assert (catalog["report.pdf"].kind, catalog["report.pdf"].organisation) == (
+        DocumentKind.INSPECTION_REPORT,
+        "Sutton",
+    )
+    assert catalog["report.pdf"].format == "pdf"

@@ -60,7 +60,8 @@ try:
 except ImportError:  # Windows: there, one writer at a time is the user's care
     fcntl = None  # type: ignore[assignment]
 
-# 2: columnar, memory-mapped tables; 3: documents carry their format, kind and organisation
+# 2: columnar, memory-mapped tables; 3: documents carry their format, kind and organisation,
+# chunks their pages
 FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"

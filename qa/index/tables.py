@@ -40,8 +40,11 @@ CHUNK_COLUMNS = np.dtype(
         ("byte_end", "<i8"),
         ("section", "<i4"),
         ("paragraph", "<i4"),
+        ("page", "<i4"),
+        ("page_end", "<i4"),
     ]
 )
+NO_PAGE = 0  # pages count from 1
 NO_LABEL = -1
 
 
@@ -91,6 +94,8 @@ def write_tables(folder: Path, documents: Sequence[Document], chunks: Sequence[C
             base + offsets[chunk.end],
             label(chunk.section),
             label(chunk.paragraph),
+            chunk.page or NO_PAGE,
+            chunk.page_end or NO_PAGE,
         )
     np.save(folder / CHUNKS, columns)
     with (folder / DOCUMENTS).open("w", encoding="utf-8") as handle:
@@ -178,6 +183,8 @@ class ChunkTable(Sequence[Chunk]):
             self._texts[int(row["byte_start"]) : int(row["byte_end"])].decode("utf-8"),
             self._label(int(row["section"])),
             self._label(int(row["paragraph"])),
+            int(row["page"]) or None,
+            int(row["page_end"]) or None,
         )
 
     def source_of(self, row: int) -> str:
