@@ -340,7 +340,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from qa.bench.run import BenchConfig, run_benchmark, write_reports
+    from qa.bench.report import write_reports
+    from qa.bench.run import BenchConfig, run_benchmark
 
     log.setLevel(logging.INFO)
     config = BenchConfig(sizes=args.sizes, queries=args.queries, out=args.out, work=args.work)

@@ -93,7 +93,8 @@ def test_a_small_benchmark_run_writes_its_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CI run of the benchmark: it prints the figures and asserts no timing."""
-    from qa.bench.run import BenchConfig, format_markdown, run_benchmark, write_reports
+    from qa.bench.report import format_markdown, write_reports
+    from qa.bench.run import BenchConfig, run_benchmark
 
     config = BenchConfig(
         sizes=(1000, 10_000),

@@ -30,9 +30,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from qa.bench.report import write_reports
 from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
-from qa.evaluation import MODE_COLOURS, percentile
+from qa.evaluation import percentile
 from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
 from qa.settings import Settings
 from qa.types import Mode
@@ -393,123 +394,3 @@ def bench_record(
             for r in sorted(results, key=lambda r: r.size)
         ],
     }
-
-
-def format_markdown(record: dict[str, Any]) -> str:
-    """The tables of the README's "Speed and scale" section."""
-    m = record["machine"]
-    lines = [
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}.",
-        f"Real model throughput: {record['model']['passages_per_second']:.1f} passages/s"
-        f" (all-MiniLM-L6-v2 on CPU, sample of {record['model']['sample']} passages).",
-        "Passages are embedded by the synthetic embedder; *real embed* is the time the real"
-        " model would take, extrapolated from its measured throughput.",
-        "",
-        "| embedding option | passages/s | lowest cosine to the first option |",
-        "|---|---:|---:|",
-        *(
-            f"| {o['name']} | {o['passages_per_second']:.2f} | {o['agreement']:.4f} |"
-            for o in record["model"]["options"]
-        ),
-        "",
-        "| passages | read+chunk s | embed s (synthetic) | real embed s (extrapolated) | lexical s"
-        " | vector index s | save s | passages/s (excl. real embed) | index MB | build RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in record["sizes"]:
-        b, stages = r["build"], r["build"]["stages"]
-        cells = [
-            f"{b['passages']:,}",
-            *(f"{stages.get(s, 0.0):.1f}" for s in ("read_chunk", "embed")),
-            f"{r['real_embed_seconds']:,.0f}",
-            *(f"{stages.get(s, 0.0):.1f}" for s in ("lexical", "vector_index", "save")),
-            f"{b['passages'] / max(b['seconds'], 1e-9):,.0f}",
-            f"{b['index_bytes'] / 1e6:,.1f}",
-            f"{b['peak_rss_mb']:,.0f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"Query latency over {record['queries']} queries per mode, ms (p50 / p95 / p99), query"
-        " embedding included; rank-bm25 timed on the first queries only:",
-        "",
-        "| passages | load s | serve RSS MB | lexical | dense | hybrid | dense index"
-        " | recall@10 vs exact | our BM25 ms | rank-bm25 ms | speed-up | max score difference |",
-        "|---:|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in record["sizes"]:
-        s, x, d = r["serve"], r["lexical"], r["dense"]
-        latency = " | ".join(
-            "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f}".format(**s["latency"][mode])
-            for mode in ("lexical", "dense", "hybrid")
-        )
-        dense = f"{d['kind']} | {d['recall_at_10']:.4f}" if d else "not measured | –"
-        lexical = (
-            f"{x['ours_ms']:.2f} | {x['rank_bm25_ms']:.1f} | {x['speedup']:,.0f}×"
-            f" (n={x['queries']}) | {x['max_difference']:.1e}"
-            if x
-            else "– | not measured | – | –"
-        )
-        lines.append(
-            f"| {r['build']['passages']:,} | {s['load_seconds']:.2f} | {s['peak_rss_mb']:,.0f}"
-            f" | {latency} | {dense} | {lexical} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_chart(record: dict[str, Any], path: Path) -> None:
-    """Latency percentiles per mode and peak memory against N, on log axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    sizes = [r["build"]["passages"] for r in record["sizes"]]
-    figure = Figure(figsize=(11, 4.2), dpi=150, layout="constrained")
-    FigureCanvasAgg(figure)
-    left, right = figure.subplots(1, 2)
-    for mode in Mode:
-        for quantile, style in (("p50_ms", ":"), ("p95_ms", "-"), ("p99_ms", "--")):
-            values = [r["serve"]["latency"][mode][quantile] for r in record["sizes"]]
-            left.plot(
-                sizes,
-                values,
-                style,
-                marker="o",
-                color=MODE_COLOURS[mode],
-                label=f"{mode} {quantile[:3]}",
-            )
-    left.set_title("Query latency (query embedding included)", fontsize=10)
-    left.set_ylabel("ms")
-    for label, key, colour in (
-        ("build", "build", "#8172B3"),
-        ("serve", "serve", "#C44E52"),
-    ):
-        values = [r[key]["peak_rss_mb"] for r in record["sizes"]]
-        right.plot(sizes, values, marker="o", color=colour, label=f"peak RSS, {label}")
-    right.set_title("Peak memory", fontsize=10)
-    right.set_ylabel("MB")
-    for axes in (left, right):
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-        axes.set_xlabel("passages")
-        axes.grid(which="both", linewidth=0.4, alpha=0.5)
-    right.legend(fontsize=7, loc="upper left")
-    figure.legend(
-        *left.get_legend_handles_labels(), loc="outside lower center", ncols=9, fontsize=7
-    )
-    m = record["machine"]
-    figure.suptitle(
-        f"qa bench · {m['cpu']}, {m['cores']} cores · {record['created_at']}",
-        fontsize=9,
-        color="#555555",
-    )
-    figure.savefig(path)
-
-
-def write_reports(record: dict[str, Any], out: Path) -> list[Path]:
-    """Write bench.json, bench.md and bench.png into ``out``; return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "bench.md", out / "bench.png"]
-    paths[0].write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    paths[1].write_text(format_markdown(record), encoding="utf-8")
-    write_chart(record, paths[2])
-    return paths
