@@ -1,0 +1,1 @@
+"""Judgements: the grades documents state, as records, across documents and dates."""
