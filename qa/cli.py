@@ -184,25 +184,6 @@ def run_verify(settings: Settings) -> int:
     return 0
 
 
-def _read_questions(path: Path) -> list[str]:
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SettingsError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-            if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-                raise SettingsError(f"{path}:{number}: a JSON line needs a 'question' string")
-            questions.append(record["question"])
-        else:
-            questions.append(line)
-    return questions
-
-
 def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
     from qa.index.build import build_index
     from qa.index.embedders import load_embedder, load_query_embedder
@@ -241,13 +222,18 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.questions import QuestionFileError, load_questions
     from qa.render.output import answer_record, format_answer
     from qa.search import Filters
 
     if bool(args.question) == bool(args.questions):
         print("qa ask: give either a question or --questions FILE", file=sys.stderr)
         return 2
-    questions = _read_questions(args.questions) if args.questions else [args.question]
+    try:
+        questions = load_questions(args.questions) if args.questions else (args.question,)
+    except QuestionFileError as error:
+        print(f"qa ask: {error}", file=sys.stderr)
+        return 2
     searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
     filters = Filters(
         sources=frozenset(args.documents) if args.documents else None,

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.questions import read_question_file
 from qa.types import Answer, Chunk
 
 if TYPE_CHECKING:
@@ -85,64 +86,52 @@ def normalise_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _parse(path: Path) -> tuple[list[tuple[int, Question]], list[str]]:
-    """Questions with their line numbers, and the problems that need no corpus to see."""
-    questions: list[tuple[int, Question]] = []
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        return [], [f"{path}: cannot read ({error.strerror or error})"]
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+def _evidence(place: str, evidence: list[object], problems: list[str]) -> tuple[Evidence, ...]:
+    """The well-formed evidence items of one question; a problem for each other item."""
+    items: list[Evidence] = []
+    for position, item in enumerate(evidence, start=1):
+        document = item.get("document") if isinstance(item, dict) else None
+        quote = item.get("quote") if isinstance(item, dict) else None
+        if (
+            not isinstance(document, str)
+            or not isinstance(quote, str)
+            or not normalise_space(quote)
+        ):
+            problems.append(
+                f"{place}: evidence {position} needs 'document' and a non-empty 'quote'"
+            )
             continue
-        where = f"{path.name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            problems.append(f"{where}: invalid JSON ({error.msg})")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"{where}: a line must hold a JSON object")
-            continue
-        qid, text, kind, evidence = (
-            record.get(key) for key in ("id", "question", "type", "evidence")
-        )
+        items.append(Evidence(document, quote))
+    return tuple(items)
+
+
+def _parse(path: Path) -> tuple[list[tuple[str, Question]], list[str]]:
+    """Questions with their ``file:line``, and the problems that need no corpus to see."""
+    read = read_question_file(path, plain_text=False)
+    questions: list[tuple[str, Question]] = []
+    problems = list(read.problems)
+    first_line: dict[str, int] = {}
+    for line in read.questions:
+        qid, kind, evidence = (line.fields.get(key) for key in ("id", "type", "evidence"))
         if not isinstance(qid, str) or not qid:
-            problems.append(f"{where}: 'id' must be a non-empty string")
+            problems.append(f"{line.place}: 'id' must be a non-empty string")
             continue
-        where = f"{where}: {qid}"
-        if qid in seen:
-            problems.append(f"{where}: duplicate id (first on line {seen[qid]})")
-        seen.setdefault(qid, number)
-        if not isinstance(text, str) or not text.strip():
-            problems.append(f"{where}: 'question' must be a non-empty string")
+        place = f"{line.place}: {qid}"
+        if qid in first_line:
+            problems.append(f"{place}: duplicate id (first on line {first_line[qid]})")
+        first_line.setdefault(qid, line.number)
         if kind not in TYPES:
-            problems.append(f"{where}: unknown type {kind!r} (known: {', '.join(TYPES)})")
+            problems.append(f"{place}: unknown type {kind!r} (known: {', '.join(TYPES)})")
         if not isinstance(evidence, list):
-            problems.append(f"{where}: 'evidence' must be a list")
+            problems.append(f"{place}: 'evidence' must be a list")
             continue
-        items: list[Evidence] = []
-        for position, item in enumerate(evidence, start=1):
-            document = item.get("document") if isinstance(item, dict) else None
-            quote = item.get("quote") if isinstance(item, dict) else None
-            if (
-                not isinstance(document, str)
-                or not isinstance(quote, str)
-                or not normalise_space(quote)
-            ):
-                problems.append(
-                    f"{where}: evidence {position} needs 'document' and a non-empty 'quote'"
-                )
-                continue
-            items.append(Evidence(document, quote))
+        items = _evidence(place, evidence, problems)
         if kind == UNANSWERABLE and evidence:
-            problems.append(f"{where}: an unanswerable question must have no evidence")
+            problems.append(f"{place}: an unanswerable question must have no evidence")
         if kind != UNANSWERABLE and not evidence:
-            problems.append(f"{where}: an answerable question needs at least one evidence item")
-        if isinstance(text, str) and kind in TYPES:
-            questions.append((number, Question(qid, text, kind, tuple(items))))
+            problems.append(f"{place}: an answerable question needs at least one evidence item")
+        if isinstance(kind, str) and kind in TYPES:
+            questions.append((place, Question(qid, line.question, kind, items)))
     return questions, problems
 
 
@@ -160,9 +149,9 @@ def validate_reference_set(path: Path, corpus_dir: Path) -> list[str]:
     except FileNotFoundError as error:
         return [*problems, str(error)]
     texts: dict[str, str | None] = {}
-    for number, question in parsed:
+    for place, question in parsed:
         for position, item in enumerate(question.evidence, start=1):
-            where = f"{path.name}:{number}: {question.id}: evidence {position}"
+            where = f"{place}: evidence {position}"
             if item.document not in texts:
                 file = files.get(item.document)
                 try:
