@@ -272,52 +272,58 @@ def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa import evaluation
+    from qa.evaluation.compare import format_comparison
+    from qa.evaluation.metrics import SHOWN_PASSAGES
+    from qa.evaluation.reference import default_paths, load_reference_set, validate_reference_set
+    from qa.evaluation.render import format_failures, format_table, write_reports
+    from qa.evaluation.report import Report
+    from qa.evaluation.report_json import ReportError, read_report
 
-    if args.k < evaluation.SHOWN_PASSAGES:
-        print(f"qa eval: --k must be at least {evaluation.SHOWN_PASSAGES}", file=sys.stderr)
+    if args.k < SHOWN_PASSAGES:
+        print(f"qa eval: --k must be at least {SHOWN_PASSAGES}", file=sys.stderr)
         return 2
-    questions_default, out_default = evaluation.default_paths()
+    questions_default, out_default = default_paths()
     out = args.out or out_default
     try:
-        previous = evaluation.read_report(args.compare) if args.compare else None
-    except evaluation.ReferenceSetError as error:
+        previous = read_report(args.compare) if args.compare else None
+    except ReportError as error:
         print(f"qa eval: {error}", file=sys.stderr)
         return 2
+    report: Report
     if args.beir:
-        from qa import beir
+        from qa.evaluation.beir import BeirError, evaluate_beir, load_beir
+        from qa.evaluation.render import format_beir_table, write_beir_reports
         from qa.index.embedders import load_embedder
 
         try:
-            dataset = beir.load_beir(args.beir, args.split)
-        except beir.BeirError as error:
+            dataset = load_beir(args.beir, args.split)
+        except BeirError as error:
             print(f"qa eval: {error}", file=sys.stderr)
             return 2
         workspace = args.index or args.beir / ".qa-index"
         embedder = load_embedder(settings.model, settings.batch_size)
-        report = beir.evaluate_beir(
-            dataset, settings, embedder, workspace, args.split, progress=_Bar
-        )
-        record = beir.beir_record(report)
-        print(beir.format_beir_table(record))
-        paths = beir.write_beir_reports(record, out, previous)
+        report = evaluate_beir(dataset, settings, embedder, workspace, args.split, progress=_Bar)
+        print(format_beir_table(report))
+        paths = write_beir_reports(report, out, previous)
     else:
+        from qa.evaluation.run import evaluate
+
         path = args.questions or questions_default
-        problems = evaluation.validate_reference_set(path, settings.corpus)
+        problems = validate_reference_set(path, settings.corpus)
         if problems:
             print("\n".join(problems), file=sys.stderr)
             print(f"qa eval: {len(problems)} problem(s) in {path}", file=sys.stderr)
             return 2
         searcher = _open_searcher(settings, update=True, verbose=args.verbose)
-        questions = evaluation.load_reference_set(path)
-        result = evaluation.evaluate(searcher, questions, k=args.k, questions_file=str(path))
-        record = evaluation.report_record(result)
-        print(evaluation.format_table(record))
-        if args.verbose and result.failures():
-            print("\nFailures (evidence not in the top 5):\n" + evaluation.format_failures(result))
-        paths = evaluation.write_reports(result, out, previous)
+        questions = load_reference_set(path)
+        report = evaluate(searcher, questions, k=args.k, questions_file=str(path))
+        print(format_table(report))
+        if args.verbose and report.failures():
+            failures = format_failures(report, questions)
+            print("\nFailures (evidence not in the top 5):\n" + failures)
+        paths = write_reports(report, questions, out, previous)
     if previous is not None:
-        print("\n" + evaluation.format_comparison(previous, record))
+        print("\n" + format_comparison(previous, report))
     print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
-from qa.evaluation import MODE_COLOURS, percentile
+from qa.evaluation.metrics import percentile
+from qa.evaluation.render import MODE_COLOURS
 from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
 from qa.questions import load_questions
 from qa.settings import Settings
