@@ -157,6 +157,12 @@ def _print_errors(errors: Any) -> None:
         print(f"skipped {error}", file=sys.stderr)
 
 
+def _require_corpus(settings: Settings) -> None:
+    """Say that the corpus folder is missing before the model loads (seconds), not after."""
+    if not settings.corpus.is_dir():
+        raise SettingsError(f"corpus folder {settings.corpus} does not exist")
+
+
 def run_index(settings: Settings, rebuild: bool, verbose: bool) -> int:
     from qa.index.build import build_index
     from qa.index.embedders import load_embedder
@@ -182,25 +188,6 @@ def run_verify(settings: Settings) -> int:
         f" {len(snapshot.catalog)} documents, {len(snapshot.chunks)} chunks"
     )
     return 0
-
-
-def _read_questions(path: Path) -> list[str]:
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SettingsError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-            if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-                raise SettingsError(f"{path}:{number}: a JSON line needs a 'question' string")
-            questions.append(record["question"])
-        else:
-            questions.append(line)
-    return questions
 
 
 def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
@@ -241,6 +228,7 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.questions import QuestionFileError, load_questions
     from qa.render.output import answer_record, format_answer
     from qa.types import Filters
 
@@ -250,7 +238,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.question is not None and not args.question.strip():
         print("qa ask: the question is empty", file=sys.stderr)
         return 2
-    questions = _read_questions(args.questions) if args.questions else [args.question]
+    try:
+        questions = load_questions(args.questions) if args.questions else (args.question,)
+    except QuestionFileError as error:
+        print(f"qa ask: {error}", file=sys.stderr)
+        return 2
     searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
     filters = Filters(
         sources=frozenset(args.documents) if args.documents else None,
@@ -289,52 +281,59 @@ def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa import evaluation
+    from qa.evaluation.compare import format_comparison
+    from qa.evaluation.metrics import SHOWN_PASSAGES
+    from qa.evaluation.reference import default_paths, load_reference_set, validate_reference_set
+    from qa.evaluation.render import format_failures, format_table, write_reports
+    from qa.evaluation.report import Report
+    from qa.evaluation.report_json import ReportError, read_report
 
-    if args.k < evaluation.SHOWN_PASSAGES:
-        print(f"qa eval: --k must be at least {evaluation.SHOWN_PASSAGES}", file=sys.stderr)
+    if args.k < SHOWN_PASSAGES:
+        print(f"qa eval: --k must be at least {SHOWN_PASSAGES}", file=sys.stderr)
         return 2
-    questions_default, out_default = evaluation.default_paths()
+    questions_default, out_default = default_paths()
     out = args.out or out_default
     try:
-        previous = evaluation.read_report(args.compare) if args.compare else None
-    except evaluation.ReferenceSetError as error:
+        previous = read_report(args.compare) if args.compare else None
+    except ReportError as error:
         print(f"qa eval: {error}", file=sys.stderr)
         return 2
+    report: Report
     if args.beir:
-        from qa import beir
+        from qa.evaluation.beir import BeirError, evaluate_beir, load_beir
+        from qa.evaluation.render import format_beir_table, write_beir_reports
         from qa.index.embedders import load_embedder
 
         try:
-            dataset = beir.load_beir(args.beir, args.split)
-        except beir.BeirError as error:
+            dataset = load_beir(args.beir, args.split)
+        except BeirError as error:
             print(f"qa eval: {error}", file=sys.stderr)
             return 2
         workspace = args.index or args.beir / ".qa-index"
         embedder = load_embedder(settings.model, settings.batch_size)
-        report = beir.evaluate_beir(
-            dataset, settings, embedder, workspace, args.split, progress=_Bar
-        )
-        record = beir.beir_record(report)
-        print(beir.format_beir_table(record))
-        paths = beir.write_beir_reports(record, out, previous)
+        report = evaluate_beir(dataset, settings, embedder, workspace, args.split, progress=_Bar)
+        print(format_beir_table(report))
+        paths = write_beir_reports(report, out, previous)
     else:
+        from qa.evaluation.run import evaluate
+
+        _require_corpus(settings)
         path = args.questions or questions_default
-        problems = evaluation.validate_reference_set(path, settings.corpus)
+        problems = validate_reference_set(path, settings.corpus)
         if problems:
             print("\n".join(problems), file=sys.stderr)
             print(f"qa eval: {len(problems)} problem(s) in {path}", file=sys.stderr)
             return 2
         searcher = _open_searcher(settings, update=True, verbose=args.verbose)
-        questions = evaluation.load_reference_set(path)
-        result = evaluation.evaluate(searcher, questions, k=args.k, questions_file=str(path))
-        record = evaluation.report_record(result)
-        print(evaluation.format_table(record))
-        if args.verbose and result.failures():
-            print("\nFailures (evidence not in the top 5):\n" + evaluation.format_failures(result))
-        paths = evaluation.write_reports(result, out, previous)
+        questions = load_reference_set(path)
+        report = evaluate(searcher, questions, k=args.k, questions_file=str(path))
+        print(format_table(report))
+        if args.verbose and report.failures():
+            failures = format_failures(report, questions)
+            print("\nFailures (evidence not in the top 5):\n" + failures)
+        paths = write_reports(report, questions, out, previous)
     if previous is not None:
-        print("\n" + evaluation.format_comparison(previous, record))
+        print("\n" + format_comparison(previous, report))
     print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -363,9 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench(args)
     try:
         settings = _settings(args)
-        if not settings.corpus.is_dir() and not (args.command == "eval" and args.beir):
-            # Said before the model loads (seconds), not after.
-            raise SettingsError(f"corpus folder {settings.corpus} does not exist")
+        if args.command != "eval":
+            _require_corpus(settings)
         if args.command == "index" and args.verify:
             return run_verify(settings)
         if args.command == "index":

@@ -11,13 +11,25 @@ from typing import Any
 
 import pytest
 
-from qa import beir, cli, evaluation
-from qa.evaluation import Evidence, Question, evidence_metrics, first_cover_ranks
+from qa import cli
+from qa.evaluation import beir, compare, metrics, reference, render, run
+from qa.evaluation.metrics import OVERALL, evidence_metrics, first_cover_ranks
+from qa.evaluation.reference import Evidence, Question, QuestionType
+from qa.evaluation.report import (
+    Latency,
+    LowConfidence,
+    ModeSummary,
+    QuestionOutcome,
+    QuestionReport,
+    ReferenceReport,
+    TypeSummary,
+)
+from qa.evaluation.report_json import ReportError, read_report, report_json, write_json
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
 from qa.search import Searcher
 from qa.settings import Settings
-from qa.types import Chunk
+from qa.types import Chunk, Mode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,14 +52,14 @@ def chunk(source: str, text: str) -> Chunk:
 
 def test_shipped_reference_set_is_valid() -> None:
     assert (
-        evaluation.validate_reference_set(ROOT / "eval" / "questions.jsonl", ROOT / "corpus") == []
+        reference.validate_reference_set(ROOT / "eval" / "questions.jsonl", ROOT / "corpus") == []
     )
 
 
 def test_shipped_reference_set_loads_into_frozen_records() -> None:
-    questions = evaluation.load_reference_set(ROOT / "eval" / "questions.jsonl")
+    questions = reference.load_reference_set(ROOT / "eval" / "questions.jsonl")
     assert len(questions) == 126
-    assert {q.type for q in questions} == set(evaluation.TYPES)
+    assert {q.type for q in questions} == set(QuestionType)
     assert all(q.evidence == () for q in questions if not q.answerable)
     with pytest.raises(dataclasses.FrozenInstanceError):
         questions[0].evidence[0].quote = "changed"  # type: ignore[misc]
@@ -85,7 +97,7 @@ def test_broken_quote_is_reported_and_whitespace_is_collapsed(corpus: Path, tmp_
             },
         ],
     )
-    problems = evaluation.validate_reference_set(path, corpus)
+    problems = reference.validate_reference_set(path, corpus)
     assert len(problems) == 1
     assert "q.jsonl:2: broken: evidence 1: quote not found in a.txt" in problems[0]
 
@@ -130,15 +142,15 @@ def test_every_kind_of_problem_is_reported(corpus: Path, tmp_path: Path) -> None
         "{not json",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    problems = "\n".join(evaluation.validate_reference_set(path, corpus))
+    problems = "\n".join(reference.validate_reference_set(path, corpus))
     assert "q.jsonl:2: q1: duplicate id (first on line 1)" in problems
     assert "q3: unknown type 'opinion'" in problems
     assert "q4: an unanswerable question must have no evidence" in problems
     assert "q5: an answerable question needs at least one evidence item" in problems
     assert "q6: evidence 1: document 'missing.txt' is not a readable file" in problems
     assert "q.jsonl:7: invalid JSON" in problems
-    with pytest.raises(evaluation.ReferenceSetError, match="duplicate id"):
-        evaluation.load_reference_set(path)
+    with pytest.raises(reference.ReferenceSetError, match="duplicate id"):
+        reference.load_reference_set(path)
 
 
 # --- relevance rule
@@ -146,9 +158,9 @@ def test_every_kind_of_problem_is_reported(corpus: Path, tmp_path: Path) -> None
 
 def test_cover_needs_same_document_and_whole_quote_modulo_whitespace() -> None:
     quote = Evidence("a.txt", "employed 120\nsocial workers")
-    assert evaluation.covers(chunk("a.txt", "The service employed  120 social\n workers."), quote)
-    assert not evaluation.covers(chunk("b.txt", "The service employed 120 social workers."), quote)
-    assert not evaluation.covers(chunk("a.txt", "The service employed 120 social"), quote)
+    assert metrics.covers(chunk("a.txt", "The service employed  120 social\n workers."), quote)
+    assert not metrics.covers(chunk("b.txt", "The service employed 120 social workers."), quote)
+    assert not metrics.covers(chunk("a.txt", "The service employed 120 social"), quote)
 
 
 def test_first_cover_rank_counts_only_the_first_of_duplicate_passages() -> None:
@@ -240,33 +252,33 @@ def test_metrics_match_textbook_formulas_on_random_rankings_without_ties() -> No
 
 
 def test_discovery_run_places_items_at_passage_ranks_with_strictly_falling_scores() -> None:
-    run = evaluation.discovery_run((3, 1, 1, None), k=5)
+    run = metrics.discovery_run((3, 1, 1, None), k=5)
     assert sorted(run, key=run.__getitem__, reverse=True) == ["e1", "e2", "e0", "p4", "p5"]
     assert len(set(run.values())) == len(run)
 
 
 def test_means_by_type_and_overall() -> None:
     per_question = {"a": {"R@5": 1.0}, "b": {"R@5": 0.0}, "c": {"R@5": 0.5}}
-    means = evaluation.mean_by_group(
+    means = metrics.mean_by_group(
         per_question, {"a": "fact", "b": "fact", "c": "list"}, ["fact", "list", "number"]
     )
     assert means == {"fact": {"R@5": 0.5}, "list": {"R@5": 0.5}, "overall": {"R@5": 0.5}}
 
 
 def test_latency_percentiles() -> None:
-    latency = evaluation.Latency.of([0.001 * n for n in range(1, 101)])
+    latency = Latency.of([0.001 * n for n in range(1, 101)])
     assert latency.median_ms == pytest.approx(50.5)
     assert latency.p95_ms == pytest.approx(95.05)
     assert latency.queries == 100
 
 
 def test_low_confidence_counts_and_lexical_has_none() -> None:
-    answerable = Question("a", "A?", "fact", (Evidence("a.txt", "x"),))
-    unanswerable = Question("u", "U?", "unanswerable", ())
+    answerable = Question("a", "A?", QuestionType.FACT, (Evidence("a.txt", "x"),))
+    unanswerable = Question("u", "U?", QuestionType.UNANSWERABLE, ())
 
-    def result(question: Question, flagged: bool, mode: str) -> evaluation.QuestionResult:
+    def result(question: Question, flagged: bool, mode: Mode) -> run.QuestionResult:
         metrics = evidence_metrics({"a": (1,)}, 10)["a"] if question.answerable else {}
-        return evaluation.QuestionResult(
+        return run.QuestionResult(
             question,
             mode,
             (1,) if question.answerable else (),
@@ -278,18 +290,18 @@ def test_low_confidence_counts_and_lexical_has_none() -> None:
         )
 
     results = [
-        result(unanswerable, True, "dense"),
-        result(answerable, True, "dense"),
-        result(answerable, False, "dense"),
+        result(unanswerable, True, Mode.DENSE),
+        result(answerable, True, Mode.DENSE),
+        result(answerable, False, Mode.DENSE),
     ]
-    summary = evaluation.summarise("dense", results, threshold=0.35)
+    summary = run.summarise(Mode.DENSE, results, threshold=0.35)
     assert summary.low_confidence is not None
     assert (summary.low_confidence.unanswerable_rate, summary.low_confidence.answerable_rate) == (
         1.0,
         0.5,
     )
     assert summary.metrics["overall"]["R@1"] == 1.0
-    assert evaluation.summarise("lexical", results, threshold=0.35).low_confidence is None
+    assert run.summarise(Mode.LEXICAL, results, threshold=0.35).low_confidence is None
 
 
 # --- end to end with a fake model
@@ -351,10 +363,11 @@ def test_evaluate_writes_json_markdown_and_chart(
     project: tuple[Settings, Path], tmp_path: Path
 ) -> None:
     settings, questions_path = project
-    assert evaluation.validate_reference_set(questions_path, settings.corpus) == []
+    assert reference.validate_reference_set(questions_path, settings.corpus) == []
     searcher = Searcher.open(settings, HashingEmbedder())
-    report = evaluation.evaluate(searcher, evaluation.load_reference_set(questions_path), k=10)
-    record = evaluation.report_record(report)
+    questions = reference.load_reference_set(questions_path)
+    report = run.evaluate(searcher, questions, k=10)
+    record = report_json(report)
     assert set(record["modes"]) == {"lexical", "dense", "hybrid"}
     lexical = record["modes"]["lexical"]
     assert lexical["questions"] == {"number": 1, "fact": 1, "cross_document": 1, "overall": 3}
@@ -365,52 +378,104 @@ def test_evaluate_writes_json_markdown_and_chart(
     assert record["modes"]["hybrid"]["low_confidence"]["unanswerable"] == 1
     assert record["questions"]["q3"]["modes"]["lexical"]["ranks"][0] is not None
 
-    paths = evaluation.write_reports(report, tmp_path / "out")
+    paths = render.write_reports(report, questions, tmp_path / "out")
     assert [p.name for p in paths] == ["eval.json", "eval.png", "eval.md"]
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = paths[2].read_text(encoding="utf-8")
     assert "| hybrid | **overall** | 3 |" in markdown and "![" in markdown
     assert json.loads(paths[0].read_text(encoding="utf-8"))["k"] == 10
-    assert "R@1" in evaluation.format_table(record).splitlines()[0]
+    assert "R@1" in render.format_table(report).splitlines()[0]
 
 
 def test_failures_list_missed_quotes_and_top_passages(project: tuple[Settings, Path]) -> None:
     settings, _ = project
     searcher = Searcher.open(settings, HashingEmbedder())
     irrelevant = Question(
-        "q8", "budget", "fact", (Evidence("budget.txt", "not in the corpus at all"),)
+        "q8", "budget", QuestionType.FACT, (Evidence("budget.txt", "not in the corpus at all"),)
     )
-    report = evaluation.evaluate(searcher, [irrelevant], k=5, modes=("lexical",))
-    text = evaluation.format_failures(report)
+    report = run.evaluate(searcher, [irrelevant], k=5, modes=(Mode.LEXICAL,))
+    text = render.format_failures(report, [irrelevant])
     assert "q8 (fact) missed by lexical: budget" in text
     assert "budget.txt: “not in the corpus at all”" in text
     assert "1. budget.txt: Budget The budget rose by 3 million pounds." in text
     assert report.unreachable == ("q8: budget.txt: 'not in the corpus at all'",)
 
 
+# --- report files
+
+
+def test_a_report_read_back_from_its_file_keeps_every_figure_and_prints_the_same_table(
+    project: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, questions_path = project
+    searcher = Searcher.open(settings, HashingEmbedder())
+    report = run.evaluate(searcher, reference.load_reference_set(questions_path), k=10)
+    path = tmp_path / "eval.json"
+    write_json(report, path)
+    read = read_report(path)
+    assert isinstance(read, ReferenceReport)
+    assert report_json(read) == report_json(report) == json.loads(path.read_text("utf-8"))
+    assert render.format_table(read) == render.format_table(report)
+    assert [s.mode for s in read.modes] == [Mode.LEXICAL, Mode.DENSE, Mode.HYBRID]
+    assert read.questions[2].outcome(Mode.LEXICAL) == report.questions[2].outcome(Mode.LEXICAL)
+    assert compare.compare_reports(read, report) and all(
+        d.change == pytest.approx(0) for d in compare.compare_reports(read, report)
+    )
+
+
+def test_the_report_of_before_time_aware_selection_still_loads_for_compare() -> None:
+    path = ROOT / "docs" / "eval-before-issue6.json"
+    old = read_report(path)
+    assert isinstance(old, ReferenceReport) and old.k == 10 and len(old.questions) == 81
+    hybrid = {s.mode: s for s in old.modes}[Mode.HYBRID]
+    assert hybrid.metrics["cross_document"]["R@5"] == pytest.approx(0.8333)
+    assert hybrid.low_confidence is not None and hybrid.low_confidence.unanswerable == 14
+    assert report_json(old) == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_damaged_report_names_the_file_and_the_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = json.loads((ROOT / "docs" / "eval-before-issue6.json").read_text(encoding="utf-8"))
+    del record["modes"]["hybrid"]["latency_ms"]["p95"]
+    record["questions"]["q001"]["modes"]["dense"]["ranks"] = ["first"]
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(ReportError, match=r"damaged.json: field 'modes.hybrid.latency_ms.p95'"):
+        read_report(damaged)
+    record["modes"]["hybrid"]["latency_ms"]["p95"] = 9.0
+    damaged.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(ReportError, match=r"'questions.q001.modes.dense.ranks' must be a list"):
+        read_report(damaged)
+    damaged.write_text(json.dumps({**record, "kind": "survey"}), encoding="utf-8")
+    with pytest.raises(ReportError, match="field 'kind' must be 'reference' or 'beir'"):
+        read_report(damaged)
+    damaged.write_text("not json", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["eval", "--compare", str(damaged)]) == 2
+    assert f"cannot read report {damaged}" in capsys.readouterr().err
+
+
 def test_compare_reports_gives_new_minus_old_and_changed_questions() -> None:
-    def record(r5: float, missed: int) -> dict[str, object]:
-        return {
-            "created_at": "then",
-            "modes": {
-                "hybrid": {
-                    "metrics": {"overall": {"R@5": r5, "MRR@10": 0.5}},
-                    "low_confidence": {"unanswerable_rate": 0.5, "answerable_rate": 0.1},
-                }
-            },
-            "questions": {"q1": {"modes": {"hybrid": {"missed_in_top5": missed}}}},
-        }
+    def record(r5: float, missed: int) -> ReferenceReport:
+        hybrid = ModeSummary(
+            Mode.HYBRID,
+            (TypeSummary(OVERALL, 1, {"R@5": r5, "MRR@10": 0.5}),),
+            LowConfidence(1, 2, 1, 10, threshold=0.35),
+            Latency(10.0, 20.0, 1),
+        )
+        outcome = QuestionOutcome(Mode.HYBRID, (1,), {}, False, None, missed, ())
+        question = QuestionReport("q1", QuestionType.FACT, (outcome,))
+        return ReferenceReport("then", "q.jsonl", "v1", "model", 10, (hybrid,), (), (question,))
 
     old, new = record(0.70, 1), record(0.75, 0)
-    changes = {(d.group, d.metric): d.change for d in evaluation.compare_reports(old, new)}
+    changes = {(d.group, d.metric): d.change for d in compare.compare_reports(old, new)}
     assert changes[("overall", "R@5")] == pytest.approx(0.05)
     assert changes[("overall", "MRR@10")] == 0.0
-    assert evaluation.changed_questions(old, new) == {"hybrid": ([], ["q1"])}
-    text = evaluation.format_comparison(old, new)
+    assert compare.changed_questions(old, new) == {"hybrid": ([], ["q1"])}
+    text = compare.format_comparison(old, new)
     assert "+0.050" in text and "newly passing q1" in text
-    assert "| hybrid | overall | +0.050 | 0 |" in evaluation.format_comparison(
-        old, new, markdown=True
-    )
+    assert "| hybrid | overall | +0.050 | 0 |" in compare.format_comparison(old, new, markdown=True)
 
 
 def test_cli_eval_writes_reports_and_compares(
@@ -516,22 +581,22 @@ def test_beir_harness_on_a_tiny_dataset(tmp_path: Path) -> None:
     assert (report.documents, report.indexed_documents, report.queries) == (7, 7, 3)
     modes = {m.mode: m for m in report.modes}
     assert set(modes) == {"lexical", "dense", "hybrid"}
-    lexical = modes["lexical"].per_query
+    lexical = report.per_query[Mode.LEXICAL]
     # q1 and q2 use words found only in their relevant document: ranked first.
     for qid in ("q1", "q2"):
         assert lexical[qid] == {"nDCG@10": 1.0, "R@10": 1.0, "R@100": 1.0, "MRR@10": 1.0}
-    # q3 ("sea") finds d2 and d/5 but never d4: recall 2/3, nDCG below 1.
-    assert lexical["q3"]["R@100"] == pytest.approx(2 / 3)
+    # q3 ("sea") finds d2 and d/5 but never d4: recall 2/3 (4 decimals, as published), nDCG < 1.
+    assert lexical["q3"]["R@100"] == pytest.approx(2 / 3, abs=1e-4)
     assert 0 < lexical["q3"]["nDCG@10"] < 1
     for mode in modes.values():
-        assert all(0.0 <= v <= 1.0 for v in mode.metrics.values())
-        assert mode.metrics["R@10"] <= mode.metrics["R@100"]
+        assert all(0.0 <= v <= 1.0 for v in mode.metrics[OVERALL].values())
+        assert mode.metrics[OVERALL]["R@10"] <= mode.metrics[OVERALL]["R@100"]
 
-    record = beir.beir_record(report)
-    paths = beir.write_beir_reports(record, tmp_path / "out")
+    paths = render.write_beir_reports(report, tmp_path / "out")
     assert [p.name for p in paths] == ["beir-tiny.json", "beir-tiny.md"]
     assert "| lexical |" in paths[1].read_text(encoding="utf-8")
-    assert "nDCG@10" in beir.format_beir_table(record)
+    assert "nDCG@10" in render.format_beir_table(report)
+    assert read_report(paths[0]) == report  # a BEIR report holds no similarity: read back whole
     # A second run reuses the index and gives the same numbers.
     again = beir.evaluate_beir(dataset, settings, HashingEmbedder(), workspace)
     assert [m.metrics for m in again.modes] == [m.metrics for m in report.modes]
@@ -576,7 +641,7 @@ CROSS_DOCUMENT_TARGET = 0.9
 
 
 @pytest.fixture(scope="module")
-def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, evaluation.ModeSummary]:
+def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModeSummary]:
     """Default settings on the shipped corpus: the project index if current, else a fresh one."""
     from qa.index.embedders import load_embedder
     from qa.index.store import IndexProblem
@@ -591,14 +656,14 @@ def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, evalua
         settings = settings.replace(index=tmp_path_factory.mktemp("gate") / "index")
         build_index(settings, embedder)
         searcher = Searcher.open(settings, embedder)
-    questions = evaluation.load_reference_set(ROOT / "eval" / "questions.jsonl")
-    report = evaluation.evaluate(searcher, questions, k=10)
-    return {s.mode: s for s in report.summaries}
+    questions = reference.load_reference_set(ROOT / "eval" / "questions.jsonl")
+    report = run.evaluate(searcher, questions, k=10)
+    return {s.mode: s for s in report.modes}
 
 
 @pytest.mark.slow
 def test_gate_hybrid_recall_at_5_has_not_dropped(
-    real_summaries: dict[str, evaluation.ModeSummary],
+    real_summaries: dict[str, ModeSummary],
 ) -> None:
     hybrid = real_summaries["hybrid"].metrics["overall"]["R@5"]
     assert hybrid >= HYBRID_RECALL_AT_5 - TOLERANCE, f"hybrid recall@5 {hybrid:.3f}"
@@ -606,7 +671,7 @@ def test_gate_hybrid_recall_at_5_has_not_dropped(
 
 @pytest.mark.slow
 def test_gate_questions_across_years_reach_target_and_no_type_drops(
-    real_summaries: dict[str, evaluation.ModeSummary],
+    real_summaries: dict[str, ModeSummary],
 ) -> None:
     by_type = {t: m["R@5"] for t, m in real_summaries["hybrid"].metrics.items() if t != "overall"}
     assert by_type["cross_document"] >= CROSS_DOCUMENT_TARGET, by_type
@@ -616,7 +681,7 @@ def test_gate_questions_across_years_reach_target_and_no_type_drops(
 
 @pytest.mark.slow
 def test_gate_hybrid_recall_at_5_beats_each_single_mode(
-    real_summaries: dict[str, evaluation.ModeSummary],
+    real_summaries: dict[str, ModeSummary],
 ) -> None:
     recall = {mode: s.metrics["overall"]["R@5"] for mode, s in real_summaries.items()}
     assert recall["hybrid"] >= recall["lexical"], recall

@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -33,8 +32,9 @@ import numpy as np
 from qa.bench.report import write_reports
 from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
-from qa.evaluation import percentile
+from qa.evaluation.metrics import percentile
 from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
+from qa.questions import load_questions
 from qa.settings import Settings
 from qa.types import Mode
 
@@ -300,11 +300,9 @@ def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalCompar
     )
 
 
-def _questions(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+def _seed_questions(path: Path) -> tuple[str, ...]:
+    """The questions generated queries are modelled on; none where the project has no file."""
+    return load_questions(path) if path.is_file() else ()
 
 
 def machine() -> dict[str, Any]:
@@ -342,7 +340,7 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     vocabulary = corpus_vocabulary(load_corpus(config.corpus).documents, config.seed)
     queries = generate_queries(
-        vocabulary, _questions(config.questions), config.queries, config.seed
+        vocabulary, _seed_questions(config.questions), config.queries, config.seed
     )
     base = Settings()
     sample = _sample_passages(vocabulary, config.seed)[: config.embedding_sample]

@@ -13,7 +13,7 @@ Example::
 
     dataset = load_beir(Path("scifact"))
     report = evaluate_beir(dataset, settings, embedder, Path("scifact/.qa-index"))
-    print(format_beir_table(report))
+    print(format_beir_table(report))  # from qa.evaluation.render
 """
 
 from __future__ import annotations
@@ -30,20 +30,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from qa.evaluation import (
-    MODES,
-    OVERALL,
-    REPORT_FORMAT,
+from qa.evaluation.metrics import BEIR_METRICS, OVERALL, document_metrics
+from qa.evaluation.report import (
+    REPORT_MODES,
+    BeirReport,
     Latency,
-    comparison_section,
-    format_table,
+    ModeSummary,
+    TypeSummary,
+    published_metrics,
 )
 from qa.index.build import ProgressFactory, build_index
 from qa.index.embedders import Embedder
 from qa.settings import Settings
+from qa.types import Mode
 
-METRICS = ("nDCG@10", "R@10", "R@100", "MRR@10")
-DEPTH = 100  # documents ranked per query: the deepest cutoff of METRICS
+DEPTH = 100  # documents ranked per query: the deepest cutoff of BEIR_METRICS
 PASSAGES_PER_DOCUMENT = (
     3  # passages searched per ranked document, so DEPTH distinct documents remain
 )
@@ -176,53 +177,13 @@ def document_run(
     return {doc_id: float(depth - position) for position, doc_id in enumerate(ranked)}
 
 
-def document_metrics(
-    qrels: Mapping[str, Mapping[str, int]], runs: Mapping[str, Mapping[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Per judged query: nDCG@10, R@10, R@100, MRR@10; a query with an empty run scores 0."""
-    import ir_measures
-
-    measures = {name: ir_measures.parse_measure(name.replace("MRR", "RR")) for name in METRICS}
-    names = {str(measure): name for name, measure in measures.items()}
-    values: dict[str, dict[str, float]] = {qid: dict.fromkeys(METRICS, 0.0) for qid in qrels}
-    for metric in ir_measures.iter_calc(list(measures.values()), dict(qrels), dict(runs)):
-        values[metric.query_id][names[str(metric.measure)]] = float(metric.value)
-    return values
-
-
-@dataclass(frozen=True)
-class BeirModeResult:
-    """Mean metrics of one mode, and each query's own (to find the queries that fail)."""
-
-    mode: str
-    metrics: Mapping[str, float]
-    per_query: Mapping[str, Mapping[str, float]]
-    latency: Latency
-
-
-@dataclass(frozen=True)
-class BeirReport:
-    """The outcome of one ``qa eval --beir`` run."""
-
-    dataset: str
-    split: str
-    documents: int
-    indexed_documents: int
-    chunks: int
-    queries: int
-    index_seconds: float
-    model: str
-    created_at: str
-    modes: tuple[BeirModeResult, ...]
-
-
 def evaluate_beir(
     dataset: BeirDataset,
     settings: Settings,
     embedder: Embedder,
     workspace: Path,
     split: str = "test",
-    modes: Sequence[str] = MODES,
+    modes: Sequence[Mode] = REPORT_MODES,
     progress: ProgressFactory | None = None,
 ) -> BeirReport:
     """Index the dataset under ``workspace`` (updating an earlier index) and score every mode."""
@@ -234,7 +195,8 @@ def evaluate_beir(
     build = build_index(settings, embedder, progress=progress)
     index_seconds = time.perf_counter() - started
     searcher = Searcher.open(settings, embedder)
-    results = []
+    summaries: list[ModeSummary] = []
+    per_query: dict[Mode, dict[str, dict[str, float]]] = {}
     for mode in modes:
         runs: dict[str, dict[str, float]] = {}
         seconds: list[float] = []
@@ -247,108 +209,24 @@ def evaluate_beir(
             )
             seconds.append(time.perf_counter() - began)
             runs[qid] = document_run([h.chunk.source for h in answer.hits], doc_of, qid, DEPTH)
-        per_query = document_metrics(dataset.qrels, runs)
+        metrics = document_metrics(dataset.qrels, runs)
+        per_query[mode] = {qid: published_metrics(values) for qid, values in metrics.items()}
         means = {
-            name: statistics.fmean(v[name] for v in per_query.values()) if per_query else 0.0
-            for name in METRICS
+            name: statistics.fmean(v[name] for v in metrics.values()) if metrics else 0.0
+            for name in BEIR_METRICS
         }
-        results.append(BeirModeResult(mode, means, per_query, Latency.of(seconds)))
+        overall = TypeSummary(OVERALL, len(dataset.queries), published_metrics(means))
+        summaries.append(ModeSummary(mode, (overall,), None, Latency.of(seconds)))
     return BeirReport(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         dataset=dataset.name,
         split=split,
+        model=settings.model,
         documents=len(dataset.documents),
         indexed_documents=build.documents,
         chunks=build.chunks,
         queries=len(dataset.queries),
-        index_seconds=index_seconds,
-        model=settings.model,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        modes=tuple(results),
+        index_seconds=round(index_seconds, 2),
+        modes=tuple(summaries),
+        per_query=per_query,
     )
-
-
-def beir_record(report: BeirReport) -> dict[str, Any]:
-    """The JSON form, shaped like the reference report so ``--compare`` and the table work alike."""
-    return {
-        "format": REPORT_FORMAT,
-        "kind": "beir",
-        "created_at": report.created_at,
-        "dataset": report.dataset,
-        "split": report.split,
-        "model": report.model,
-        "counts": {
-            "documents": report.documents,
-            "indexed_documents": report.indexed_documents,
-            "chunks": report.chunks,
-            "queries": report.queries,
-        },
-        "index_seconds": round(report.index_seconds, 2),
-        "metric_names": list(METRICS),
-        "modes": {
-            r.mode: {
-                "metrics": {OVERALL: {n: round(v, 4) for n, v in r.metrics.items()}},
-                "questions": {OVERALL: report.queries},
-                "low_confidence": None,
-                "latency_ms": {
-                    "median": round(r.latency.median_ms, 2),
-                    "p95": round(r.latency.p95_ms, 2),
-                    "queries": r.latency.queries,
-                },
-                "per_query": {
-                    q: {n: round(v, 4) for n, v in m.items()} for q, m in r.per_query.items()
-                },
-            }
-            for r in report.modes
-        },
-    }
-
-
-def format_beir_table(record: Mapping[str, Any]) -> str:
-    counts = record["counts"]
-    return (
-        f"BEIR {record['dataset']} ({record['split']}): {counts['queries']} queries,"
-        f" {counts['indexed_documents']}/{counts['documents']} documents"
-        f" in {counts['chunks']} chunks\n" + format_table(record)
-    )
-
-
-def format_beir_markdown(
-    record: Mapping[str, Any], previous: Mapping[str, Any] | None = None
-) -> str:
-    counts = record["counts"]
-    lines = [
-        f"# BEIR evaluation: {record['dataset']} ({record['split']})",
-        "",
-        f"{record['created_at']} · model `{record['model']}` · {counts['queries']} queries ·"
-        f" {counts['indexed_documents']} of {counts['documents']} documents indexed"
-        f" in {counts['chunks']} chunks ({record['index_seconds']:.0f} s)",
-        "",
-        "Each document ranks where its first passage does."
-        " Metrics from ir_measures, mean over judged queries.",
-        "",
-        "| mode | " + " | ".join(METRICS) + " | median latency | p95 latency |",
-        "|---|" + "---:|" * (len(METRICS) + 2),
-    ]
-    for mode, summary in record["modes"].items():
-        metrics = summary["metrics"][OVERALL]
-        latency = summary["latency_ms"]
-        lines.append(
-            f"| {mode} | "
-            + " | ".join(f"{metrics[n]:.3f}" for n in METRICS)
-            + f" | {latency['median']:.1f} ms | {latency['p95']:.1f} ms |"
-        )
-    if previous is not None:
-        lines += comparison_section(previous, record)
-    return "\n".join(lines) + "\n"
-
-
-def write_beir_reports(
-    record: Mapping[str, Any], out: Path, previous: Mapping[str, Any] | None = None
-) -> list[Path]:
-    """Write beir-<dataset>.json and .md into ``out``; return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"beir-{record['dataset']}"
-    paths = [out / f"{stem}.json", out / f"{stem}.md"]
-    paths[0].write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(format_beir_markdown(record, previous), encoding="utf-8")
-    return paths
