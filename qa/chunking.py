@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.text import BULLET, PARAGRAPH_NUMBER, SENTENCE_BREAK, mostly_capitals
+from qa.text import BULLET, PARAGRAPH_NUMBER, SENTENCE_BREAK, mostly_capitals, normalise_space
 from qa.types import Chunk, Document
 
 # 2: a heading no longer splits a paragraph that fits; cuts and overlaps fall at sentences
@@ -142,7 +142,7 @@ def _promote_title_headings(blocks: list[_Block]) -> None:
 
 
 def _heading_text(block: _Block) -> str:
-    return re.sub(r"\s+", " ", block.text.strip().lstrip("#").strip()).rstrip(":")
+    return normalise_space(block.text.strip().lstrip("#")).rstrip(":")
 
 
 def _ends_with_colon(unit: _Unit) -> bool:

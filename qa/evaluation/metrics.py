@@ -26,7 +26,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qa.evaluation.reference import Evidence, normalise_space
+from qa.evaluation.reference import Evidence
+from qa.text import normalise_space
 from qa.types import Chunk
 
 SHOWN_PASSAGES = 5  # failures are judged, and passages shown, in the top 5

@@ -13,14 +13,12 @@ Example::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.questions import read_question_file
+from qa.text import normalise_space
 from qa.types import Choice
-
-_SPACE = re.compile(r"\s+")
 
 
 class QuestionType(Choice):
@@ -61,11 +59,6 @@ class Question:
 
 class ReferenceSetError(ValueError):
     """The reference file cannot be used; the message lists every problem."""
-
-
-def normalise_space(text: str) -> str:
-    """``text`` with every whitespace run as one space: line breaks and indents vary by loader."""
-    return _SPACE.sub(" ", text).strip()
 
 
 def _evidence(place: str, evidence: list[object], problems: list[str]) -> tuple[Evidence, ...]:

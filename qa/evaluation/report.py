@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.evaluation.metrics import BEIR_METRICS, metric_names, percentile
-from qa.evaluation.reference import QuestionType, normalise_space
+from qa.evaluation.reference import QuestionType
+from qa.text import normalise_space
 from qa.types import Chunk, Mode
 
 REPORT_MODES = (Mode.LEXICAL, Mode.DENSE, Mode.HYBRID)  # the order of every report's rows
