@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SOURCE",
         help="only this document (path relative to the corpus); repeatable",
     )
+    ask.add_argument(
+        "--organisation",
+        action="append",
+        dest="organisations",
+        metavar="NAME",
+        help="only documents about this council or body (as listed by the index); repeatable",
+    )
     ask.add_argument("--year-from", type=int, help="only documents dated in or after this year")
     ask.add_argument("--year-to", type=int, help="only documents dated in or before this year")
     ask.add_argument(
@@ -228,6 +235,7 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.corpus.organisations import organisation_name
     from qa.questions import QuestionFileError, load_questions
     from qa.render.output import answer_record, format_answer
     from qa.types import Filters
@@ -246,6 +254,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
     filters = Filters(
         sources=frozenset(args.documents) if args.documents else None,
+        organisations=frozenset(organisation_name(o) or o for o in args.organisations)
+        if args.organisations
+        else None,
         year_from=args.year_from,
         year_to=args.year_to,
     )

@@ -105,7 +105,7 @@ class Searcher:
         timings: dict[str, float] = {}
 
         started = time.perf_counter()
-        query = understand(question, mode, self.embedder, snapshot.years)
+        query = understand(question, mode, self.embedder, snapshot.years, snapshot.organisations)
         timings["understand"] = time.perf_counter() - started
         rankings = retrieve(
             snapshot,

@@ -59,6 +59,7 @@ class Settings:
     model: str = BUNDLED_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 150
+    chunk_context: bool = True
     fusion: Fusion = Fusion.WEIGHTED
     rrf_k: int = 60
     lexical_weight: float = 0.5
@@ -68,6 +69,7 @@ class Settings:
     max_file_mb: float = 100.0
     batch_size: int = 32
     time_boost: float = 0.1
+    organisation_boost: float = 0.5
     diversity: Diversity = Diversity.SIDES
     side_quota: int = 3
     mmr_lambda: float = 0.7
@@ -115,9 +117,12 @@ class Settings:
         for name in ("mmr_lambda", "duplicate_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.time_boost < 0 or self.side_quota < 0 or self.track_up_to_documents < 0:
+        if min(self.time_boost, self.organisation_boost, self.side_quota) < 0 or (
+            self.track_up_to_documents < 0
+        ):
             raise SettingsError(
-                "time_boost, side_quota and track_up_to_documents must not be negative"
+                "time_boost, organisation_boost, side_quota and track_up_to_documents must not"
+                " be negative"
             )
         if self.max_file_mb <= 0:
             raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
@@ -130,7 +135,14 @@ _CHOICES: dict[str, type[Choice]] = {"Fusion": Fusion, "Diversity": Diversity}
 
 
 def _field_types() -> dict[str, type]:
-    types: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float, **_CHOICES}
+    types: dict[str, type] = {
+        "Path": Path,
+        "str": str,
+        "int": int,
+        "float": float,
+        "bool": bool,
+        **_CHOICES,
+    }
     return {f.name: types[str(f.type)] for f in fields(Settings)}
 
 
@@ -144,11 +156,25 @@ def _coerce(name: str, value: Any, origin: str, base: Path) -> Any:
             raise ValueError("not a whole number")
         if issubclass(kind, Choice):
             return kind.from_str(str(value))
+        if kind is bool:
+            return _boolean(value)
         return kind(value)
     except (TypeError, ValueError) as error:
         raise SettingsError(
             f"{origin}: {name} = {value!r} is not a valid {kind.__name__}"
         ) from error
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or the words people put in environment variables ("true", "0")."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "1": True, "yes": True, "on": True}
+    words |= {"false": False, "0": False, "no": False, "off": False}
+    try:
+        return words[str(value).strip().lower()]
+    except KeyError:
+        raise ValueError("not true or false") from None
 
 
 def find_pyproject(start: Path) -> Path | None:

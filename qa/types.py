@@ -154,9 +154,12 @@ class Filters:
     sources: frozenset[str] | None = None
     year_from: int | None = None
     year_to: int | None = None
+    organisations: frozenset[str] | None = None
 
-    def allows(self, source: str, date: str | None) -> bool:
+    def allows(self, source: str, date: str | None, organisation: str | None = None) -> bool:
         if self.sources is not None and source not in self.sources:
+            return False
+        if self.organisations is not None and organisation not in self.organisations:
             return False
         if self.year_from is None and self.year_to is None:
             return True

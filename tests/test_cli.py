@@ -330,3 +330,18 @@ def test_index_output_shows_no_third_party_progress_bars(tiny_corpus: Path, tmp_
     )
     assert "Loading weights" not in done.stderr
     assert done.stdout.startswith("Rebuilt index: 3 documents")
+
+
+def test_organisation_flag_keeps_one_councils_passages(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .test_search import COUNCILS
+
+    flags = [*cli]
+    flags[flags.index("--corpus") + 1] = str(write_corpus(tmp_path / "councils", COUNCILS))
+    question = "care leavers accommodation"
+    assert (
+        main(["ask", *flags, "--json", "--organisation", "London Borough of Sutton", question]) == 0
+    )
+    record = json_lines(capsys.readouterr().out)[0]
+    assert record["passages"] and {p["source"] for p in record["passages"]} == {"sutton.txt"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qa.index.build import build_index
@@ -135,3 +137,81 @@ def test_terminal_text_for_no_passages() -> None:
     from qa.types import Answer
 
     assert format_answer(Answer("anything", ())) == "No passages found for: anything"
+
+
+# --- several councils in one corpus --------------------------------------------------------------
+
+# The passages that answer never name their council: only the report's cover does, as in
+# real reports, so the organisation must come from the document.
+COUNCILS = {
+    name.lower() + ".txt": (
+        f"Inspection of {name} local authority children's services\n\n"
+        "Inspection dates: 3 to 14 March 2025\n\n"
+        "Lead inspector: A. Inspector, His Majesty's Inspector\n\n"
+        "What needs to improve?\n\n"
+        f"1. Foster carers are recruited steadily and {detail}. Leaders know their service"
+        " well and plan for the children who need it most.\n\n"
+        "2. Care leavers live in suitable accommodation and have personal advisers who"
+        " keep in touch and help them to find work, training or education.\n"
+    )
+    for name, detail in (
+        ("Bradford", "matched quickly with children"),
+        ("Sutton", "trained every month by the service"),
+        ("Hampshire", "supported by a dedicated team"),
+    )
+}
+
+
+@pytest.fixture
+def councils(tmp_path: Path) -> Searcher:
+    corpus = write_corpus(tmp_path / "corpus", COUNCILS)
+    settings = Settings(corpus=corpus, index=tmp_path / "index", chunk_size=200, chunk_overlap=20)
+    build_index(settings, HashingEmbedder())
+    return Searcher.open(settings, HashingEmbedder())
+
+
+@pytest.mark.parametrize("council", ["Bradford", "Sutton", "Hampshire"])
+def test_a_question_naming_a_council_finds_that_councils_report_first(
+    councils: Searcher, council: str
+) -> None:
+    for question in (
+        f"How are care leavers housed in {council}?",
+        f"Where do {council}'s care leavers live, and do they have personal advisers?",
+    ):
+        hits = councils.search(question, k=3).hits
+        assert "Care leavers live in suitable accommodation" in hits[0].chunk.text
+        assert council not in hits[0].chunk.text
+        assert hits[0].chunk.source == f"{council.lower()}.txt", question
+
+
+def test_the_organisation_filter_returns_only_that_councils_passages(councils: Searcher) -> None:
+    only = Filters(organisations=frozenset({"Sutton"}))
+    hits = councils.search("care leavers accommodation personal advisers", k=5, filters=only).hits
+    assert hits and {h.chunk.source for h in hits} == {"sutton.txt"}
+    assert councils.snapshot.organisations == {"Bradford", "Sutton", "Hampshire"}
+
+
+def test_the_named_councils_passages_outrank_the_same_words_from_another_council(
+    tmp_path: Path,
+) -> None:
+    """Without chunk context only the organisation boost can tell two councils' identical
+    passages apart; the named council's comes first."""
+    corpus = write_corpus(tmp_path / "corpus", COUNCILS)
+    settings = Settings(
+        corpus=corpus,
+        index=tmp_path / "index",
+        chunk_size=200,
+        chunk_overlap=20,
+        chunk_context=False,
+    )
+    build_index(settings, HashingEmbedder())
+    searcher = Searcher.open(settings, HashingEmbedder())
+    plain = Searcher(settings.replace(organisation_boost=0.0), searcher.snapshot, searcher.embedder)
+    firsts_without_boost = set()
+    for council in ("Bradford", "Sutton", "Hampshire"):
+        question = f"{council}: care leavers suitable accommodation advisers"
+        leavers = [h for h in searcher.search(question, k=5).hits if "Care leavers" in h.chunk.text]
+        assert leavers[0].chunk.source == f"{council.lower()}.txt"
+        unboosted = [h for h in plain.search(question, k=5).hits if "Care leavers" in h.chunk.text]
+        firsts_without_boost.add(unboosted[0].chunk.source)
+    assert len(firsts_without_boost) == 1  # without it, the same council wins every question

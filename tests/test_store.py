@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import qa.index.store
-from qa.index.build import build_index, build_spec
+from qa.index.build import build_index, build_spec, search_text
 from qa.index.embedders import HashingEmbedder
 from qa.index.store import (
     CURRENT,
@@ -243,7 +243,9 @@ def test_loaded_snapshot_is_unaffected_by_a_later_build(
 
 def test_embeddings_survive_a_round_trip(built: Settings, embedder: HashingEmbedder) -> None:
     snapshot = IndexStore(built.index).load(build_spec(built, embedder))
-    expected = embedder.encode([c.text for c in snapshot.chunks])
+    expected = embedder.encode(
+        [search_text(snapshot.catalog[c.source], c, built.chunk_context) for c in snapshot.chunks]
+    )
     np.testing.assert_allclose(snapshot.embeddings, expected, atol=1e-6)
 
 

@@ -30,7 +30,7 @@ from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from qa.index.store import BuildSpec, IndexProblem, IndexStore, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
-from qa.types import Chunk, Document, LoadError
+from qa.types import CatalogEntry, Chunk, Document, LoadError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,27 @@ def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
         chunk_overlap=settings.chunk_overlap,
         chunker_version=CHUNKER_VERSION,
         tokenizer_version=TOKENIZER_VERSION,
+        chunk_context=settings.chunk_context,
     )
+
+
+def search_text(document: CatalogEntry, chunk: Chunk, with_context: bool) -> str:
+    """What the lexical and dense indexes see of a chunk: its text, after its document's
+    title, organisation and section when ``with_context``.
+
+    A passage of a report rarely names the council or the report it is part of ("Care
+    leavers live in suitable accommodation"); a question does ("How are Sutton's care
+    leavers housed?"). The quoted and cited text stays the chunk's own.
+    """
+    if not with_context:
+        return chunk.text
+    context: list[str] = []
+    for part in (document.title, document.organisation, chunk.section):
+        # Only what the chunk does not already say: a cover page naming its council three
+        # times would otherwise outrank every passage for that council's name.
+        if part and all(part not in said for said in (*context, chunk.text)):
+            context.append(part)
+    return "\n".join([*context, chunk.text])
 
 
 @dataclass(frozen=True)
@@ -203,9 +223,14 @@ def build_index(
     checkpoint = EmbeddingCheckpoint.open(
         settings.index, f"{embedder.name}|{spec.dimension}|{spec.max_tokens}"
     )
+    catalog = {d.source: d for d in documents}
+
+    def indexed(chunk: Chunk) -> str:
+        return search_text(catalog[chunk.source], chunk, settings.chunk_context)
+
     fresh = checkpoint.embed(
         embedder,
-        [c.text for _, new_chunks in pending for c in new_chunks],
+        [indexed(c) for _, new_chunks in pending for c in new_chunks],
         settings.batch_size,
         bar.update if bar else None,
     )
@@ -220,7 +245,7 @@ def build_index(
         np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
     )
     stage("embed")
-    bm25 = BM25Index.build([tokenize(c.text) for c in chunks])
+    bm25 = BM25Index.build([tokenize(indexed(c)) for c in chunks])
     stage("lexical")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search

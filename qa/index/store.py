@@ -107,6 +107,7 @@ class BuildSpec:
     chunk_overlap: int
     chunker_version: int
     tokenizer_version: int
+    chunk_context: bool
 
     def as_manifest(self) -> dict[str, Any]:
         return {
@@ -120,6 +121,7 @@ class BuildSpec:
                 "overlap": self.chunk_overlap,
                 "chunker_version": self.chunker_version,
                 "tokenizer_version": self.tokenizer_version,
+                "context": self.chunk_context,
             },
         }
 
@@ -145,6 +147,11 @@ class Snapshot:
     @property
     def version(self) -> str:
         return self.path.name
+
+    @cached_property
+    def organisations(self) -> frozenset[str]:
+        """The organisations the corpus has documents about."""
+        return frozenset(e.organisation for e in self.catalog.values() if e.organisation)
 
     @cached_property
     def years(self) -> frozenset[int]:

@@ -59,9 +59,10 @@ def allowed_rows(
     allowed = np.zeros(len(snapshot.chunks), dtype=bool)
     for source, rows in snapshot.rows_of.items():
         document = snapshot.catalog[source]
-        if (filters is None or filters.allows(source, document.date)) and (
-            side is None or side.holds(document.year)
-        ):
+        allowed_here = filters is None or filters.allows(
+            source, document.date, document.organisation
+        )
+        if allowed_here and (side is None or side.holds(document.year)):
             allowed[rows.start : rows.stop] = True
     return allowed
 

@@ -44,19 +44,27 @@ class Selected:
     duplicates: list[int] = field(default_factory=list)
 
 
-def boost_in_time(
-    candidates: Sequence[Candidate], sides: Sequence[Side], boost: float
+def boost(
+    candidates: Sequence[Candidate], favoured: Callable[[Candidate], bool], factor: float
 ) -> list[Candidate]:
-    """Candidates re-scored with the time boost, best first (stable for equal scores)."""
-    if not sides or boost == 0:
+    """Candidates with the ``favoured`` ones' scores raised by ``factor`` (relative), best
+    first (stable for equal scores)."""
+    if factor == 0:
         return list(candidates)
     boosted = [
-        Candidate(c.row, c.score * (1 + boost), c.source, c.year)
-        if any(side.holds(c.year) for side in sides)
-        else c
+        Candidate(c.row, c.score * (1 + factor), c.source, c.year) if favoured(c) else c
         for c in candidates
     ]
     return sorted(boosted, key=lambda c: -c.score)
+
+
+def boost_in_time(
+    candidates: Sequence[Candidate], sides: Sequence[Side], factor: float
+) -> list[Candidate]:
+    """Candidates from documents dated in the named periods raised by the time boost."""
+    if not sides:
+        return list(candidates)
+    return boost(candidates, lambda c: any(side.holds(c.year) for side in sides), factor)
 
 
 def containment(first: frozenset[tuple[str, ...]], second: frozenset[tuple[str, ...]]) -> float:
@@ -164,6 +172,13 @@ def choose(
     question compares them). Duplicates are judged on word 4-grams, read once per row.
     """
     candidates = boost_in_time(candidates, query.sides, settings.time_boost)
+    if query.organisations:
+        named = {
+            source
+            for source, entry in snapshot.catalog.items()
+            if entry.organisation in query.organisations
+        }
+        candidates = boost(candidates, lambda c: c.source in named, settings.organisation_boost)
     embeddings = snapshot.embeddings
     words: dict[int, frozenset[tuple[str, ...]]] = {}
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.corpus.organisations import organisations_in
 from qa.features.timeframe import Side, Timeframe, read_timeframe
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
@@ -37,6 +38,8 @@ class Query:
     ``vector`` is None in lexical mode and for a blank question. ``sides`` are the
     periods the question names, resolved against the years the corpus has documents
     of (oldest first); ``comparison`` is set when it compares two or more of them.
+    ``organisations`` are the corpus's organisations the question names ("in Bradford",
+    "Sutton's care leavers"), in the order named.
     """
 
     text: str
@@ -46,14 +49,22 @@ class Query:
     timeframe: Timeframe
     sides: tuple[Side, ...]
     comparison: bool
+    organisations: tuple[str, ...] = ()
 
     @property
     def blank(self) -> bool:
         return not self.text.strip()
 
 
-def understand(question: str, mode: Mode, embedder: Embedder, corpus_years: Iterable[int]) -> Query:
-    """Read ``question`` once: terms for BM25, a vector for dense search, its periods."""
+def understand(
+    question: str,
+    mode: Mode,
+    embedder: Embedder,
+    corpus_years: Iterable[int],
+    corpus_organisations: Iterable[str] = (),
+) -> Query:
+    """Read ``question`` once: terms for BM25, a vector for dense search, its periods and
+    the organisations it names."""
     text = _SURROGATES.sub("\ufffd", question)
     vector = None
     if mode != Mode.LEXICAL and text.strip():
@@ -68,4 +79,5 @@ def understand(question: str, mode: Mode, embedder: Embedder, corpus_years: Iter
         timeframe=timeframe,
         sides=sides,
         comparison=timeframe.comparison and len(sides) >= 2,
+        organisations=organisations_in(text, corpus_organisations),
     )
