@@ -18,6 +18,7 @@ import threading
 import time
 
 from qa.corpus import scan_corpus
+from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
 from qa.index.build import CorpusChanges, build_spec, corpus_changes
 from qa.index.embedders import Embedder, load_query_embedder
@@ -49,6 +50,7 @@ class Searcher:
         self.snapshot = snapshot
         self.embedder = embedder
         self.recommendations = RecommendationStage(embedder, settings.track_up_to_documents)
+        self.judgements = JudgementStage(embedder)
         self._lock = threading.Lock()
 
     @classmethod
@@ -122,6 +124,8 @@ class Searcher:
         if self.recommendations.applies(query):
             candidates = self.recommendations.lift(snapshot, query, candidates)
             other_rankings = []
+        elif self.judgements.applies(query):
+            candidates = self.judgements.lift(snapshot, query, candidates)
         if query.comparison and settings.diversity == Diversity.SIDES:
             candidates += period_candidates(snapshot, query, candidates, filters, settings, timings)
 
@@ -133,9 +137,12 @@ class Searcher:
         best = rankings.best_similarity
         low_confidence = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
         sentences: tuple[AnswerSentence, ...] = ()
+        statement = ""
         if extract and not low_confidence and not query.blank:
             started = time.perf_counter()
-            sentences = self._answer(snapshot, query, hits)
+            if self.judgements.applies(query) and not self.recommendations.applies(query):
+                statement, sentences = self.judgements.answer(snapshot, query, hits)
+            sentences = sentences or self._answer(snapshot, query, hits)
             timings["answer"] = time.perf_counter() - started
         return Answer(
             question=query.text,
@@ -147,6 +154,7 @@ class Searcher:
             groups=document_groups(hits),
             comparison=query.comparison,
             missing=missing_periods(snapshot, query, hits, best),
+            statement=statement,
         )
 
     def _answer(

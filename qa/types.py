@@ -243,7 +243,8 @@ class Answer:
     """The ranked passages for one question, plus timings in seconds per stage.
 
     ``low_confidence`` is set when even the best passage is only weakly similar
-    to the question: the corpus probably does not answer it.
+    to the question: the corpus probably does not answer it. ``statement`` states what
+    structured records say (grades and their change), each part citing a passage by rank.
     """
 
     question: str
@@ -255,3 +256,4 @@ class Answer:
     groups: tuple[DocumentGroup, ...] = ()
     comparison: bool = False
     missing: tuple[str, ...] = ()
+    statement: str = ""
