@@ -22,6 +22,7 @@ from typing import Any
 
 import streamlit as st
 
+from qa.citation import cite, display_date
 from qa.corpus import SUFFIXES
 from qa.corpus.uploads import (
     UploadError,
@@ -42,13 +43,10 @@ from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
 from qa.render.output import (
     answer_csv,
     answer_markdown,
-    display_date,
     escape_markdown,
     highlight_spans,
     marked_html,
     ordered_for_reading,
-    place_parts,
-    readable_citation,
     source_html,
 )
 from qa.search import Filters, Searcher
@@ -302,7 +300,8 @@ def citation_html(hit: Hit, title: bool = True) -> str:
     A hit ranked 0 is a place shown for another reason (a recommendation): no rank badge.
     Without ``title`` (under a heading naming the document) the place follows the rank.
     """
-    where = " · ".join(html.escape(part) for part in [display_date(hit.date), *place_parts(hit)])
+    citation = cite(hit)
+    where = " · ".join(html.escape(part) for part in (citation.when, *citation.where))
     badge = f'<span class="qa-rank">{hit.rank}</span>' if hit.rank > 0 else ""
     if not title:
         return f'<div class="qa-cite">{badge}<span class="qa-place">{where}</span></div>'
@@ -385,7 +384,7 @@ def source_dialog(searcher: Searcher, hit: Hit, question: str) -> None:
                 on_click="ignore",
             )
     with right:
-        st.code(readable_citation(hit), language=None, wrap_lines=True)
+        st.code(cite(hit).line(), language=None, wrap_lines=True)
 
 
 def source_button(searcher: Searcher, hit: Hit, question: str, key: str, label: str) -> None:
@@ -399,7 +398,7 @@ def show_duplicates(searcher: Searcher, hit: Hit, question: str, key: str) -> No
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key=key):
         st.caption("Also in this document:", width="content")
         for number, duplicate in enumerate(hit.duplicates):
-            place = ", ".join(place_parts(duplicate)) or f"characters {duplicate.chunk.start}"
+            place = ", ".join(cite(duplicate).where) or f"characters {duplicate.chunk.start}"
             if st.button(
                 plain(place),
                 key=f"{key}-{number}",
@@ -435,7 +434,7 @@ def show_hits(
                 source_button(
                     searcher, hit, question, f"source-{group}-{hit.rank}", "View in source"
                 )
-                st.code(readable_citation(hit), language=None, wrap_lines=True)
+                st.code(cite(hit).line(), language=None, wrap_lines=True)
             else:
                 left, right = st.columns([1, 3], vertical_alignment="center")
                 with left:
@@ -443,7 +442,7 @@ def show_hits(
                         searcher, hit, question, f"source-{group}-{hit.rank}", "View in source"
                     )
                 with right:
-                    st.code(readable_citation(hit), language=None, wrap_lines=True)
+                    st.code(cite(hit).line(), language=None, wrap_lines=True)
         st.space("small")
 
 
@@ -629,7 +628,7 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
         f'<div class="qa-note"><span class="qa-note-label">{label} the'
         f" {html.escape(display_date(link.recommendation.date))} report:</span>"
         f" “{html.escape(link.recommendation.text)}”"
-        f'<span class="qa-where">{html.escape(link.recommendation.citation)}</span></div>'
+        f'<span class="qa-where">{html.escape(cite(link.recommendation).line())}</span></div>'
         for label, links in (("Raised before in", entry.earlier), ("Listed again in", entry.later))
         for link in links
     ]
@@ -639,7 +638,7 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
             f'<div class="qa-note"><span class="qa-note-label">Progress reported in the'
             f" {html.escape(display_date(evidence.date))} report:</span>"
             f"<blockquote>“{html.escape(evidence.text)}”"
-            f'<span class="qa-where">{html.escape(evidence.citation)}</span></blockquote></div>'
+            f'<span class="qa-where">{html.escape(cite(evidence).line())}</span></blockquote></div>'
         )
     return (
         f'<div class="qa-rec" data-status="{html.escape(entry.status, quote=True)}">'
@@ -667,7 +666,7 @@ def show_recommendation(
                     label, key=f"{key}-source-{number}", icon=":material/article:"
                 ):
                     source_dialog(searcher, hit, "")
-        st.code(record.citation, language=None, wrap_lines=True)
+        st.code(cite(record).line(), language=None, wrap_lines=True)
 
 
 def recommendations_page(searcher: Searcher) -> None:

@@ -265,11 +265,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.features.recommendations import (
-        format_recommendations,
-        recommendation_record,
-        snapshot_recommendations,
-    )
+    from qa.features.recommendations import snapshot_recommendations
+    from qa.render.output import format_recommendations, recommendation_record
 
     searcher = _open_searcher(settings, update=True, verbose=args.verbose)
     tracked = snapshot_recommendations(searcher.snapshot, searcher.embedder)

@@ -137,18 +137,6 @@ class Hit:
     def year(self) -> int | None:
         return year_of(self.date)
 
-    @property
-    def citation(self) -> str:
-        """The citation as a person would write it."""
-        parts = [self.title]
-        if self.date:
-            parts.append(self.date)
-        if self.chunk.section:
-            parts.append(self.chunk.section)
-        if self.chunk.paragraph:
-            parts.append(f"para {self.chunk.paragraph}")
-        return ", ".join(parts)
-
 
 @dataclass(frozen=True)
 class AnswerSentence:

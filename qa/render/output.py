@@ -1,4 +1,5 @@
-"""How answers are shown: the documented JSON record and the terminal text (pure).
+"""How answers and recommendations are shown: the documented JSON records and the terminal
+text (pure).
 
 The JSON shape is a stable interface read by other tools and by ``qa eval``::
 
@@ -29,22 +30,26 @@ import html
 import io
 import re
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
+from qa.citation import Citation, cite, display_date
+from qa.features.recommendations import Link, TrackedRecommendation
 from qa.index.lexical import tokenize
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
 from qa.types import Answer, Hit
 
 
 def place_record(hit: Hit) -> dict[str, Any]:
+    citation = cite(hit)
     return {
-        "source": hit.chunk.source,
-        "title": hit.title,
-        "date": hit.date,
-        "section": hit.chunk.section,
-        "paragraph": hit.chunk.paragraph,
-        "start": hit.chunk.start,
-        "end": hit.chunk.end,
+        "source": citation.source,
+        "title": citation.title,
+        "date": citation.date,
+        "section": citation.section,
+        "paragraph": citation.paragraph,
+        "start": citation.start,
+        "end": citation.end,
         "text": hit.chunk.text,
     }
 
@@ -126,23 +131,20 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _located(citation: Citation) -> str:
+    """The place in the document and in the file: "2. DETAIL · para 2.1 · a.txt chars 10-90"."""
+    where = " · ".join(citation.where) or "no section heading"
+    return f"{where} · {citation.source} chars {citation.start}-{citation.end}"
+
+
 def _hit_lines(hit: Hit, width: int) -> list[str]:
-    chunk = hit.chunk
-    where = []
-    if chunk.section:
-        where.append(f"section: {chunk.section}")
-    if chunk.paragraph:
-        where.append(f"paragraph {chunk.paragraph}")
-    place = " · ".join(where) or "no section heading"
-    lines = [
-        f"[{hit.rank}] {hit.title} ({hit.date or 'undated'})",
-        f"    {place} · {chunk.source} chars {chunk.start}-{chunk.end}",
-    ]
-    for paragraph in chunk.text.split("\n"):
+    citation = cite(hit)
+    lines = [f"[{hit.rank}] {citation.title} ({citation.when})", f"    {_located(citation)}"]
+    for paragraph in hit.chunk.text.split("\n"):
         wrapped = textwrap.wrap(paragraph, width - 4) or [""]
         lines.extend("    " + line for line in wrapped if line.strip())
     for duplicate in hit.duplicates:
-        lines.append(f"    also at: {_place(duplicate)}")
+        lines.append(f"    also at: {_located(cite(duplicate))}")
     ranks = ", ".join(
         f"{name} #{rank}" if rank else f"{name} —"
         for name, rank in (("lexical", hit.lexical_rank), ("dense", hit.dense_rank))
@@ -150,16 +152,8 @@ def _hit_lines(hit: Hit, width: int) -> list[str]:
     return [*lines, f"    score {hit.score:.4f} ({ranks})", ""]
 
 
-def _place(hit: Hit) -> str:
-    return " · ".join([*place_parts(hit), f"chars {hit.chunk.start}-{hit.chunk.end}"])
-
-
 # Display helpers for the app: pure functions, so escaping and exports are tested without a browser.
 
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 # Words and numbers as the BM25 tokenizer sees them: "£22.2m" is one word, "16-year-olds" three.
 _WORD = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?[^\W\d_]*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Question and function words that BM25 keeps but that carry no topic: not worth a highlight.
@@ -177,32 +171,6 @@ CSV_COLUMNS = (
     "rank", "citation", "title", "date", "section", "paragraph", "source", "start", "end",
     "score", "bm25_rank", "dense_rank", "text",
 )  # fmt: skip
-
-
-def display_date(date: str | None) -> str:
-    """A partial ISO date as people write it ("4 December 2024", "March 2020", "2017").
-
-    Citations are read by people, who should not have to decode "2020-03".
-    """
-    if not date:
-        return "undated"
-    parts = [int(p) for p in date.split("-")]
-    if len(parts) == 3:
-        return f"{parts[2]} {_MONTHS[parts[1] - 1]} {parts[0]}"
-    if len(parts) == 2:
-        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
-    return str(parts[0])
-
-
-def place_parts(hit: Hit) -> list[str]:
-    """Section and paragraph of a passage: where it is inside its document."""
-    parts = [hit.chunk.section] if hit.chunk.section else []
-    return parts + ([f"para {hit.chunk.paragraph}"] if hit.chunk.paragraph else [])
-
-
-def readable_citation(hit: Hit) -> str:
-    """Title, date, section and paragraph as a person would write them in a report."""
-    return ", ".join([hit.title, display_date(hit.date), *place_parts(hit)])
 
 
 def highlight_spans(text: str, question: str) -> list[tuple[int, int]]:
@@ -287,11 +255,12 @@ def answer_markdown(answer: Answer, settings_line: str = "") -> str:
     if answer.missing:
         lines.append("")
     for hit in answer.hits:
-        lines += [f"## {hit.rank}. {escape_markdown(readable_citation(hit))}", ""]
+        citation = cite(hit)
+        lines += [f"## {hit.rank}. {escape_markdown(citation.line())}", ""]
         quoted = hit.chunk.text.strip().split("\n")
         lines += [f"> {escape_markdown(line)}".rstrip() for line in quoted]
-        where = f"characters {hit.chunk.start}–{hit.chunk.end}"
-        lines += ["", f"Source file: `{hit.chunk.source}`, {where}", ""]
+        where = f"characters {citation.start}–{citation.end}"
+        lines += ["", f"Source file: `{citation.source}`, {where}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -308,6 +277,96 @@ def answer_csv(answer: Answer) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for hit in answer.hits:
-        record = hit_record(hit) | {"citation": readable_citation(hit)}
+        record = hit_record(hit) | {"citation": cite(hit).line()}
         writer.writerow([_csv_cell(record[column]) for column in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+# Recommendations: the JSON record of ``qa recommendations --json`` and the terminal text.
+
+
+def _item_places(citation: Citation) -> list[dict[str, Any]]:
+    return [
+        {
+            "section": place.section,
+            "paragraph": place.paragraph,
+            "item": place.item,
+            "start": place.start,
+            "end": place.end,
+            "citation": place.line(),
+        }
+        for place in citation.places()
+    ]
+
+
+def _link_record(link: Link) -> dict[str, Any]:
+    other = link.recommendation
+    return {
+        "source": other.source,
+        "date": other.date,
+        "text": other.text,
+        "similarity": round(link.similarity, 4),
+        "places": _item_places(cite(other)),
+    }
+
+
+def recommendation_record(tracked: TrackedRecommendation) -> dict[str, Any]:
+    """One tracked item: where it is printed, the same item in other reports, its status and
+    the progress sentence that makes it addressed."""
+    record = tracked.recommendation
+    evidence = tracked.evidence
+    progress = None
+    if evidence is not None:
+        cited = cite(evidence)
+        progress = {
+            "source": evidence.source,
+            "date": evidence.date,
+            "text": evidence.text,
+            "similarity": evidence.similarity,
+            "section": cited.section,
+            "paragraph": cited.paragraph,
+            "start": cited.start,
+            "end": cited.end,
+            "citation": cited.line(),
+        }
+    return {
+        "source": record.source,
+        "title": record.title,
+        "date": record.date,
+        "text": record.text,
+        "kind": record.kind,
+        "status": tracked.status,
+        "places": _item_places(cite(record)),
+        "earlier": [_link_record(link) for link in tracked.earlier],
+        "later": [_link_record(link) for link in tracked.later],
+        "evidence": progress,
+    }
+
+
+def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
+    """Per report (by date), each item's status and text, then its citation, the same item in
+    earlier or later reports, and the progress sentence quoted."""
+    if not tracked:
+        return "No recommendations found in the corpus."
+    width = max(len(entry.status) for entry in tracked)
+    lines: list[str] = []
+    current: str | None = None
+    for entry in tracked:
+        record = entry.recommendation
+        citation = cite(record)
+        if record.source != current:
+            current = record.source
+            lines += ["", f"{citation.title} ({citation.when})"]
+            lines.append("-" * min(100, len(lines[-1])))
+        lines.append(f"{entry.status:<{width}}  {record.text}")
+        lines.append(f"    cited: {citation.line()}")
+        for label, links in (("earlier", entry.earlier), ("later", entry.later)):
+            for link in links:
+                other = link.recommendation
+                lines.append(
+                    f"    {label}: {other.text} ({cite(other).line()};"
+                    f" similarity {link.similarity:.2f})"
+                )
+        if entry.evidence is not None:
+            lines.append(f'    progress: "{entry.evidence.text}" ({cite(entry.evidence).line()})')
+    return "\n".join(lines).strip("\n")
