@@ -3,14 +3,11 @@
 Run it with ``streamlit run app.py``. This file holds widgets and layout only:
 searching, indexing, uploads and formatting live in the ``qa`` package. Every
 piece of document text or question that reaches HTML goes through
-``html.escape`` (via :mod:`qa.render.output`), and only tags added here are markup.
+``html.escape`` in :mod:`qa.render.html`, where the HTML is built by pure functions.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import logging
 import threading
 from collections import Counter
@@ -40,18 +37,21 @@ from qa.index.build import CorpusChanges, build_index
 from qa.index.embedders import Embedder, ModelError, load_embedder
 from qa.index.store import FORMAT_VERSION, IndexMissing, IndexProblem, IndexStore, Snapshot
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
-from qa.render.output import (
-    answer_csv,
-    answer_markdown,
-    escape_markdown,
-    highlight_spans,
-    marked_html,
-    ordered_for_reading,
-    source_html,
+from qa.render.export import answer_csv, answer_markdown, escape_markdown
+from qa.render.html import (
+    STATUS_LABELS,
+    answer_html,
+    citation_html,
+    group_html,
+    hit_html,
+    recommendation_html,
+    report_heading_html,
+    results_summary_html,
+    source_page,
 )
 from qa.search import Filters, Searcher
 from qa.settings import BUNDLED_MODEL, Settings, SettingsError, load_settings
-from qa.types import Answer, Chunk, Hit, Mode, Status
+from qa.types import Answer, Chunk, Hit, Mode
 
 log = logging.getLogger("qa.app")
 
@@ -78,23 +78,8 @@ MODE_HELP = (
 )
 SCORE_LABELS = {"hybrid": "fused score", "lexical": "BM25 score", "dense": "similarity"}
 WEAK_MATCHES = "Closest passages (weak matches: they do not answer the question)"
-ANSWER_TITLE = "Answer, quoted from the passages below"
 SOURCE_HEIGHT = 560
 COMPARISON_COLUMNS = 3
-STATUS_LABELS = {
-    Status.REPEATED: "Repeated",
-    Status.ADDRESSED: "Addressed",
-    Status.NEW: "New",
-    Status.NOT_MENTIONED: "Not mentioned later",
-    Status.UNDATED: "Undated",
-}
-STATUS_HELP = {
-    Status.REPEATED: "a later report lists it again, or it repeats an earlier report's item",
-    Status.ADDRESSED: "no later report lists it, and a later report says progress was made",
-    Status.NEW: "first raised in the latest report",
-    Status.NOT_MENTIONED: "later reports neither list it nor report progress on it",
-    Status.UNDATED: "the report has no date, so it cannot be placed in time",
-}
 
 CSS = """
 <style>
@@ -167,28 +152,6 @@ iframe[title^="Text of"] { border: 1px solid #d6dbe3; border-radius: 0.5rem; }
 .st-key-examples button { justify-content: flex-start; text-align: left; }
 </style>
 """
-
-SOURCE_SCRIPT = (
-    "var m=document.getElementById('passage');"
-    "if(m){var y=m.getBoundingClientRect().top+window.scrollY-0.15*window.innerHeight;"
-    "window.scrollTo(0,Math.max(0,y));}"
-)
-SOURCE_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'">
-<style>
-body {{ margin: 0; padding: 0.75rem 1rem 40vh; color: #1f2328; background: #fff;
-  font: 0.97rem/1.6 "Source Sans 3", "Source Sans Pro", -apple-system, "Segoe UI", Roboto,
-  "Helvetica Neue", Arial, sans-serif; }}
-.doc {{ white-space: pre-wrap; overflow-wrap: anywhere; max-width: 52rem; margin: 0 auto; }}
-mark {{ display: inline-block; width: 100%; box-sizing: border-box; vertical-align: top;
-  background: #fff4cc; color: inherit; border-left: 4px solid #d9a400;
-  padding: 0.35rem 0.6rem; border-radius: 0 0.3rem 0.3rem 0; }}
-mark strong {{ background: #ffe08a; font-weight: 600; }}
-</style></head>
-<body><div class="doc">{body}</div><script>{script}</script></body></html>"""
-
 
 # --- shared resources (one per server process) -------------------------------------------------
 
@@ -294,41 +257,6 @@ def get_searcher(settings: Settings) -> Searcher:
 # --- search page --------------------------------------------------------------------------------
 
 
-def citation_html(hit: Hit, title: bool = True) -> str:
-    """The citation line: rank, title in small capitals, then date, section and paragraph.
-
-    A hit ranked 0 is a place shown for another reason (a recommendation): no rank badge.
-    Without ``title`` (under a heading naming the document) the place follows the rank.
-    """
-    citation = cite(hit)
-    where = " · ".join(html.escape(part) for part in (citation.when, *citation.where))
-    badge = f'<span class="qa-rank">{hit.rank}</span>' if hit.rank > 0 else ""
-    if not title:
-        return f'<div class="qa-cite">{badge}<span class="qa-place">{where}</span></div>'
-    return (
-        f'<div class="qa-cite">{badge}'
-        f'<span class="qa-title">{html.escape(hit.title)}</span>'
-        f'<span class="qa-where">{where}</span></div>'
-    )
-
-
-def passage_id(rank: int) -> str:
-    """The element id of the passage ranked ``rank``, which the answer's markers link to."""
-    return f"passage-{rank}"
-
-
-def hit_html(hit: Hit, question: str, title: bool = True) -> str:
-    """Citation line above a bordered passage; all text escaped, <mark> around question words."""
-    text = hit.chunk.text.strip()
-    return (
-        f'<div class="qa-hit" id="{passage_id(hit.rank)}"'
-        f' data-source="{html.escape(hit.chunk.source, quote=True)}"'
-        f' data-rank="{hit.rank}">{citation_html(hit, title)}'
-        f'<div class="qa-passage">{marked_html(text, highlight_spans(text, question))}</div>'
-        "</div>"
-    )
-
-
 def ranking_text(hit: Hit, mode: str) -> str:
     """How the passage was ranked, in words: the score and each retriever's rank."""
 
@@ -343,23 +271,12 @@ def ranking_text(hit: Hit, mode: str) -> str:
     return "Ranking: " + " · ".join(parts)
 
 
-def source_page(text: str, hit: Hit, question: str) -> str:
-    """The iframe page of a whole document, scrolled to the passage by a hash-pinned script.
-
-    The Content-Security-Policy allows only this one script, so even text that
-    escaped escaping could not run.
-    """
-    digest = base64.b64encode(hashlib.sha256(SOURCE_SCRIPT.encode()).digest()).decode()
-    body = source_html(text, hit.chunk.start, hit.chunk.end, question)
-    return SOURCE_PAGE.format(script_hash=f"sha256-{digest}", body=body, script=SOURCE_SCRIPT)
-
-
 @st.dialog("Passage in its source", width="large")
 def source_dialog(searcher: Searcher, hit: Hit, question: str) -> None:
     """The whole document with the passage highlighted and scrolled into view."""
     settings = searcher.settings
     document = searcher.snapshot.documents.get(hit.chunk.source)
-    st.html(citation_html(hit))
+    st.html(citation_html(cite(hit), hit.rank))
     if document is None or document.text[hit.chunk.start : hit.chunk.end] != hit.chunk.text:
         st.warning("This document changed or was removed after the search; search again.")
         return
@@ -368,7 +285,7 @@ def source_dialog(searcher: Searcher, hit: Hit, question: str) -> None:
         "before and after it."
     )
     st.iframe(
-        source_page(document.text, hit, question),
+        source_page(document.text, cite(hit), question),
         height=SOURCE_HEIGHT,
         alt=f"Text of {document.title} with the passage highlighted",
     )
@@ -446,37 +363,15 @@ def show_hits(
         st.space("small")
 
 
-def answer_html(answer: Answer) -> str:
-    """The extractive answer: each quoted sentence, escaped, then a marker linking to its passage."""
-    sentences = " ".join(
-        f'{html.escape(sentence.text)}&nbsp;<a class="qa-marker" href="#{passage_id(sentence.rank)}"'
-        f' title="Go to passage {sentence.rank}">[{sentence.rank}]</a>'
-        for sentence in answer.sentences
-    )
-    return (
-        f'<div class="qa-answer"><div class="qa-answer-title">{ANSWER_TITLE}</div>'
-        f"<p>{sentences}</p></div>"
-    )
-
-
-def group_html(hit: Hit, count: int) -> str:
-    """A comparison column's heading: the document's title and date, and its passage count."""
-    passages = f"{count} passage{'s' if count != 1 else ''}"
-    return (
-        f'<div class="qa-group"><span class="qa-title">{html.escape(hit.title)}</span>'
-        f'<span class="qa-date">{html.escape(display_date(hit.date))} · {passages}</span></div>'
-    )
-
-
 def show_comparison(searcher: Searcher, answer: Answer, mode: str, ranking: bool) -> None:
     """The passages side by side, one column per document, oldest first, in rows of three."""
-    groups = [hits for _, hits in ordered_for_reading(answer) if hits]
+    groups = [(group, hits) for group, hits in answer.hits_by_document() if hits]
     width = min(COMPARISON_COLUMNS, len(groups))
     for first in range(0, len(groups), width):
         columns = st.columns(width, gap="medium")
-        for column, hits in zip(columns, groups[first : first + width], strict=False):
+        for column, (group, hits) in zip(columns, groups[first : first + width], strict=False):
             with column:
-                st.html(group_html(hits[0], len(hits)))
+                st.html(group_html(group, len(hits)))
                 show_hits(searcher, hits, answer.question, mode, ranking, "side", narrow=width > 1)
 
 
@@ -514,10 +409,7 @@ def show_answer(
     slug = "-".join(question.lower().split()[:6])
     slug = "".join(ch for ch in slug if ch.isalnum() or ch == "-")[:60] or "results"
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.html(
-            f'<div class="qa-ranking">{count} passage{"s" if count != 1 else ""} ·'
-            f" {html.escape(searched)} · {milliseconds:.0f} ms</div>"
-        )
+        st.html(results_summary_html(count, searched, milliseconds))
         st.download_button(
             "Markdown",
             answer_markdown(answer, searched),
@@ -610,43 +502,6 @@ def place_hit(snapshot: Snapshot, source: str, place: Place) -> Hit | None:
     return Hit(0, -1, chunk, document.title, document.date, 0.0, None, None)
 
 
-def status_badge(status: str) -> str:
-    css = "qa-badge-" + status.replace(" ", "-")
-    return (
-        f'<span class="qa-badge {css}" title="{html.escape(STATUS_HELP[status], quote=True)}">'
-        f"{STATUS_LABELS[status]}</span>"
-    )
-
-
-def recommendation_html(entry: TrackedRecommendation) -> str:
-    """One item: status badge and text, the same item in other reports, and the progress quoted.
-
-    Every piece of document text is escaped; the only markup is added here.
-    """
-    record = entry.recommendation
-    notes = [
-        f'<div class="qa-note"><span class="qa-note-label">{label} the'
-        f" {html.escape(display_date(link.recommendation.date))} report:</span>"
-        f" “{html.escape(link.recommendation.text)}”"
-        f'<span class="qa-where">{html.escape(cite(link.recommendation).line())}</span></div>'
-        for label, links in (("Raised before in", entry.earlier), ("Listed again in", entry.later))
-        for link in links
-    ]
-    if entry.evidence is not None:
-        evidence = entry.evidence
-        notes.append(
-            f'<div class="qa-note"><span class="qa-note-label">Progress reported in the'
-            f" {html.escape(display_date(evidence.date))} report:</span>"
-            f"<blockquote>“{html.escape(evidence.text)}”"
-            f'<span class="qa-where">{html.escape(cite(evidence).line())}</span></blockquote></div>'
-        )
-    return (
-        f'<div class="qa-rec" data-status="{html.escape(entry.status, quote=True)}">'
-        f'{status_badge(entry.status)}<span class="qa-rec-text">{html.escape(record.text)}</span>'
-        f"{''.join(notes)}</div>"
-    )
-
-
 def show_recommendation(
     snapshot: Snapshot, searcher: Searcher, entry: TrackedRecommendation, key: str
 ) -> None:
@@ -700,13 +555,7 @@ def recommendations_page(searcher: Searcher) -> None:
         st.info("Choose a status above to list its recommendations.")
     for _, numbered in groupby(shown, key=lambda pair: pair[1].recommendation.source):
         items = list(numbered)
-        record = items[0][1].recommendation
-        count = f"{len(items)} recommendation{'s' if len(items) != 1 else ''}"
-        st.html(
-            f'<div class="qa-group qa-rec-head"><span class="qa-title">{html.escape(record.title)}'
-            f'</span><span class="qa-date">{html.escape(display_date(record.date))} · {count}'
-            "</span></div>"
-        )
+        st.html(report_heading_html(items[0][1].recommendation, len(items)))
         for number, entry in items:
             show_recommendation(snapshot, searcher, entry, f"rec-{number}")
 

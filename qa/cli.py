@@ -237,7 +237,8 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Searcher:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.render.output import answer_record, format_answer
+    from qa.render.json import answer_record
+    from qa.render.terminal import format_answer
     from qa.search import Filters
 
     if bool(args.question) == bool(args.questions):
@@ -266,7 +267,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
     from qa.features.recommendations import snapshot_recommendations
-    from qa.render.output import format_recommendations, recommendation_record
+    from qa.render.json import recommendation_record
+    from qa.render.terminal import format_recommendations
 
     searcher = _open_searcher(settings, update=True, verbose=args.verbose)
     tracked = snapshot_recommendations(searcher.snapshot, searcher.embedder)

@@ -180,3 +180,8 @@ class Answer:
     groups: tuple[DocumentGroup, ...] = ()
     comparison: bool = False
     missing: tuple[str, ...] = ()
+
+    def hits_by_document(self) -> list[tuple[DocumentGroup, list[Hit]]]:
+        """Each document group with its hits, oldest document first: a comparison's sides."""
+        by_rank = {hit.rank: hit for hit in self.hits}
+        return [(group, [by_rank[rank] for rank in group.ranks]) for group in self.groups]

@@ -11,15 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.citation import cite, display_date
-from qa.render.output import (
-    CSV_COLUMNS,
-    answer_csv,
-    answer_markdown,
-    escape_markdown,
-    highlight_spans,
-    marked_html,
-    source_html,
-)
+from qa.render.export import CSV_COLUMNS, answer_csv, answer_markdown, escape_markdown
+from qa.render.html import highlight_spans, marked_html, source_html
 from qa.types import Answer, AnswerSentence, Chunk, Hit
 
 HOSTILE = "**bold** # heading <script>alert(1)</script> & <b>tag</b> [link](x) $x$"

@@ -31,7 +31,7 @@ from qa.features.recommendations import (
 from qa.index.build import build_index
 from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
 from qa.index.store import IndexStore
-from qa.render.output import format_recommendations
+from qa.render.terminal import format_recommendations
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Chunk, Document, Status

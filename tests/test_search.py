@@ -7,7 +7,8 @@ import pytest
 from qa.citation import cite
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
-from qa.render.output import answer_record, format_answer
+from qa.render.json import answer_record
+from qa.render.terminal import format_answer
 from qa.search import Filters, Searcher
 from qa.settings import Settings
 
