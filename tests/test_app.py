@@ -37,6 +37,11 @@ from tests.conftest import (
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = {
+    "Search": "qa/app/search.py",
+    "Recommendations": "qa/app/recommendations.py",
+    "Documents": "qa/app/documents.py",
+}
 REPO_ENCODERS = APP.parent / "index" / "encoders"
 ASK = "FormSubmitter:ask-Search"
 ADD = "FormSubmitter:upload-Add to the corpus"
@@ -135,21 +140,17 @@ def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return copy
 
 
-def start(view: str | None = None) -> AppTest:
-    """The app as first opened, on the Search tab or on ``view`` (as from a shared address)."""
+def start(page: str | None = None) -> AppTest:
+    """The app as first opened, on the Search page or on ``page`` (as from a shared address)."""
     at = AppTest.from_file(str(APP), default_timeout=180)
-    if view is not None:
-        at.query_params["view"] = view
     at.run()
     assert not at.exception, at.exception
-    return at
+    return at if page is None else switch(at, page)
 
 
-def switch(at: AppTest, view: str) -> AppTest:
-    """Open another tab, as a click does (only the open tab runs)."""
-    at.session_state["view"] = view
-    at.query_params["view"] = view
-    at.run()
+def switch(at: AppTest, page: str) -> AppTest:
+    """Open another page, as a click in the navigation does (only that page runs)."""
+    at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     return at
 
@@ -368,7 +369,7 @@ def test_a_passage_repeated_in_its_document_cites_the_other_place(full: Workspac
     assert '<mark id="passage">' in at.get("iframe")[0].proto.srcdoc
 
 
-def test_recommendations_tab_lists_each_reports_items_with_a_status(full: Workspace) -> None:
+def test_recommendations_page_lists_each_reports_items_with_a_status(full: Workspace) -> None:
     at = start("Recommendations")
     items = [h.value for h in at.html if 'class="qa-rec"' in h.value]
     statuses = [re.search(r'data-status="([^"]*)"', i).group(1) for i in items]  # type: ignore[union-attr]

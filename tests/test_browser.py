@@ -4,7 +4,7 @@ At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
 the answer, a passage and its citation are visible, opens the passage in its
 source and checks it is highlighted and scrolled into view; follows an answer's
 citation marker to its passage in a side-by-side comparison; opens the
-Recommendations view. Screenshots of each step go to $QA_SCREENSHOTS (default
+Recommendations page. Screenshots of each step go to $QA_SCREENSHOTS (default
 tests/screenshots-out) for a person to look at. Skipped when Chromium is not
 installed.
 """
@@ -168,7 +168,7 @@ def test_question_passage_citation_and_source_view(
 
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
-        page.get_by_role("tab", name="Documents").click()
+        page.get_by_role("link", name="Documents").click()
         table = page.get_by_test_id("stDataFrame")
         expect(table).to_be_visible()
         expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
@@ -220,7 +220,7 @@ def test_recommendations_view(server: str, width: int) -> None:
     with browser_page(width) as page:
         page.goto(server)
         page.get_by_label("Your question").wait_for(timeout=90_000)
-        page.get_by_role("tab", name="Recommendations").click()
+        page.get_by_role("link", name="Recommendations").click()
         for status in ("Addressed", "Repeated", "New"):  # the page streams in: wait for each
             badge = page.locator(".qa-badge", has_text=status).first
             expect(badge).to_be_visible(timeout=90_000)
