@@ -3,7 +3,8 @@
 Run it with ``streamlit run app.py``. This file is the frame every page shares: page
 settings, style, the index, the sidebar's filters and the navigation between the pages of
 :mod:`qa.app` (Search, Recommendations, Documents). The HTML the pages show comes from
-:mod:`qa.render.html`, where every piece of document text is escaped.
+:mod:`qa.render.html`, where every piece of document text is escaped. The question and
+every choice of the sidebar are kept in the address, so a copied link opens the same results.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ NAVIGATION = (
 
 
 def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
-    """Filters and display options; returns them for the pages."""
+    """Filters and display options, each kept in the address (``bind``) for a shared link."""
     documents = searcher.snapshot.catalog
     st.sidebar.header("Narrow the search")
     ordered = sorted(documents, key=lambda s: (documents[s].date or "", documents[s].title))
@@ -56,6 +57,7 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
         format_func=lambda s: f"{documents[s].title} ({display_date(documents[s].date)})",
         placeholder="All documents",
         key="documents",
+        bind="query-params",
     )
     years = sorted(searcher.snapshot.years)
     year_from = year_to = None
@@ -66,20 +68,26 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
             max_value=years[-1],
             value=(years[0], years[-1]),
             key="years",
+            bind="query-params",
             help="Documents dated in these years; undated ones count only when the "
             "full range is selected.",
         )
         if (low, high) != (years[0], years[-1]):
             year_from, year_to = low, high
-    k = st.sidebar.slider("Passages to show", 1, 20, value=min(settings.top_k, 20), key="k")
+    k = st.sidebar.slider(
+        "Passages to show", 1, 20, value=min(settings.top_k, 20), key="k", bind="query-params"
+    )
     mode = st.sidebar.radio(
         "Search by",
         list(Mode),
         format_func=MODE_LABELS.__getitem__,
         key="mode",
+        bind="query-params",
         help=MODE_HELP,
     )
-    ranking = st.sidebar.toggle("Show how each passage was ranked", key="ranking")
+    ranking = st.sidebar.toggle(
+        "Show how each passage was ranked", key="ranking", bind="query-params"
+    )
     changes = corpus_changes(searcher)
     state = "up to date" if changes is not None and not changes.any else "out of date"
     st.sidebar.divider()

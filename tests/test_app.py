@@ -140,9 +140,11 @@ def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return copy
 
 
-def start(page: str | None = None) -> AppTest:
-    """The app as first opened, on the Search page or on ``page`` (as from a shared address)."""
+def start(page: str | None = None, address: dict[str, str | list[str]] | None = None) -> AppTest:
+    """The app as first opened, on the Search page or on ``page``; ``address`` holds the
+    query parameters of a shared link."""
     at = AppTest.from_file(str(APP), default_timeout=180)
+    at.query_params.update(address or {})
     at.run()
     assert not at.exception, at.exception
     return at if page is None else switch(at, page)
@@ -229,6 +231,27 @@ def test_year_range_narrows_the_results(shared: Workspace) -> None:
     at.slider(key="years").set_value((2019, 2019)).run()
     ask(at, "What did inspectors say about care leavers and social work practice?")
     assert sources(at) and set(sources(at)) == {SCRUTINY_2019}
+
+
+def test_a_shared_link_opens_the_same_question_with_the_same_filters(shared: Workspace) -> None:
+    # The address holds each setting as the browser writes it: a choice by its label.
+    documents = start().multiselect(key="documents").options
+    address: dict[str, str | list[str]] = {
+        "q": "What did inspectors say about care leavers and social work practice?",
+        "documents": [label for label in documents if "23 March 2020" in label],
+        "years": ["2020", "2020"],
+        "k": "3",
+        "mode": "Exact words only",
+        "ranking": "true",
+    }
+    at = start(address=address)
+    assert at.text_input(key="q").value == address["q"]
+    assert at.multiselect(key="documents").value == [CABINET_2020]
+    assert at.slider(key="years").value == (2020, 2020)
+    assert (at.slider(key="k").value, at.radio(key="mode").value) == (3, "lexical")
+    assert len(passages(at)) == 3 and set(sources(at)) == {CABINET_2020}
+    ranks = [c.value for c in at.caption if c.value.startswith("Ranking:")]
+    assert len(ranks) == 3 and all("BM25 score" in r for r in ranks)
 
 
 def test_number_of_passages_follows_the_slider(shared: Workspace) -> None:

@@ -2,11 +2,11 @@
 
 At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
 the answer, a passage and its citation are visible, opens the passage in its
-source and checks it is highlighted and scrolled into view; follows an answer's
-citation marker to its passage in a side-by-side comparison; opens the
-Recommendations page. Screenshots of each step go to $QA_SCREENSHOTS (default
-tests/screenshots-out) for a person to look at. Skipped when Chromium is not
-installed.
+source and checks it is highlighted and scrolled into view; opens the documents;
+follows an answer's citation marker to its passage in a side-by-side comparison;
+opens a shared link with filters; opens the Recommendations page. Screenshots of
+each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
+look at. Skipped when Chromium is not installed.
 """
 
 from __future__ import annotations
@@ -169,9 +169,9 @@ def test_question_passage_citation_and_source_view(
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         page.get_by_role("link", name="Documents").click()
+        expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
         table = page.get_by_test_id("stDataFrame")
         expect(table).to_be_visible()
-        expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"documents-{width}.png")
     with capsys.disabled():
@@ -210,6 +210,23 @@ def test_answer_markers_and_side_by_side_comparison(server: str, width: int) -> 
         assert target.evaluate(IN_VIEW), "the marker did not scroll to its passage"
         assert target.evaluate("e => e.matches(':target')")
         page.screenshot(path=folder / f"marker-{width}.png")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_shared_link_keeps_the_question_and_the_filters(server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    address = urllib.parse.urlencode({"q": QUESTION, "k": "3", "mode": "Exact words only"})
+    with browser_page(width) as page:
+        page.goto(f"{server}/?{address}")
+        expect(page.locator(".qa-hit")).to_have_count(3, timeout=90_000)
+        summary = page.locator(".qa-ranking")
+        expect(summary).to_contain_text("Searched by Exact words only")
+        if width > 800:  # the sidebar is open beside the results: a change goes to the address
+            page.get_by_text("Meaning only").click()
+            page.wait_for_url("**mode=Meaning+only*", timeout=30_000)
+            expect(summary).to_contain_text("Searched by Meaning only")
+            assert "k=3" in page.url and "q=How+were" in page.url
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
