@@ -2,7 +2,7 @@
 
 At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
 the answer, a passage and its citation are visible, opens the passage in its
-source and checks it is highlighted and scrolled into view; opens the documents;
+source and checks it is highlighted and scrolled into view; lists the documents;
 follows an answer's citation marker to its passage in a side-by-side comparison;
 opens a shared link with filters; opens the Recommendations page. Screenshots of
 each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
@@ -170,8 +170,16 @@ def test_question_passage_citation_and_source_view(
         expect(dialog).to_be_hidden()
         page.get_by_role("link", name="Documents").click()
         expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
-        table = page.get_by_test_id("stDataFrame")
-        expect(table).to_be_visible()
+        table, narrow = page.get_by_test_id("stDataFrame"), page.locator(".qa-docs")
+        if width > 800:
+            expect(table).to_be_visible()
+            expect(narrow).to_be_hidden()
+        else:  # a table would show only the titles: each title with its date and size below
+            expect(table).to_be_hidden()
+            expect(narrow).to_be_visible()
+            expect(narrow.locator("li")).to_have_count(5)
+            expect(narrow.locator("li").filter(has_text="23 March 2020 ·")).to_be_visible()
+            assert narrow.bounding_box()["width"] <= width  # type: ignore[index]
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"documents-{width}.png")
     with capsys.disabled():

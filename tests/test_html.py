@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.citation import Citation, cite
+from qa.corpus.uploads import DocumentInfo
 from qa.features.recommendations import (
     Evidence,
     Link,
@@ -26,6 +27,7 @@ from qa.render.html import (
     STATUS_LABELS,
     answer_html,
     citation_html,
+    documents_html,
     group_html,
     hit_html,
     recommendation_html,
@@ -136,6 +138,20 @@ def test_the_source_page_escapes_the_document_and_allows_only_its_own_script() -
     assert "script-src 'sha256-" in page and "default-src 'none'" in page
     assert html.escape(HOSTILE) in page
     assert '<mark id="passage">The passage about <strong>adoption</strong>.</mark>' in page
+
+
+def test_the_narrow_document_list_gives_date_size_and_passages_under_each_title() -> None:
+    documents = [
+        DocumentInfo(HOSTILE, "Zebra <img src=x> audit", "2021-05-01", 45_300, 12),
+        DocumentInfo("gone.txt", "Gone", None, None, 1),
+    ]
+    markup = documents_html(documents)
+    assert only_our_tags(markup)
+    assert markup.count("<li>") == 2
+    assert "Zebra &lt;img src=x&gt; audit" in markup
+    assert "1 May 2021 · 45 KB · 12 passages" in markup
+    assert "undated · file missing · 1 passage<" in markup
+    assert html.escape(HOSTILE) in markup
 
 
 def test_the_results_line_escapes_how_the_search_was_narrowed() -> None:

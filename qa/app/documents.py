@@ -29,17 +29,9 @@ from qa.corpus.uploads import (
 )
 from qa.index.embedders import Embedder, ModelError, load_embedder
 from qa.index.store import IndexProblem
+from qa.render.html import documents_html, format_size
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
-
-
-def format_size(size: int | None) -> str:
-    """A file size as people read it ("45 KB", "2.3 MB"), or that the file has gone."""
-    if size is None:
-        return "file missing"
-    if size < 1_000_000:
-        return f"{max(1, round(size / 1000))} KB"
-    return f"{size / 1_000_000:.1f} MB"
 
 
 def upload_files(
@@ -105,8 +97,9 @@ def show_index(searcher: Searcher, settings: Settings) -> None:
 
 
 def show_documents(searcher: Searcher, settings: Settings) -> None:
-    """The documents as a table: title, date, size, passages and file."""
+    """The documents as a table, or on a narrow screen as a list (style.css shows one)."""
     st.subheader("Documents")
+    documents = list_documents(searcher.snapshot, settings.corpus)
     rows = [
         {
             "Title": info.title,
@@ -115,21 +108,24 @@ def show_documents(searcher: Searcher, settings: Settings) -> None:
             "Passages": info.chunks,
             "File": info.source,
         }
-        for info in list_documents(searcher.snapshot, settings.corpus)
+        for info in documents
     ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        key="document-list",
-        column_config={
-            "Title": st.column_config.TextColumn(width=340),
-            "Date": st.column_config.TextColumn(width=120),
-            "Size": st.column_config.TextColumn(width=65),
-            "Passages": st.column_config.NumberColumn(width=75),
-            "File": st.column_config.TextColumn(),
-        },
-    )
+    with st.container(key="documents-wide"):
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            key="document-list",
+            column_config={
+                "Title": st.column_config.TextColumn(width=340),
+                "Date": st.column_config.TextColumn(width=120),
+                "Size": st.column_config.TextColumn(width=65),
+                "Passages": st.column_config.NumberColumn(width=75),
+                "File": st.column_config.TextColumn(),
+            },
+        )
+    with st.container(key="documents-narrow"):
+        st.html(documents_html(documents))
     skipped = skipped_documents(searcher.snapshot)
     if skipped:
         st.caption("Files in the corpus folder that could not be read:")

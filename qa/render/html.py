@@ -13,8 +13,10 @@ import base64
 import hashlib
 import html
 import re
+from collections.abc import Sequence
 
 from qa.citation import Citation, cite, display_date
+from qa.corpus.uploads import DocumentInfo
 from qa.features.recommendations import Recommendation, TrackedRecommendation
 from qa.index.lexical import tokenize
 from qa.types import Answer, DocumentGroup, Hit, Status
@@ -265,3 +267,28 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
         f'{status_badge(entry.status)}<span class="qa-rec-text">{html.escape(record.text)}</span>'
         f"{''.join(notes)}</div>"
     )
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def format_size(size: int | None) -> str:
+    """A file size as people read it ("45 KB", "2.3 MB"), or that the file has gone."""
+    if size is None:
+        return "file missing"
+    if size < 1_000_000:
+        return f"{max(1, round(size / 1000))} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def documents_html(documents: Sequence[DocumentInfo]) -> str:
+    """The document list for a narrow screen: each title, then its date, size and passages,
+    then its file, stacked, where a table's columns would not fit beside the title."""
+    items = "".join(
+        f'<li><span class="qa-title">{html.escape(info.title)}</span>'
+        f'<span class="qa-where">{html.escape(display_date(info.date))} ·'
+        f" {format_size(info.size_bytes)} · {_counted(info.chunks, 'passage')}</span>"
+        f'<span class="qa-file">{html.escape(info.source)}</span></li>'
+        for info in documents
+    )
+    return f'<ul class="qa-docs">{items}</ul>'
