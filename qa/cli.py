@@ -8,10 +8,13 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.settings import Settings, SettingsError, load_settings
 from qa.types import Mode
+
+if TYPE_CHECKING:
+    from qa.search import Searcher
 
 log = logging.getLogger("qa")
 
@@ -197,47 +200,41 @@ def run_verify(settings: Settings) -> int:
     return 0
 
 
-def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Any:
-    from qa.index.build import build_index
-    from qa.index.embedders import load_embedder, load_query_embedder
-    from qa.index.store import IndexMissing, IndexProblem, IndexStore
-    from qa.search import Searcher, StaleIndex
+def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Searcher:
+    """A searcher over an index made ready first (built, updated or rebuilt, saying why),
+    or with ``update`` False the reason it is not ready, as an error."""
+    from qa.index import lifecycle
+    from qa.index.embedders import load_query_embedder
+    from qa.search import Searcher
+
+    def announce(found: lifecycle.IndexStatus) -> None:
+        if found.state is lifecycle.IndexState.STALE:
+            print(f"{found.reason}: updating the index", file=sys.stderr)
+        else:
+            print(f"{found.reason}: building the index of {settings.corpus} first", file=sys.stderr)
 
     started = time.perf_counter()
     embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     loaded = time.perf_counter()
-    try:
-        searcher = Searcher.open(settings, embedder)
-        searcher.check_current()
-    except (IndexProblem, StaleIndex) as problem:
-        if not update:
-            raise
-        if isinstance(problem, IndexMissing):
-            reason = "no index yet"
-        elif isinstance(problem, StaleIndex):
-            reason = str(problem).split(":")[0]
-        else:  # incompatible or corrupt: its message ends with the command this runs
-            reason = str(problem).split("; run")[0]
-        print(f"{reason}: building the index of {settings.corpus} first", file=sys.stderr)
-        IndexStore(settings.index).clean()
-        report = build_index(
-            settings, load_embedder(settings.model, settings.batch_size), progress=_Bar
-        )
-        _print_errors(report.errors)
-        print(report.summary(), file=sys.stderr)
-        searcher = Searcher.open(settings)
+    ready = lifecycle.ensure(settings, embedder, update=update, progress=_Bar, announce=announce)
+    if ready.report is not None:
+        _print_errors(ready.report.errors)
+        print(ready.report.summary(), file=sys.stderr)
+        # The build exported the model's faster question encoder: questions go through it.
+        embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     if verbose:
         print(
             f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
             file=sys.stderr,
         )
-    return searcher
+    return Searcher(settings, ready.snapshot, embedder)
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.corpus.organisations import organisation_name
     from qa.questions import QuestionFileError, load_questions
-    from qa.render.output import answer_record, format_answer
+    from qa.render.json import answer_record
+    from qa.render.terminal import format_answer
     from qa.types import Filters
 
     if (args.question is not None) == (args.questions is not None):
@@ -275,11 +272,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.features.recommendations import (
-        format_recommendations,
-        recommendation_record,
-        snapshot_recommendations,
-    )
+    from qa.features.recommendations import snapshot_recommendations
+    from qa.render.json import recommendation_record
+    from qa.render.terminal import format_recommendations
 
     searcher = _open_searcher(settings, update=True, verbose=args.verbose)
     tracked = snapshot_recommendations(searcher.snapshot, searcher.embedder)
@@ -367,7 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from qa.index.embedders import ModelError
     from qa.index.store import IndexProblem
-    from qa.search import StaleIndex
 
     if args.command == "bench":
         return run_bench(args)
@@ -384,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "recommendations":
             return run_recommendations(args, settings)
         return run_ask(args, settings)
-    except (SettingsError, ModelError, IndexProblem, StaleIndex, FileNotFoundError) as error:
+    except (SettingsError, ModelError, IndexProblem, FileNotFoundError) as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ Example::
     searcher = Searcher.open(load_settings())
     answer = searcher.search("Which recommendations from 2020 remained in 2024?", k=5)
     for hit in answer.hits:
-        print(hit.rank, hit.chunk.source)
+        print(hit.rank, cite(hit).line())  # qa.citation
 """
 
 from __future__ import annotations

@@ -200,18 +200,6 @@ class Hit:
     def year(self) -> int | None:
         return year_of(self.date)
 
-    @property
-    def citation(self) -> str:
-        """The citation as a person would write it."""
-        parts = [self.title]
-        if self.date:
-            parts.append(self.date)
-        if self.chunk.section:
-            parts.append(self.chunk.section)
-        if self.chunk.paragraph:
-            parts.append(f"para {self.chunk.paragraph}")
-        return ", ".join(parts)
-
 
 @dataclass(frozen=True)
 class AnswerSentence:
@@ -257,3 +245,8 @@ class Answer:
     comparison: bool = False
     missing: tuple[str, ...] = ()
     statement: str = ""
+
+    def hits_by_document(self) -> list[tuple[DocumentGroup, list[Hit]]]:
+        """Each document group with its hits, oldest document first: a comparison's sides."""
+        by_rank = {hit.rank: hit for hit in self.hits}
+        return [(group, [by_rank[rank] for rank in group.ranks]) for group in self.groups]

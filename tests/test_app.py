@@ -37,6 +37,11 @@ from tests.conftest import (
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = {
+    "Search": "qa/app/search.py",
+    "Recommendations": "qa/app/recommendations.py",
+    "Documents": "qa/app/documents.py",
+}
 REPO_ENCODERS = APP.parent / "index" / "encoders"
 ASK = "FormSubmitter:ask-Search"
 ADD = "FormSubmitter:upload-Add to the corpus"
@@ -135,21 +140,19 @@ def writable(built: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return copy
 
 
-def start(view: str | None = None) -> AppTest:
-    """The app as first opened, on the Search tab or on ``view`` (as from a shared address)."""
+def start(page: str | None = None, address: dict[str, str | list[str]] | None = None) -> AppTest:
+    """The app as first opened, on the Search page or on ``page``; ``address`` holds the
+    query parameters of a shared link."""
     at = AppTest.from_file(str(APP), default_timeout=180)
-    if view is not None:
-        at.query_params["view"] = view
+    at.query_params.update(address or {})
     at.run()
     assert not at.exception, at.exception
-    return at
+    return at if page is None else switch(at, page)
 
 
-def switch(at: AppTest, view: str) -> AppTest:
-    """Open another tab, as a click does (only the open tab runs)."""
-    at.session_state["view"] = view
-    at.query_params["view"] = view
-    at.run()
+def switch(at: AppTest, page: str) -> AppTest:
+    """Open another page, as a click in the navigation does (only that page runs)."""
+    at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     return at
 
@@ -228,6 +231,27 @@ def test_year_range_narrows_the_results(shared: Workspace) -> None:
     at.slider(key="years").set_value((2019, 2019)).run()
     ask(at, "What did inspectors say about care leavers and social work practice?")
     assert sources(at) and set(sources(at)) == {SCRUTINY_2019}
+
+
+def test_a_shared_link_opens_the_same_question_with_the_same_filters(shared: Workspace) -> None:
+    # The address holds each setting as the browser writes it: a choice by its label.
+    documents = start().multiselect(key="documents").options
+    address: dict[str, str | list[str]] = {
+        "q": "What did inspectors say about care leavers and social work practice?",
+        "documents": [label for label in documents if "23 March 2020" in label],
+        "years": ["2020", "2020"],
+        "k": "3",
+        "mode": "Exact words only",
+        "ranking": "true",
+    }
+    at = start(address=address)
+    assert at.text_input(key="q").value == address["q"]
+    assert at.multiselect(key="documents").value == [CABINET_2020]
+    assert at.slider(key="years").value == (2020, 2020)
+    assert (at.slider(key="k").value, at.radio(key="mode").value) == (3, "lexical")
+    assert len(passages(at)) == 3 and set(sources(at)) == {CABINET_2020}
+    ranks = [c.value for c in at.caption if c.value.startswith("Ranking:")]
+    assert len(ranks) == 3 and all("BM25 score" in r for r in ranks)
 
 
 def test_number_of_passages_follows_the_slider(shared: Workspace) -> None:
@@ -368,7 +392,7 @@ def test_a_passage_repeated_in_its_document_cites_the_other_place(full: Workspac
     assert '<mark id="passage">' in at.get("iframe")[0].proto.srcdoc
 
 
-def test_recommendations_tab_lists_each_reports_items_with_a_status(full: Workspace) -> None:
+def test_recommendations_page_lists_each_reports_items_with_a_status(full: Workspace) -> None:
     at = start("Recommendations")
     items = [h.value for h in at.html if 'class="qa-rec"' in h.value]
     statuses = [re.search(r'data-status="([^"]*)"', i).group(1) for i in items]  # type: ignore[union-attr]

@@ -2,11 +2,11 @@
 
 At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
 the answer, a passage and its citation are visible, opens the passage in its
-source and checks it is highlighted and scrolled into view; follows an answer's
-citation marker to its passage in a side-by-side comparison; opens the
-Recommendations view. Screenshots of each step go to $QA_SCREENSHOTS (default
-tests/screenshots-out) for a person to look at. Skipped when Chromium is not
-installed.
+source and checks it is highlighted and scrolled into view; lists the documents;
+follows an answer's citation marker to its passage in a side-by-side comparison;
+opens a shared link with filters; opens the Recommendations page. Screenshots of
+each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
+look at. Skipped when Chromium is not installed.
 """
 
 from __future__ import annotations
@@ -168,10 +168,18 @@ def test_question_passage_citation_and_source_view(
 
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
-        page.get_by_role("tab", name="Documents").click()
-        table = page.get_by_test_id("stDataFrame")
-        expect(table).to_be_visible()
+        page.get_by_role("link", name="Documents").click()
         expect(page.get_by_text("Up to date with the corpus folder")).to_be_visible()
+        table, narrow = page.get_by_test_id("stDataFrame"), page.locator(".qa-docs")
+        if width > 800:
+            expect(table).to_be_visible()
+            expect(narrow).to_be_hidden()
+        else:  # a table would show only the titles: each title with its date and size below
+            expect(table).to_be_hidden()
+            expect(narrow).to_be_visible()
+            expect(narrow.locator("li")).to_have_count(5)
+            expect(narrow.locator("li").filter(has_text="23 March 2020 ·")).to_be_visible()
+            assert narrow.bounding_box()["width"] <= width  # type: ignore[index]
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"documents-{width}.png")
     with capsys.disabled():
@@ -213,6 +221,23 @@ def test_answer_markers_and_side_by_side_comparison(server: str, width: int) -> 
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_shared_link_keeps_the_question_and_the_filters(server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    address = urllib.parse.urlencode({"q": QUESTION, "k": "3", "mode": "Exact words only"})
+    with browser_page(width) as page:
+        page.goto(f"{server}/?{address}")
+        expect(page.locator(".qa-hit")).to_have_count(3, timeout=90_000)
+        summary = page.locator(".qa-ranking")
+        expect(summary).to_contain_text("Searched by Exact words only")
+        if width > 800:  # the sidebar is open beside the results: a change goes to the address
+            page.get_by_text("Meaning only").click()
+            page.wait_for_url("**mode=Meaning+only*", timeout=30_000)
+            expect(summary).to_contain_text("Searched by Meaning only")
+            assert "k=3" in page.url and "q=How+were" in page.url
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
 def test_recommendations_view(server: str, width: int) -> None:
     from playwright.sync_api import expect
 
@@ -220,7 +245,7 @@ def test_recommendations_view(server: str, width: int) -> None:
     with browser_page(width) as page:
         page.goto(server)
         page.get_by_label("Your question").wait_for(timeout=90_000)
-        page.get_by_role("tab", name="Recommendations").click()
+        page.get_by_role("link", name="Recommendations").click()
         for status in ("Addressed", "Repeated", "New"):  # the page streams in: wait for each
             badge = page.locator(".qa-badge", has_text=status).first
             expect(badge).to_be_visible(timeout=90_000)

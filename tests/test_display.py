@@ -1,4 +1,4 @@
-"""Display helpers of qa.render.output: escaping, highlighting and exports used by the app."""
+"""Pure renderings: citations, escaping, highlighting and the Markdown and CSV exports."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.render.output import (
-    CSV_COLUMNS,
-    answer_csv,
-    answer_markdown,
-    display_date,
-    escape_markdown,
-    highlight_spans,
-    marked_html,
-    readable_citation,
-    source_html,
-)
+from qa.citation import cite, display_date
+from qa.render.export import CSV_COLUMNS, answer_csv, answer_markdown, escape_markdown
+from qa.render.html import highlight_spans, marked_html, source_html
 from qa.types import Answer, AnswerSentence, Chunk, Hit
 
 HOSTILE = "**bold** # heading <script>alert(1)</script> & <b>tag</b> [link](x) $x$"
@@ -47,8 +39,8 @@ def test_display_date_is_written_out() -> None:
     assert display_date(None) == "undated"
 
 
-def test_readable_citation_names_title_date_section_paragraph() -> None:
-    citation = readable_citation(make_hit())
+def test_citation_line_names_title_date_section_paragraph() -> None:
+    citation = cite(make_hit()).line()
     assert citation == "Cabinet Report, 4 December 2024, 2. DETAIL, para 2.1–2.3"
 
 

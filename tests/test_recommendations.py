@@ -16,6 +16,7 @@ import pytest
 
 import qa.index.embedders
 from qa.chunking import chunk_document
+from qa.citation import cite
 from qa.cli import main
 from qa.corpus import load_corpus
 from qa.features.recommendations import (
@@ -24,13 +25,13 @@ from qa.features.recommendations import (
     Recommendation,
     TrackedRecommendation,
     extract_recommendations,
-    format_recommendations,
     snapshot_recommendations,
     track_recommendations,
 )
 from qa.index.build import build_index
 from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
 from qa.index.store import IndexStore
+from qa.render.terminal import format_recommendations
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Chunk, Document, Status
@@ -121,7 +122,7 @@ def test_2024_items_are_one_record_citing_the_report_and_its_appendix(
         assert report.start < appendix.start
         for place in record.places:
             assert cabinet.text[place.start : place.end] == record.text
-    assert "para 4.16, item 3; What needs to improve?, item 3" in found[2].citation
+    assert "para 4.16, item 3; What needs to improve?, item 3" in cite(found[2]).line()
 
 
 def test_progress_against_earlier_recommendations_is_not_a_new_list(

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from qa.citation import cite
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
-from qa.render.output import answer_record, format_answer
+from qa.render.json import answer_record
+from qa.render.terminal import format_answer
 from qa.search import Searcher
 from qa.settings import Settings
 from qa.types import Filters
@@ -48,7 +50,9 @@ def test_hits_are_ranked_cited_passages(searcher: Searcher) -> None:
     assert best.chunk.text == document.text[best.chunk.start : best.chunk.end]
     assert best.title == "Adoption Panel Annual Report"
     assert best.date == "2021-06-30"
-    assert best.citation == "Adoption Panel Annual Report, 2021-06-30, 1. SUMMARY, para 1.1–1.2"
+    assert (
+        cite(best).line() == "Adoption Panel Annual Report, 30 June 2021, 1. SUMMARY, para 1.1–1.2"
+    )
     assert best.lexical_rank == 1
     assert best.dense_rank is not None
 
@@ -128,7 +132,7 @@ def test_terminal_text_shows_citation_passage_and_ranks(searcher: Searcher) -> N
     text = format_answer(searcher.search("knife crime youth offending", k=1))
     assert text.startswith("Question: knife crime youth offending\n")
     assert "[1] Youth Offending Service Review (undated)" in text
-    assert "section: 2. DETAIL · paragraph 2.1 · reports/youth.txt chars" in text
+    assert "2. DETAIL · para 2.1 · reports/youth.txt chars" in text
     assert "Knife crime among young people rose" in text
     assert "lexical #1" in text
 

@@ -19,8 +19,8 @@ status; see :func:`track_recommendations`.
 
 Example::
 
-    tracked = track_recommendations(documents, chunks, embedder)
-    print(format_recommendations(tracked))
+    for entry in track_recommendations(documents, chunks, embedder):
+        print(entry.status, entry.recommendation.text)
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,7 +37,6 @@ from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
-from qa.render.output import display_date
 from qa.text import SENTENCE_BREAK, leading_number, parse_item, text_start
 from qa.types import AnswerSentence, Chunk, Document, Hit, Status
 
@@ -131,10 +129,6 @@ class Recommendation:
     kind: str
     places: tuple[Place, ...]
 
-    @property
-    def citation(self) -> str:
-        return citation(self.title, self.date, *self.places)
-
 
 @dataclass(frozen=True)
 class Evidence:
@@ -146,10 +140,6 @@ class Evidence:
     text: str
     place: Place
     similarity: float
-
-    @property
-    def citation(self) -> str:
-        return citation(self.title, self.date, self.place)
 
 
 @dataclass(frozen=True)
@@ -203,17 +193,6 @@ class _Section:
     name: str | None
     start: int
     end: int
-
-
-def citation(title: str, date: str | None, *places: Place) -> str:
-    """Title, date, then section, paragraph and item of each place, as a person would cite them."""
-    wheres = []
-    for place in places:
-        where = [place.section] if place.section else []
-        where += [f"para {place.paragraph}"] if place.paragraph else []
-        where += [f"item {place.item}"] if place.item else []
-        wheres.append(", ".join(where))
-    return ", ".join([title, display_date(date), "; ".join(w for w in wheres if w)]).rstrip(", ")
 
 
 def _sections(chunks: Sequence[Chunk]) -> list[_Section]:
@@ -581,86 +560,6 @@ def snapshot_recommendations(
                 list(snapshot.documents.values()), snapshot.chunks, embedder
             )
         return _cache[key]
-
-
-def recommendation_record(tracked: TrackedRecommendation) -> dict[str, Any]:
-    """One tracked item as JSON-ready data (``qa recommendations --json``)."""
-
-    def places(record: Recommendation) -> list[dict[str, Any]]:
-        return [
-            {
-                "section": p.section,
-                "paragraph": p.paragraph,
-                "item": p.item,
-                "start": p.start,
-                "end": p.end,
-                "citation": citation(record.title, record.date, p),
-            }
-            for p in record.places
-        ]
-
-    def link(item: Link) -> dict[str, Any]:
-        return {
-            "source": item.recommendation.source,
-            "date": item.recommendation.date,
-            "text": item.recommendation.text,
-            "similarity": round(item.similarity, 4),
-            "places": places(item.recommendation),
-        }
-
-    record = tracked.recommendation
-    evidence = tracked.evidence
-    return {
-        "source": record.source,
-        "title": record.title,
-        "date": record.date,
-        "text": record.text,
-        "kind": record.kind,
-        "status": tracked.status,
-        "places": places(record),
-        "earlier": [link(item) for item in tracked.earlier],
-        "later": [link(item) for item in tracked.later],
-        "evidence": None
-        if evidence is None
-        else {
-            "source": evidence.source,
-            "date": evidence.date,
-            "text": evidence.text,
-            "similarity": evidence.similarity,
-            "section": evidence.place.section,
-            "paragraph": evidence.place.paragraph,
-            "start": evidence.place.start,
-            "end": evidence.place.end,
-            "citation": evidence.citation,
-        },
-    }
-
-
-def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
-    """Plain text for a terminal: per report (by date), each item's status and text, then its
-    citation, the same item in earlier or later reports, and the progress sentence quoted."""
-    if not tracked:
-        return "No recommendations found in the corpus."
-    width = max(len(entry.status) for entry in tracked)
-    lines: list[str] = []
-    current: str | None = None
-    for entry in tracked:
-        record = entry.recommendation
-        if record.source != current:
-            current = record.source
-            lines += ["", f"{record.title} ({display_date(record.date)})"]
-            lines.append("-" * min(100, len(lines[-1])))
-        lines.append(f"{entry.status:<{width}}  {record.text}")
-        lines.append(f"    cited: {record.citation}")
-        for label, links in (("earlier", entry.earlier), ("later", entry.later)):
-            for link in links:
-                other = link.recommendation
-                lines.append(
-                    f"    {label}: {other.text} ({other.citation}; similarity {link.similarity:.2f})"
-                )
-        if entry.evidence is not None:
-            lines.append(f'    progress: "{entry.evidence.text}" ({entry.evidence.citation})')
-    return "\n".join(lines).strip("\n")
 
 
 class RecommendationStage:

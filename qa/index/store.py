@@ -81,15 +81,25 @@ SAMPLE_BLOCK_BYTES = 1 << 16
 
 
 class IndexProblem(RuntimeError):
-    """Base for index problems; the message says what to run."""
+    """Base for index problems: ``reason`` says what is wrong and ``fix`` the command that
+    mends it, so a caller can show either without taking the message apart."""
+
+    def __init__(self, reason: str, fix: str = "qa index --rebuild") -> None:
+        super().__init__(f"{reason}; run `{fix}`")
+        self.reason = reason
+        self.fix = fix
 
 
 class IndexMissing(IndexProblem):
-    pass
+    """No index has been built in the folder yet."""
 
 
 class IndexIncompatible(IndexProblem):
     """The index was built with other settings or by another format version."""
+
+
+class IndexOutdated(IndexIncompatible):
+    """Another version of qa wrote the index in a format this one cannot read."""
 
 
 class IndexCorrupt(IndexProblem):
@@ -190,13 +200,13 @@ def _file_record(path: Path) -> dict[str, Any]:
 
 def _check_file(path: Path, expected: dict[str, Any], full_check: bool) -> None:
     if not path.is_file() or path.stat().st_size != expected["bytes"]:
-        raise IndexCorrupt(f"index file {path} is missing or truncated; run `qa index --rebuild`")
+        raise IndexCorrupt(f"index file {path} is missing or truncated")
     if full_check or "sampled_sha256" not in expected:
         intact = _sha256(path) == expected["sha256"]
     else:
         intact = _sampled_sha256(path) == expected["sampled_sha256"]
     if not intact:
-        raise IndexCorrupt(f"index file {path} was altered; run `qa index --rebuild`")
+        raise IndexCorrupt(f"index file {path} was altered")
 
 
 def _package_version() -> str:
@@ -355,13 +365,12 @@ class IndexStore:
         (every byte of every file with ``full_check``)."""
         path = self.current()
         if path is None:
-            raise IndexMissing(f"no index in {self.root}: run `qa index` to build it")
+            raise IndexMissing(f"no index yet in {self.root}", fix="qa index")
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             raise IndexCorrupt(
-                f"index manifest {path / MANIFEST} is unreadable ({error}); "
-                "run `qa index --rebuild`"
+                f"index manifest {path / MANIFEST} is unreadable ({error})"
             ) from error
         check_manifest(manifest, spec)
         for file, expected in manifest["files"].items():
@@ -370,12 +379,12 @@ class IndexStore:
 
 
 def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
-    """Raise IndexIncompatible naming the first field that differs from ``spec``."""
+    """Raise IndexOutdated for another format version, else IndexIncompatible naming the first
+    field that differs from ``spec``."""
     found = manifest.get("format_version")
     if found != FORMAT_VERSION:
-        raise IndexIncompatible(
-            f"unsupported index format {found!r} (this version reads {FORMAT_VERSION}); "
-            "run `qa index --rebuild`"
+        raise IndexOutdated(
+            f"unsupported index format {found!r} (this version reads {FORMAT_VERSION})"
         )
     if spec is None:
         return
@@ -385,8 +394,7 @@ def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
             actual = manifest.get(group, {}).get(key)
             if actual != value:
                 raise IndexIncompatible(
-                    f"index was built with {group}.{key} = {actual!r} but the settings ask for {value!r}; "
-                    "run `qa index --rebuild`"
+                    f"index was built with {group}.{key} = {actual!r} but the settings ask for {value!r}"
                 )
 
 
@@ -394,16 +402,14 @@ def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
     try:
         catalog, documents, chunks = read_tables(path)
     except (TableError, KeyError, ValueError) as error:
-        raise IndexCorrupt(
-            f"index {path} is unreadable ({error}); run `qa index --rebuild`"
-        ) from error
+        raise IndexCorrupt(f"index {path} is unreadable ({error})") from error
     embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
     data, indices, indptr = (
         np.load(path / f"bm25_{array}.npy", mmap_mode="r") for array in _BM25_ARRAYS
     )
     vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
     if len(chunks) != len(embeddings) or len(indptr) != len(vocabulary) + 1:
-        raise IndexCorrupt(f"index {path} has inconsistent row counts; run `qa index --rebuild`")
+        raise IndexCorrupt(f"index {path} has inconsistent row counts")
     weights = sp.csr_matrix(
         (data, indices, indptr), shape=(len(vocabulary), len(chunks)), copy=False
     )
@@ -430,12 +436,11 @@ def _read_vectors(path: Path, manifest: dict[str, Any], rows: int) -> VectorInde
     try:
         vectors = VectorIndex.load(path)
     except RuntimeError as error:  # faiss raises RuntimeError for any unreadable file
-        raise IndexCorrupt(f"index file {path} is unreadable; run `qa index --rebuild`") from error
+        raise IndexCorrupt(f"index file {path} is unreadable") from error
     expected = manifest.get("vector_index", {"kind": "flat", "rows": rows})
     if (vectors.kind, vectors.size) != (expected.get("kind"), expected.get("rows", rows)):
         raise IndexCorrupt(
             f"index file {path} holds a {vectors.kind} index of {vectors.size} rows but the"
-            f" manifest names a {expected.get('kind')} index of {expected.get('rows')} rows;"
-            " run `qa index --rebuild`"
+            f" manifest names a {expected.get('kind')} index of {expected.get('rows')} rows"
         )
     return vectors

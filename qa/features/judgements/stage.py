@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.citation import display_date
 from qa.features.judgements.extract import Judgement, extract_judgements
 from qa.features.judgements.timeline import Entry, Row, judgement_rows
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
-from qa.render.output import display_date
 from qa.types import AnswerSentence, Hit
 
 _CUE = re.compile(

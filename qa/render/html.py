@@ -1,0 +1,294 @@
+"""The app's HTML, built as strings by pure functions so that fast tests can check it.
+
+Security rule for every function here: each piece of document text, title, question or
+file name goes through ``html.escape``; the only markup in the result is the tags written
+in this module. A document holding ``<script>`` or Markdown therefore shows literally,
+and the whole-document view (:func:`source_page`) also forbids every script but its own.
+The class names are styled by ``qa/app/style.css``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+from collections.abc import Sequence
+
+from qa.citation import Citation, cite, display_date
+from qa.corpus.uploads import DocumentInfo
+from qa.features.recommendations import Recommendation, TrackedRecommendation
+from qa.index.lexical import tokenize
+from qa.types import Answer, DocumentGroup, Hit, Status
+
+ANSWER_TITLE = "Answer, quoted from the passages below"
+STATUS_LABELS = {
+    Status.REPEATED: "Repeated",
+    Status.ADDRESSED: "Addressed",
+    Status.NEW: "New",
+    Status.NOT_MENTIONED: "Not mentioned later",
+    Status.UNDATED: "Undated",
+}
+STATUS_HELP = {
+    Status.REPEATED: "a later report lists it again, or it repeats an earlier report's item",
+    Status.ADDRESSED: "no later report lists it, and a later report says progress was made",
+    Status.NEW: "first raised in the latest report",
+    Status.NOT_MENTIONED: "later reports neither list it nor report progress on it",
+    Status.UNDATED: "the report has no date, so it cannot be placed in time",
+}
+
+# Words and numbers as the BM25 tokenizer sees them: "£22.2m" is one word, "16-year-olds" three.
+_WORD = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?[^\W\d_]*|[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Question and function words that BM25 keeps but that carry no topic: not worth a highlight.
+_FUNCTION_WORDS = frozenset({
+    "about", "after", "all", "also", "am", "any", "been", "before", "being", "both", "can",
+    "could", "did", "do", "does", "done", "during", "each", "from", "had", "has", "have", "he",
+    "her", "his", "how", "i", "its", "may", "me", "might", "more", "most", "much", "must", "my",
+    "our", "she", "should", "since", "so", "some", "than", "them", "those", "through", "up", "us",
+    "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+    "whose", "why", "would", "you", "your",
+})  # fmt: skip
+
+SOURCE_SCRIPT = (
+    "var m=document.getElementById('passage');"
+    "if(m){var y=m.getBoundingClientRect().top+window.scrollY-0.15*window.innerHeight;"
+    "window.scrollTo(0,Math.max(0,y));}"
+)
+SOURCE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'">
+<style>
+body {{ margin: 0; padding: 0.75rem 1rem 40vh; color: #1f2328; background: #fff;
+  font: 0.97rem/1.6 "Source Sans 3", "Source Sans Pro", -apple-system, "Segoe UI", Roboto,
+  "Helvetica Neue", Arial, sans-serif; }}
+.doc {{ white-space: pre-wrap; overflow-wrap: anywhere; max-width: 52rem; margin: 0 auto; }}
+mark {{ display: inline-block; width: 100%; box-sizing: border-box; vertical-align: top;
+  background: #fff4cc; color: inherit; border-left: 4px solid #d9a400;
+  padding: 0.35rem 0.6rem; border-radius: 0 0.3rem 0.3rem 0; }}
+mark strong {{ background: #ffe08a; font-weight: 600; }}
+</style></head>
+<body><div class="doc">{body}</div><script>{script}</script></body></html>"""
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+# --- words of the question in a text ------------------------------------------------------------
+
+
+def highlight_spans(text: str, question: str) -> list[tuple[int, int]]:
+    """(start, end) of each word of ``text`` that shares a search term with ``question``.
+
+    Words are compared after the BM25 tokenizer (stemming, stop words removed), so
+    the words marked are the ones lexical retrieval matched: "inspections" marks
+    "inspection". Question and function words ("which", "from") are not marked:
+    they match everywhere and would hide the words that matter.
+    """
+    terms = {
+        tokens[0]
+        for match in _WORD.finditer(question)
+        if match.group().lower() not in _FUNCTION_WORDS and (tokens := tokenize(match.group()))
+    }
+    if not terms:
+        return []
+    seen: dict[str, bool] = {}
+    spans = []
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if word not in seen:
+            tokens = tokenize(word)
+            seen[word] = bool(tokens) and tokens[0] in terms  # "£5m" must not match "£2m" by "m"
+        if seen[word]:
+            spans.append(match.span())
+    return spans
+
+
+def marked_html(text: str, spans: list[tuple[int, int]], tag: str = "mark") -> str:
+    """``text`` as HTML with each span wrapped in ``<tag>``; every text piece is escaped.
+
+    The only markup in the result is the tags added here, so a document holding
+    ``<script>`` or Markdown shows literally.
+    """
+    pieces = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        pieces.append(html.escape(text[position:start]))
+        pieces.append(f"<{tag}>{html.escape(text[start:end])}</{tag}>")
+        position = end
+    pieces.append(html.escape(text[position:]))
+    return "".join(pieces)
+
+
+# --- the whole document -------------------------------------------------------------------------
+
+
+def source_html(text: str, start: int, end: int, question: str, anchor: str = "passage") -> str:
+    """A whole document as escaped HTML with ``text[start:end]`` in ``<mark id=anchor>``.
+
+    Inside the passage the question's words are in ``<strong>``, as in the result list.
+    """
+    passage = text[start:end]
+    if passage.strip():  # the mark holds the words, not the blank lines around them
+        start += len(passage) - len(passage.lstrip())
+        passage = passage.strip()
+        end = start + len(passage)
+    inner = marked_html(passage, highlight_spans(passage, question), tag="strong")
+    return (
+        html.escape(text[:start])
+        + f'<mark id="{html.escape(anchor, quote=True)}">{inner}</mark>'
+        + html.escape(text[end:])
+    )
+
+
+def source_page(text: str, citation: Citation, question: str) -> str:
+    """The iframe page of a whole document, scrolled to the cited place by a hash-pinned script.
+
+    The Content-Security-Policy allows only this one script, so even text that
+    escaped escaping could not run.
+    """
+    digest = base64.b64encode(hashlib.sha256(SOURCE_SCRIPT.encode()).digest()).decode()
+    body = source_html(text, citation.start, citation.end, question)
+    return SOURCE_PAGE.format(script_hash=f"sha256-{digest}", body=body, script=SOURCE_SCRIPT)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def citation_html(citation: Citation, rank: int = 0, title: bool = True) -> str:
+    """The citation line: rank, title in small capitals, then date, section and paragraph.
+
+    A place shown for another reason than its rank (a recommendation) has rank 0: no
+    badge. Without ``title`` (under a heading naming the document) the place follows the rank.
+    """
+    where = " · ".join(html.escape(part) for part in (citation.when, *citation.where))
+    badge = f'<span class="qa-rank">{rank}</span>' if rank > 0 else ""
+    if not title:
+        return f'<div class="qa-cite">{badge}<span class="qa-place">{where}</span></div>'
+    return (
+        f'<div class="qa-cite">{badge}'
+        f'<span class="qa-title">{html.escape(citation.title)}</span>'
+        f'<span class="qa-where">{where}</span></div>'
+    )
+
+
+def passage_id(rank: int) -> str:
+    """The element id of the passage ranked ``rank``, which the answer's markers link to."""
+    return f"passage-{rank}"
+
+
+def hit_html(hit: Hit, question: str, title: bool = True) -> str:
+    """Citation line above a bordered passage; all text escaped, <mark> around question words."""
+    text = hit.chunk.text.strip()
+    return (
+        f'<div class="qa-hit" id="{passage_id(hit.rank)}"'
+        f' data-source="{html.escape(hit.chunk.source, quote=True)}"'
+        f' data-rank="{hit.rank}">{citation_html(cite(hit), hit.rank, title)}'
+        f'<div class="qa-passage">{marked_html(text, highlight_spans(text, question))}</div>'
+        "</div>"
+    )
+
+
+def answer_html(answer: Answer) -> str:
+    """The extractive answer: each quoted sentence, escaped, then a marker linking to its passage."""
+    sentences = " ".join(
+        f'{html.escape(sentence.text)}&nbsp;<a class="qa-marker" href="#{passage_id(sentence.rank)}"'
+        f' title="Go to passage {sentence.rank}">[{sentence.rank}]</a>'
+        for sentence in answer.sentences
+    )
+    return (
+        f'<div class="qa-answer"><div class="qa-answer-title">{ANSWER_TITLE}</div>'
+        f"<p>{sentences}</p></div>"
+    )
+
+
+def results_summary_html(count: int, searched: str, milliseconds: float) -> str:
+    """The line above the results: how many passages, how they were searched, how long it took."""
+    return (
+        f'<div class="qa-ranking">{_counted(count, "passage")} ·'
+        f" {html.escape(searched)} · {milliseconds:.0f} ms</div>"
+    )
+
+
+def _document_heading(classes: str, title: str, date: str | None, count: str) -> str:
+    return (
+        f'<div class="{classes}"><span class="qa-title">{html.escape(title)}</span>'
+        f'<span class="qa-date">{html.escape(display_date(date))} · {count}</span></div>'
+    )
+
+
+def group_html(group: DocumentGroup, count: int) -> str:
+    """A comparison column's heading: the document's title and date, and its passage count."""
+    return _document_heading("qa-group", group.title, group.date, _counted(count, "passage"))
+
+
+# --- recommendations ----------------------------------------------------------------------------
+
+
+def report_heading_html(record: Recommendation, count: int) -> str:
+    """The heading over one report's recommendations: its title, date and number of items."""
+    items = _counted(count, "recommendation")
+    return _document_heading("qa-group qa-rec-head", record.title, record.date, items)
+
+
+def status_badge(status: Status) -> str:
+    """The status as a coloured label whose tooltip says what the status means."""
+    css = "qa-badge-" + status.replace(" ", "-")
+    return (
+        f'<span class="qa-badge {css}" title="{html.escape(STATUS_HELP[status], quote=True)}">'
+        f"{STATUS_LABELS[status]}</span>"
+    )
+
+
+def recommendation_html(entry: TrackedRecommendation) -> str:
+    """One item: status badge and text, the same item in other reports, and the progress quoted."""
+    record = entry.recommendation
+    notes = [
+        f'<div class="qa-note"><span class="qa-note-label">{label} the'
+        f" {html.escape(display_date(link.recommendation.date))} report:</span>"
+        f" “{html.escape(link.recommendation.text)}”"
+        f'<span class="qa-where">{html.escape(cite(link.recommendation).line())}</span></div>'
+        for label, links in (("Raised before in", entry.earlier), ("Listed again in", entry.later))
+        for link in links
+    ]
+    if entry.evidence is not None:
+        evidence = entry.evidence
+        notes.append(
+            f'<div class="qa-note"><span class="qa-note-label">Progress reported in the'
+            f" {html.escape(display_date(evidence.date))} report:</span>"
+            f"<blockquote>“{html.escape(evidence.text)}”"
+            f'<span class="qa-where">{html.escape(cite(evidence).line())}</span></blockquote></div>'
+        )
+    return (
+        f'<div class="qa-rec" data-status="{html.escape(entry.status, quote=True)}">'
+        f'{status_badge(entry.status)}<span class="qa-rec-text">{html.escape(record.text)}</span>'
+        f"{''.join(notes)}</div>"
+    )
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def format_size(size: int | None) -> str:
+    """A file size as people read it ("45 KB", "2.3 MB"), or that the file has gone."""
+    if size is None:
+        return "file missing"
+    if size < 1_000_000:
+        return f"{max(1, round(size / 1000))} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def documents_html(documents: Sequence[DocumentInfo]) -> str:
+    """The document list for a narrow screen: each title, then its date, size and passages,
+    then its file, stacked, where a table's columns would not fit beside the title."""
+    items = "".join(
+        f'<li><span class="qa-title">{html.escape(info.title)}</span>'
+        f'<span class="qa-where">{html.escape(display_date(info.date))} ·'
+        f" {format_size(info.size_bytes)} · {_counted(info.chunks, 'passage')}</span>"
+        f'<span class="qa-file">{html.escape(info.source)}</span></li>'
+        for info in documents
+    )
+    return f'<ul class="qa-docs">{items}</ul>'

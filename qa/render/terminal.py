@@ -1,0 +1,90 @@
+"""Plain text for a terminal: ``qa ask`` and ``qa recommendations`` without ``--json``.
+
+Every place is cited from :func:`qa.citation.cite`, with the file and its character
+offsets, so a line on screen can be found in the file it quotes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+from qa.citation import Citation, cite, display_date
+from qa.features.recommendations import TrackedRecommendation
+from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
+from qa.types import Answer, Hit
+
+
+def format_answer(answer: Answer, width: int = 100) -> str:
+    """The answer, then each passage with its citation and scores; a comparison per document."""
+    if not answer.hits:
+        return f"No passages found for: {answer.question}"
+    lines = [f"Question: {answer.question}", ""]
+    if answer.low_confidence:
+        lines += [LOW_CONFIDENCE_MESSAGE, "", "Closest passages:", ""]
+    elif answer.sentences:
+        lines += ["Answer:"]
+        lines += ["    " + line for line in textwrap.wrap(answer_text(answer.sentences), width - 4)]
+        lines += [""]
+    lines += [f"Note: {note}" for note in answer.missing]
+    if answer.missing:
+        lines.append("")
+    if answer.comparison:
+        for group, hits in answer.hits_by_document():
+            lines += [f"== {group.title} ({display_date(group.date)}) ==", ""]
+            for hit in hits:
+                lines += _hit_lines(hit, width)
+    else:
+        for hit in answer.hits:
+            lines += _hit_lines(hit, width)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _located(citation: Citation) -> str:
+    """The place in the document and in the file: "2. DETAIL · para 2.1 · a.txt chars 10-90"."""
+    where = " · ".join(citation.where) or "no section heading"
+    return f"{where} · {citation.source} chars {citation.start}-{citation.end}"
+
+
+def _hit_lines(hit: Hit, width: int) -> list[str]:
+    citation = cite(hit)
+    lines = [f"[{hit.rank}] {citation.title} ({citation.when})", f"    {_located(citation)}"]
+    for paragraph in hit.chunk.text.split("\n"):
+        wrapped = textwrap.wrap(paragraph, width - 4) or [""]
+        lines.extend("    " + line for line in wrapped if line.strip())
+    for duplicate in hit.duplicates:
+        lines.append(f"    also at: {_located(cite(duplicate))}")
+    ranks = ", ".join(
+        f"{name} #{rank}" if rank else f"{name} —"
+        for name, rank in (("lexical", hit.lexical_rank), ("dense", hit.dense_rank))
+    )
+    return [*lines, f"    score {hit.score:.4f} ({ranks})", ""]
+
+
+def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
+    """Per report (by date), each item's status and text, then its citation, the same item in
+    earlier or later reports, and the progress sentence quoted."""
+    if not tracked:
+        return "No recommendations found in the corpus."
+    width = max(len(entry.status) for entry in tracked)
+    lines: list[str] = []
+    current: str | None = None
+    for entry in tracked:
+        record = entry.recommendation
+        citation = cite(record)
+        if record.source != current:
+            current = record.source
+            lines += ["", f"{citation.title} ({citation.when})"]
+            lines.append("-" * min(100, len(lines[-1])))
+        lines.append(f"{entry.status:<{width}}  {record.text}")
+        lines.append(f"    cited: {citation.line()}")
+        for label, links in (("earlier", entry.earlier), ("later", entry.later)):
+            for link in links:
+                other = link.recommendation
+                lines.append(
+                    f"    {label}: {other.text} ({cite(other).line()};"
+                    f" similarity {link.similarity:.2f})"
+                )
+        if entry.evidence is not None:
+            lines.append(f'    progress: "{entry.evidence.text}" ({cite(entry.evidence).line()})')
+    return "\n".join(lines).strip("\n")

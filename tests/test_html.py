@@ -1,0 +1,161 @@
+"""The app's HTML, built without Streamlit: every document text escaped, only our tags as markup.
+
+Titles, passages, recommendations and file names here hold markup a hostile or careless
+document could carry; each builder must show it as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa.citation import Citation, cite
+from qa.corpus.uploads import DocumentInfo
+from qa.features.recommendations import (
+    Evidence,
+    Link,
+    Place,
+    Recommendation,
+    TrackedRecommendation,
+)
+from qa.render.html import (
+    SOURCE_SCRIPT,
+    STATUS_HELP,
+    STATUS_LABELS,
+    answer_html,
+    citation_html,
+    documents_html,
+    group_html,
+    hit_html,
+    recommendation_html,
+    report_heading_html,
+    results_summary_html,
+    source_page,
+    status_badge,
+)
+from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, Hit, Status
+
+HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)> \"quoted\" & 'x'"
+OUR_TAGS = r"/?(?:div|span|mark|a|p|blockquote|ul|li|strong)\b"
+
+
+def only_our_tags(markup: str) -> bool:
+    """Whether every '<' in ``markup`` opens or closes a tag this module writes."""
+    return re.search(rf"<(?!{OUR_TAGS})", markup) is None
+
+
+def text_of(markup: str) -> str:
+    return html.unescape(re.sub(rf"<{OUR_TAGS}[^>]*>", "", markup))
+
+
+def make_hit(text: str = HOSTILE, title: str = HOSTILE, rank: int = 1) -> Hit:
+    chunk = Chunk(f"notes/{HOSTILE}.txt", 10, 10 + len(text), text, HOSTILE, "2.1")
+    return Hit(rank, rank - 1, chunk, title, "2024-12-04", 0.03, 1, None)
+
+
+def test_citation_names_title_date_and_place_with_a_rank_badge_for_results_only() -> None:
+    citation = cite(make_hit(title="Cabinet <b>Report</b>"))
+    ranked = citation_html(citation, rank=2)
+    assert '<span class="qa-rank">2</span>' in ranked
+    assert '<span class="qa-title">Cabinet &lt;b&gt;Report&lt;/b&gt;</span>' in ranked
+    assert "4 December 2024 · &lt;script&gt;" in ranked and "· para 2.1</span>" in ranked
+    assert "qa-rank" not in citation_html(citation), "a place shown for another reason"
+    assert "qa-title" not in citation_html(citation, rank=2, title=False)
+
+
+def test_a_hostile_passage_title_and_file_name_show_as_text() -> None:
+    markup = hit_html(make_hit(), "alert bold")
+    assert only_our_tags(markup)
+    assert 'data-source="notes/&lt;script&gt;' in markup and "&quot;quoted&quot;" in markup
+    assert '<div class="qa-hit" id="passage-1"' in markup and 'data-rank="1"' in markup
+    assert "<mark>alert</mark>" in markup and "<mark>bold</mark>" in markup
+
+
+@given(st.text(max_size=120), st.text(max_size=60), st.text(max_size=30))
+def test_any_passage_title_and_question_leave_only_our_tags(
+    text: str, title: str, question: str
+) -> None:
+    markup = hit_html(make_hit(text, title), question)
+    assert only_our_tags(markup)
+    passage = re.search(r'<div class="qa-passage">(.*)</div></div>$', markup, re.S)
+    assert passage is not None and text_of(passage.group(1)) == text.strip()
+
+
+def test_the_answer_escapes_each_sentence_and_links_its_marker_to_the_passage() -> None:
+    sentence = AnswerSentence(HOSTILE, 2, "notes/a.txt", 0, len(HOSTILE))
+    markup = answer_html(Answer("q", (make_hit(), make_hit(rank=2)), sentences=(sentence,)))
+    assert only_our_tags(markup)
+    assert html.escape(HOSTILE) + '&nbsp;<a class="qa-marker" href="#passage-2"' in markup
+    assert ">[2]</a>" in markup
+
+
+def test_headings_of_a_comparison_and_of_a_report_count_what_follows() -> None:
+    group = DocumentGroup("a.txt", "Zebra <i>audit</i>", "2020-03", (1, 3))
+    assert group_html(group, 2) == (
+        '<div class="qa-group"><span class="qa-title">Zebra &lt;i&gt;audit&lt;/i&gt;</span>'
+        '<span class="qa-date">March 2020 · 2 passages</span></div>'
+    )
+    record = Recommendation("a.txt", "Review <i>x</i>", None, "Do it.", "improvement", ())
+    heading = report_heading_html(record, 1)
+    assert heading.startswith('<div class="qa-group qa-rec-head">')
+    assert "Review &lt;i&gt;x&lt;/i&gt;" in heading and "undated · 1 recommendation<" in heading
+
+
+def test_every_status_has_a_label_and_an_explanation() -> None:
+    for status in Status:
+        badge = status_badge(status)
+        assert f'class="qa-badge qa-badge-{status.replace(" ", "-")}"' in badge
+        assert f">{STATUS_LABELS[status]}</span>" in badge
+        assert html.escape(STATUS_HELP[status], quote=True) in badge
+
+
+def test_a_hostile_recommendation_its_links_and_its_progress_show_as_text() -> None:
+    place = Place(HOSTILE, "4.1", "2", 0, 10)
+    earlier = Recommendation("old.txt", HOSTILE, "2020-03", HOSTILE, "improvement", (place,))
+    record = Recommendation(
+        "new.txt", "New <b>report</b>", "2024", HOSTILE, "improvement", (place,)
+    )
+    evidence = Evidence("later.txt", HOSTILE, "2024-12-04", HOSTILE, place, 0.7)
+    entry = TrackedRecommendation(record, Status.ADDRESSED, (Link(earlier, 0.9),), (), evidence)
+    markup = recommendation_html(entry)
+    assert only_our_tags(markup)
+    assert markup.startswith('<div class="qa-rec" data-status="addressed">')
+    assert "Raised before in the March 2020 report:" in markup
+    assert "Progress reported in the 4 December 2024 report:" in markup
+    assert markup.count(html.escape(HOSTILE)) >= 3
+    assert html.escape(cite(evidence).line()) in markup
+
+
+def test_the_source_page_escapes_the_document_and_allows_only_its_own_script() -> None:
+    text = f"Intro {HOSTILE}\n\nThe passage about adoption.\n\nEnd."
+    start = text.index("The passage")
+    citation = Citation("a.txt", "A report", None, None, None, start, start + 27)
+    page = source_page(text, citation, "adoption")
+    assert page.count("<script") == 1 and f"<script>{SOURCE_SCRIPT}</script>" in page
+    assert "script-src 'sha256-" in page and "default-src 'none'" in page
+    assert html.escape(HOSTILE) in page
+    assert '<mark id="passage">The passage about <strong>adoption</strong>.</mark>' in page
+
+
+def test_the_narrow_document_list_gives_date_size_and_passages_under_each_title() -> None:
+    documents = [
+        DocumentInfo(HOSTILE, "Zebra <img src=x> audit", "2021-05-01", 45_300, 12),
+        DocumentInfo("gone.txt", "Gone", None, None, 1),
+    ]
+    markup = documents_html(documents)
+    assert only_our_tags(markup)
+    assert markup.count("<li>") == 2
+    assert "Zebra &lt;img src=x&gt; audit" in markup
+    assert "1 May 2021 · 45 KB · 12 passages" in markup
+    assert "undated · file missing · 1 passage<" in markup
+    assert html.escape(HOSTILE) in markup
+
+
+def test_the_results_line_escapes_how_the_search_was_narrowed() -> None:
+    markup = results_summary_html(1, "Searched by documents: <b>x</b>", 12.4)
+    assert markup == (
+        '<div class="qa-ranking">1 passage · Searched by documents: &lt;b&gt;x&lt;/b&gt; · 12 ms</div>'
+    )
