@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.corpus.metadata import partial_iso
-from qa.corpus.readers import SUFFIXES, DocumentError
+from qa.corpus.readers import SUFFIXES
+from qa.corpus.structure import DocumentError
 from qa.types import LoadError
 
 SIDECAR = ".meta.json"
