@@ -200,9 +200,8 @@ def hostile_corpus(root: Path, outside: Path) -> dict[str, str]:
         "truncated.pdf": "corrupt or unreadable PDF",
         "garbage.pdf": "corrupt or unreadable PDF",
         "not-a-pdf.pdf": "corrupt or unreadable PDF",
-        "cyclic-pages.pdf": "corrupt or unreadable PDF",
-        "flate-bomb.pdf": "corrupt or unreadable PDF",
-        "unknown-filter.pdf": "corrupt or unreadable PDF",
+        # PDFium inflates the 100 MB of spaces in a fraction of a second: a page without text.
+        "flate-bomb.pdf": "no text found",
         "aes-encrypted.pdf": "encrypted PDF",
         "rc4-encrypted.pdf": "encrypted PDF (a password is needed",
         "zip-bomb.docx": "zip bomb",
@@ -237,8 +236,19 @@ def test_each_hostile_file_is_reported_by_name_and_every_other_document_indexes(
 
     searcher = Searcher.open(settings, HashingEmbedder())
     indexed = set(searcher.snapshot.documents)
-    assert indexed == {*GOOD, "good.pdf", "deep.html", "invalid-utf8.txt", "mixed-encodings.txt"}
+    # PDFium reads past a page tree that contains itself and a stream filter it does not know,
+    # as viewers do, so those two files give their text rather than an error.
+    readable_pdfs = {"good.pdf", "cyclic-pages.pdf", "unknown-filter.pdf"}
+    assert indexed == {
+        *GOOD,
+        *readable_pdfs,
+        "deep.html",
+        "invalid-utf8.txt",
+        "mixed-encodings.txt",
+    }
     texts = searcher.snapshot.documents
+    for name in readable_pdfs:
+        assert texts[name].text == "Budget annex about respite care\n"
     assert texts["mixed-encodings.txt"].text == "Déjà vu budget\nchildren’s £5 review\n"
     assert "Café budget" in texts["invalid-utf8.txt"].text
     assert texts["deep.html"].text.strip() == "deep text"

@@ -1,7 +1,7 @@
 """Readers per format: a file → :class:`~qa.corpus.structure.Extracted` (its text, the title
 its format states, its pages and headings).
 
-Supported: .txt, .md, .html/.htm, .pdf, .docx. Text files are read
+Supported: .txt, .md, .html/.htm, .pdf (:mod:`qa.corpus.pdf`), .docx. Text files are read
 exactly as they are; HTML and DOCX are written out as blocks with the conventions of
 :mod:`qa.corpus.structure`. A file that cannot be read raises :class:`DocumentError` with the
 reason shown to the user.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from qa.corpus.docx_reader import read_docx
 from qa.corpus.html_reader import read_html
+from qa.corpus.pdf import read_pdf
 from qa.corpus.structure import DocumentError, Extracted
 
 SUFFIXES = {
@@ -92,31 +93,10 @@ def _decode_8bit(data: bytes) -> str:
     return text
 
 
-def _read_pdf(path: Path) -> Extracted:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
-
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError("encrypted PDF (a password is needed to read it)")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
-    except DocumentError:
-        raise
-    except DependencyError as error:  # AES encryption needs the cryptography package
-        raise DocumentError(f"encrypted PDF that cannot be opened ({error})") from error
-    except Exception as error:  # pypdf raises many unrelated types for bad files (found by fuzzing:
-        # LimitReachedError on decompression bombs and reference loops, NotImplementedError on
-        # unknown filters), and one of them must not stop the whole build
-        raise DocumentError(f"corrupt or unreadable PDF ({error})") from error
-    return Extracted("\n\n".join(pages), title if isinstance(title, str) else None)
-
-
 def extract(kind: str, path: Path, max_bytes: int) -> Extracted:
     """What the file at ``path`` (of format ``kind``) holds; DocumentError if it cannot be read."""
     if kind == "pdf":
-        return _read_pdf(path)
+        return read_pdf(path).extracted
     if kind == "docx":
         return read_docx(path, max_bytes)
     if kind == "html":
