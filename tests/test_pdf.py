@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import bisect
 import csv
+import io
 import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.corpus import load_corpus
-from qa.corpus.pdf import PdfText, read_pdf
+from qa.corpus.pdf import PdfText, passage_boxes, read_pdf, render_page
 from qa.corpus.structure import Extracted
 
 ILACS = Path(__file__).resolve().parents[2] / "shared" / "ilacs"
@@ -232,9 +234,68 @@ def test_documents_from_pdfs_carry_the_extracted_text(report: Path, extracted: E
     assert document.title == "Northmoor annual review"
 
 
+# --- highlighting a passage on its page ------------------------------------------------------
+
+
 def words(text: str) -> list[str]:
     """Words as printed; PDFium gives a hyphen that ends a line as U+FFFE or U+0002."""
     return re.findall(r"[\w’'-]+", re.sub("[\ufffe\x02]", "-", text))
+
+
+def test_highlight_boxes_cover_exactly_the_passage_words_on_each_page(report: Path) -> None:
+    import pypdfium2
+
+    text = read_pdf(report).extracted.text
+    start = text.index("Early help now reaches")
+    end = text.index("need a child protection plan.") + len("need a child protection plan.")
+    document = pypdfium2.PdfDocument(report)
+    try:
+        covered: list[str] = []
+        for page_number in (1, 2):
+            textpage = document[page_number - 1].get_textpage()
+            for box in passage_boxes(report, page_number, start, end):
+                covered += words(
+                    textpage.get_text_bounded(box.left, box.bottom, box.right, box.top)
+                )
+    finally:
+        document.close()
+    # The words as printed, over two lines ("multi- agency") and two pages ("fami lies": the
+    # hyphen the layout added is not in the text, so not under a box).
+    assert covered == words(
+        "Early help now reaches more families than last year. Workers offer multi- agency "
+        "support where it is needed, and the service supported many fami lies who had "
+        "waited for too long, so that fewer children need a child protection plan."
+    )
+    assert passage_boxes(report, 3, start, end) == []
+
+
+def test_rendered_page_shows_the_highlight_over_the_passage_only(report: Path) -> None:
+    from PIL import Image
+
+    text = read_pdf(report).extracted.text
+    start = text.index("The quality of plans for care leavers.")
+    end = start + len("The quality of plans for care leavers.")
+    plain = Image.open(io.BytesIO(render_page(report, 1))).convert("RGB")
+    marked = Image.open(io.BytesIO(render_page(report, 1, highlight=(start, end)))).convert("RGB")
+    assert plain.size == marked.size and plain.width > 1000  # 2 pixels per point
+
+    def yellow(image: Image.Image, area: tuple[int, int, int, int]) -> float:
+        pixels = np.asarray(image.crop(area), dtype=int)
+        return float(np.mean(pixels[..., 2] < np.minimum(pixels[..., 0], pixels[..., 1]) - 40))
+
+    (box,) = passage_boxes(report, 1, start, end)
+    height = plain.height
+    area = (
+        round(box.left * 2),
+        round(height - box.top * 2),
+        round(box.right * 2),
+        round(height - box.bottom * 2),
+    )
+    assert yellow(marked, area) > 0.5 and yellow(plain, area) == 0
+    title = (144, round(height - 760 * 2), 900, round(height - 735 * 2))
+    assert plain.crop(title).tobytes() == marked.crop(title).tobytes()
+    with pytest.raises(ValueError, match="no page 4"):
+        render_page(report, 4)
 
 
 # --- the 17 Ofsted reports ------------------------------------------------------------------

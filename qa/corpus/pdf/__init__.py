@@ -1,7 +1,8 @@
-"""PDF files: the text a reader of the pages sees, tied to the pages it is printed on.
+"""PDF files: the text a reader of the pages sees, tied to the pages it is printed on, and a
+page rendered with a passage highlighted.
 
 :mod:`~qa.corpus.pdf.pdfium` reads each page's glyphs with pypdfium2 (boxes, type size and
-weight, in content-stream order); the layout is undone by pure functions
+weight, in content-stream order) and renders pages; the layout is undone by pure functions
 over those glyphs: :mod:`~qa.corpus.pdf.lines`, :mod:`~qa.corpus.pdf.tables` and
 :mod:`~qa.corpus.pdf.blocks`. The rules are general; each constant states what it was
 measured on, the 17 Ofsted reports in ``shared/ilacs`` (Word exports of 9-14 A4 pages with
@@ -30,8 +31,9 @@ Example::
 
     pdf = read_pdf(Path("report.pdf"))
     page = bisect.bisect_right(pdf.extracted.pages, start)
+    png = render_page(Path("report.pdf"), page, highlight=(start, end))
 """
 
-from qa.corpus.pdf.pdfium import PdfText, read_pdf
+from qa.corpus.pdf.pdfium import Box, PdfText, passage_boxes, read_pdf, render_page
 
-__all__ = ["PdfText", "read_pdf"]
+__all__ = ["Box", "PdfText", "passage_boxes", "read_pdf", "render_page"]

@@ -1,8 +1,10 @@
-"""PDF files through pypdfium2: pages → glyphs → :class:`PdfText`.
+"""PDF files through pypdfium2: pages → glyphs → :class:`PdfText`, and pages rendered with a
+passage highlighted.
 
 Every character of the extracted text remembers the printed character it came from (its
 *origin*: the number of characters on the pages before plus PDFium's index of the character
-on its page), so that page starts are exact.
+on its page), so that page starts are exact and a passage can be drawn over the page it is
+quoted from.
 
 PDFium may not be called from two threads at once, even on different documents, so every use
 here holds one lock (Streamlit runs each session in its own thread).
@@ -11,6 +13,8 @@ here holds one lock (Streamlit runs each session in its own thread).
 from __future__ import annotations
 
 import ctypes
+import functools
+import io
 import re
 import threading
 import unicodedata
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
 
 _PDFIUM = threading.RLock()
 _BOLD_NAME = re.compile(r"bold|black|heavy|demi|semibold", re.IGNORECASE)
+# Highlight colour (RGBA): a translucent yellow that leaves the print readable beneath.
+HIGHLIGHT = (255, 214, 0, 96)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,16 @@ class PdfText:
     origins: array[int]
     page_bases: tuple[int, ...]
     removed_lines: int
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a page in PDF points, origin at the bottom left."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
 
 
 @contextmanager
@@ -186,3 +202,110 @@ def read_pdf(source: Path | bytes) -> PdfText:
         page_bases=page_bases,
         removed_lines=removed,
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: str, modified: int, size: int) -> PdfText:
+    """:func:`read_pdf` of a file, kept for the next page a reader turns to (keyed on the file's
+    modification time and size, so a replaced file is read again)."""
+    return read_pdf(Path(path))
+
+
+def _read_file(path: Path) -> PdfText:
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise DocumentError(f"cannot read file ({error.strerror or error})") from error
+    return _read_cached(str(path), status.st_mtime_ns, status.st_size)
+
+
+def _boxes(pdf: PdfText, textpage: Any, page_number: int, start: int, end: int) -> list[Box]:
+    """Boxes over the characters of ``text[start:end]`` printed on page ``page_number``, one per
+    run of characters on a line (the characters of a line's words follow each other on the
+    page, one space apart)."""
+    base = pdf.page_bases[page_number - 1]
+    limit = pdf.page_bases[page_number] if page_number < len(pdf.page_bases) else 1 << 31
+    indices = sorted({o - base for o in pdf.origins[max(0, start) : end] if base <= o < limit})
+    boxes: list[Box] = []
+    previous = -3
+    for index in indices:
+        left, bottom, right, top = textpage.get_charbox(index, loose=True)
+        last = boxes[-1] if boxes else None
+        if (
+            last is not None
+            and index <= previous + 2
+            and min(last.top, top) - max(last.bottom, bottom) > 0.5 * (top - bottom)
+        ):
+            boxes[-1] = Box(
+                min(last.left, left),
+                min(last.bottom, bottom),
+                max(last.right, right),
+                max(last.top, top),
+            )
+        else:
+            boxes.append(Box(left, bottom, right, top))
+        previous = index
+    return boxes
+
+
+def _page(document: pypdfium2.PdfDocument, path: Path, number: int) -> pypdfium2.PdfPage:
+    if not 1 <= number <= len(document):
+        raise ValueError(f"{path.name} has no page {number} (pages 1-{len(document)})")
+    return document[number - 1]
+
+
+def passage_boxes(path: Path, page_number: int, start: int, end: int) -> list[Box]:
+    """Where ``text[start:end]`` of the PDF at ``path`` is printed on page ``page_number``
+    (1-based), as boxes in PDF points; empty if none of it is on that page.
+
+    Raises DocumentError if the file cannot be read and ValueError for a page it does not have.
+    """
+    pdf = _read_file(path)
+    with _open(path) as document:
+        page = _page(document, path, page_number)
+        return _boxes(pdf, page.get_textpage(), page_number, start, end)
+
+
+def render_page(
+    path: Path, page_number: int, highlight: tuple[int, int] | None = None, scale: float = 2.0
+) -> bytes:
+    """Page ``page_number`` (1-based) of the PDF at ``path`` as a PNG, ``scale`` pixels per
+    point, with the characters of ``text[start:end]`` (``highlight``, offsets into the
+    extracted text) that are printed on it under translucent boxes.
+
+    Raises DocumentError if the file cannot be read and ValueError for a page it does not have.
+    """
+    from PIL import Image, ImageDraw
+
+    pdf = _read_file(path) if highlight else None
+    with _open(path) as document:
+        page = _page(document, path, page_number)
+        image = page.render(scale=scale).to_pil().convert("RGBA")
+        boxes = (
+            _boxes(pdf, page.get_textpage(), page_number, *highlight)
+            if pdf is not None and highlight
+            else []
+        )
+        corners = [
+            (
+                _to_pixels(page, image.size, box.left, box.top),
+                _to_pixels(page, image.size, box.right, box.bottom),
+            )
+            for box in boxes
+        ]
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for (x0, y0), (x1, y1) in corners:
+        draw.rectangle((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), fill=HIGHLIGHT)
+    out = io.BytesIO()
+    Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _to_pixels(page: Any, size: tuple[int, int], x: float, y: float) -> tuple[int, int]:
+    """A point of the page in pixels of its rendering (PDFium turns rotated pages for us)."""
+    import pypdfium2.raw as raw
+
+    device_x, device_y = ctypes.c_int(), ctypes.c_int()
+    raw.FPDF_PageToDevice(page.raw, 0, 0, size[0], size[1], 0, x, y, device_x, device_y)
+    return device_x.value, device_y.value
