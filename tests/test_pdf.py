@@ -12,10 +12,12 @@ import bisect
 import csv
 import io
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pypdfium2
 import pytest
 
 from qa.corpus import load_corpus
@@ -28,6 +30,13 @@ needs_reports = pytest.mark.skipif(
     not REPORTS,
     reason=f"the Ofsted reports are not in {ILACS} (clone the repository beside shared/)",
 )
+
+
+def each_report(test: Callable[[Path], None]) -> Callable[[Path], None]:
+    """``test`` run on each of the 17 reports: slow, skipped when they are not there."""
+    by_report = pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+    return pytest.mark.slow(needs_reports(by_report(test)))
+
 
 HEADER = "Northmoor Council annual review of children’s services"
 TABLE_ROWS = [
@@ -153,13 +162,8 @@ def extracted(report: Path) -> Extracted:
 
 def raw_page_words(path: Path) -> list[str]:
     """The words of each page's text as pypdfium2 gives it, one space apart."""
-    import pypdfium2
-
-    document = pypdfium2.PdfDocument(path)
-    try:
+    with pypdfium2.PdfDocument(path) as document:
         return [" ".join(words(page.get_textpage().get_text_range())) for page in document]
-    finally:
-        document.close()
 
 
 def headings_of(extracted: Extracted) -> list[str]:
@@ -243,13 +247,10 @@ def words(text: str) -> list[str]:
 
 
 def test_highlight_boxes_cover_exactly_the_passage_words_on_each_page(report: Path) -> None:
-    import pypdfium2
-
     text = read_pdf(report).extracted.text
     start = text.index("Early help now reaches")
     end = text.index("need a child protection plan.") + len("need a child protection plan.")
-    document = pypdfium2.PdfDocument(report)
-    try:
+    with pypdfium2.PdfDocument(report) as document:
         covered: list[str] = []
         for page_number in (1, 2):
             textpage = document[page_number - 1].get_textpage()
@@ -257,8 +258,6 @@ def test_highlight_boxes_cover_exactly_the_passage_words_on_each_page(report: Pa
                 covered += words(
                     textpage.get_text_bounded(box.left, box.bottom, box.right, box.top)
                 )
-    finally:
-        document.close()
     # The words as printed, over two lines ("multi- agency") and two pages ("fami lies": the
     # hyphen the layout added is not in the text, so not under a box).
     assert covered == words(
@@ -352,15 +351,10 @@ def test_a_real_report_keeps_its_table_list_headings_and_pages() -> None:
     assert "What needs to improve?" in headings_of(extracted)
 
 
-@pytest.mark.slow
-@needs_reports
-@pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+@each_report
 def test_no_running_header_or_page_number_is_left_in_a_report(path: Path) -> None:
-    import pypdfium2
-
     text = read_report(path.name).extracted.text
-    document = pypdfium2.PdfDocument(path)
-    try:
+    with pypdfium2.PdfDocument(path) as document:
         band = 0.1 * document[0].get_height()
         edges, middles = [], []
         for page in document:
@@ -375,8 +369,6 @@ def test_no_running_header_or_page_number_is_left_in_a_report(path: Path) -> Non
             middles.append(
                 re.sub(r"\s+", " ", textpage.get_text_bounded(bottom=band, top=height - band))
             )
-    finally:
-        document.close()
     counts: dict[str, int] = {}
     for lines in edges:
         for line in {re.sub(r"\d+", "#", line) for line in lines}:
@@ -394,9 +386,7 @@ def test_no_running_header_or_page_number_is_left_in_a_report(path: Path) -> Non
     assert not re.search(r"^\d+$", text, re.MULTILINE)
 
 
-@pytest.mark.slow
-@needs_reports
-@pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+@each_report
 def test_each_page_of_a_report_starts_where_its_own_text_does(path: Path) -> None:
     extracted = read_report(path.name).extracted
     raw = raw_page_words(path)
@@ -429,9 +419,7 @@ def test_every_judgement_of_every_report_is_one_table_row_with_its_grade() -> No
     assert checked >= 17 * 4
 
 
-@pytest.mark.slow
-@needs_reports
-@pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+@each_report
 def test_what_needs_to_improve_is_a_heading_over_whole_list_items(path: Path) -> None:
     extracted = read_report(path.name).extracted
     text = extracted.text
@@ -444,26 +432,17 @@ def test_what_needs_to_improve_is_a_heading_over_whole_list_items(path: Path) ->
         assert item.endswith((".", ")")) or item[2:3].islower(), item  # a whole item, not a piece
 
 
-@pytest.mark.slow
-@needs_reports
-@pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+@each_report
 def test_words_hyphenated_at_line_ends_are_whole_words(path: Path) -> None:
-    import pypdfium2
-
     text = read_report(path.name).extracted.text
-    document = pypdfium2.PdfDocument(path)
-    try:
+    with pypdfium2.PdfDocument(path) as document:
         # PDFium marks a hyphen that ends a line as U+FFFE and runs on into the next line.
         raw = "".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
     hyphenated = re.findall(r"(\w+)(?:\ufffe|-\r?\n)(\w+)", raw)
     assert all(f"{left}-{right}" in text or f"{left}{right}" in text for left, right in hyphenated)
 
 
-@pytest.mark.slow
-@needs_reports
-@pytest.mark.parametrize("path", REPORTS, ids=[path.name for path in REPORTS])
+@each_report
 def test_report_headings_are_its_title_and_judgement_sections(path: Path) -> None:
     headings = headings_of(read_report(path.name).extracted)
     sections = [h for h in headings if h.startswith(("The experiences and progress", "The impact"))]
