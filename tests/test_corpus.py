@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import decode_text, load_corpus
+from qa.corpus import Extracted, decode_text, load_corpus
+from qa.corpus.html_reader import read_html
+from qa.corpus.readers import extract
 from qa.types import Document
 
 from .conftest import make_pdf, write_corpus
@@ -95,13 +97,55 @@ def test_html_text_headings_lists_and_title_without_scripts(tmp_path: Path) -> N
     assert document.title == "Fostering Review 2023"
     # Inline markup does not split a sentence.
     assert "Croydon recruited twelve new foster carers." in document.text
-    assert "# Fostering review" in document.text
-    assert "## Next steps" in document.text
-    assert "- Recruit more carers" in document.text
-    assert "- Improve training" in document.text
-    assert "2023\t12" in document.text
+    # Headings, list items and table rows as the page shows them, without markup.
+    assert document.text.startswith("Fostering review\n\n")
+    assert "\n\nNext steps\n\n" in document.text
+    assert "• Recruit more carers\n• Improve training" in document.text
+    assert "Year | Carers\n2023 | 12" in document.text
+    assert "#" not in document.text and "- " not in document.text
     for hidden in ("SECRET-TRACKING-CODE", "INJECTED-SCRIPT-TEXT", "color: red"):
         assert hidden not in document.text
+
+
+def test_html_structure_is_written_as_the_page_shows_it_with_heading_spans() -> None:
+    page = b"""<html><body><h1>Fostering <em>review</em></h1>
+    <p>Foster carers asked for:</p>
+    <ol start="3"><li>More respite</li><li>Training<ul><li>online</li></ul></li></ol>
+    <h2>Contact</h2><p>Fostering team<br>Town Hall</p>
+    <table><tr><td>Carers</td><td><p>12</p><p>new</p></td></tr></table></body></html>"""
+    extracted = read_html(page)
+    assert extracted.text == (
+        "Fostering review\n\nFoster carers asked for:\n\n3. More respite\n4. Training\n• online"
+        "\n\nContact\n\nFostering team\nTown Hall\n\nCarers | 12 new\n"
+    )
+    assert [extracted.text[a:b] for a, b in extracted.headings] == ["Fostering review", "Contact"]
+    assert extracted.pages == ()
+
+
+def test_docx_lists_carry_the_numbers_and_bullets_word_prints(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Action plan", level=1)
+    document.add_paragraph("Recruit foster carers", style="List Number")
+    document.add_paragraph("Train\tsocial workers", style="List Number")
+    document.add_paragraph("Quarterly review", style="List Bullet")
+    document.add_heading("Budget", level=2)
+    document.add_paragraph("The budget is set in March.")
+    document.save(str(tmp_path / "plan.docx"))
+    extracted = extract("docx", tmp_path / "plan.docx", 10_000_000)
+    assert extracted.text == (
+        "Action plan\n\n1. Recruit foster carers\n2. Train social workers\n• Quarterly review"
+        "\n\nBudget\n\nThe budget is set in March.\n"
+    )
+    assert [extracted.text[a:b] for a, b in extracted.headings] == ["Action plan", "Budget"]
+
+
+def test_text_files_are_read_as_they_are_without_pages_or_headings(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("# Notes\n\n- item\n", encoding="utf-8")
+    assert extract("markdown", tmp_path / "notes.md", 1000) == Extracted(
+        "# Notes\n\n- item\n", None
+    )
 
 
 def test_htm_suffix_is_html(tmp_path: Path) -> None:
@@ -139,13 +183,16 @@ def test_docx_heading_paragraphs_table_and_core_title(tmp_path: Path) -> None:
     document = load_one(tmp_path, "offer.docx")
     assert document.format == "docx"
     assert document.title == "Care Leavers Offer"
-    assert "# Local offer for care leavers" in document.text
+    assert document.text.startswith("Local offer for care leavers\n\n")
     assert "Care leavers are exempt from council tax until they turn 25." in document.text
-    assert "- Free gym membership" in document.text
+    # Word prints the list bullet from its numbering definitions (a Symbol-font private-use
+    # character, written as "•").
+    assert "\n• Free gym membership\n" in document.text
     # The table keeps its rows and cells in order, one row per line.
-    assert "Benefit\tAge limit\nCouncil tax\t25\nGym\t21" in document.text
+    assert "Benefit | Age limit\nCouncil tax | 25\nGym | 21" in document.text
     # Content after the table is still there, in document order.
-    assert document.text.index("Gym\t21") < document.text.index("Ask your personal adviser")
+    assert document.text.index("Gym | 21") < document.text.index("Ask your personal adviser")
+    assert "#" not in document.text
 
 
 def test_docx_without_core_title_uses_its_heading(tmp_path: Path) -> None:
@@ -312,11 +359,12 @@ def test_utf8_with_bom_and_utf16_decode() -> None:
     assert decode_text("Croydon’s report – £5".encode("utf-16")) == "Croydon’s report – £5"
 
 
-def test_windows_line_endings_are_normalised(tmp_path: Path) -> None:
-    root = write_corpus(
-        tmp_path, {"crlf.txt": b"First paragraph here.  \r\n\r\n\r\n\r\nSecond paragraph.\r\n"}
-    )
-    assert load_one(root, "crlf.txt").text == "First paragraph here.\n\nSecond paragraph.\n"
+def test_text_files_keep_their_exact_text_so_offsets_index_the_file(tmp_path: Path) -> None:
+    # Windows line endings, trailing spaces and blank lines stay: a passage's offsets are
+    # offsets into the file as decoded (issue 14).
+    data = b"First paragraph here.  \r\n\r\n\r\n\r\nSecond paragraph.\r\n\x0cAnnex\r\n"
+    root = write_corpus(tmp_path, {"crlf.txt": data})
+    assert load_one(root, "crlf.txt").text == data.decode()
 
 
 # --- sidecar metadata ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Supported: .txt, .md, .html/.htm, .pdf, .docx. A file that cannot be read is
 reported as a :class:`LoadError` naming it and the reason; the others still load.
-``files`` finds the files and hashes them, ``readers`` turns each format into text,
-``metadata`` reads title, organisation, kind and date from the text
+``files`` finds the files and hashes them, ``readers`` turns each format into an
+:class:`~qa.corpus.structure.Extracted` (text, stated title, pages, headings), ``metadata``
+reads title, organisation, kind and date from the text
 (:func:`qa.corpus.metadata.extract_metadata`; a sidecar file overrides them).
 
 Example::
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from qa.corpus.files import SIDECAR, CorpusFile, file_hash, read_sidecar, scan_corpus
 from qa.corpus.metadata import extract_metadata
-from qa.corpus.readers import SUFFIXES, DocumentError, decode_text, normalise, read_text
+from qa.corpus.readers import SUFFIXES, decode_text, extract
+from qa.corpus.structure import DocumentError, Extracted
 from qa.types import Document, LoadError
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "CorpusFile",
     "CorpusLoad",
     "DocumentError",
+    "Extracted",
     "decode_text",
     "file_hash",
     "load_corpus",
@@ -61,26 +64,29 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
         )
     kind = SUFFIXES[file.path.suffix.lower()]
     try:
-        text, stated_title = read_text(kind, file.path, max_bytes)
+        extracted = extract(kind, file.path, max_bytes)
     except RecursionError as error:
         raise DocumentError("document structure is nested too deeply to read") from error
     except OSError as error:
         raise DocumentError(f"cannot read file ({error.strerror or error})") from error
-    text = normalise(text)
-    if not text.strip():
+    if not extracted.text.strip():
         raise DocumentError(
             "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
         )
-    metadata = extract_metadata(file.source, text, stated_title, read_sidecar(file.path))
+    metadata = extract_metadata(
+        file.source, extracted.text, extracted.title, read_sidecar(file.path)
+    )
     return Document(
         source=file.source,
-        text=text,
+        text=extracted.text,
         title=metadata.title,
         date=metadata.date,
         content_hash=file.content_hash,
         format=kind,
         kind=metadata.kind,
         organisation=metadata.organisation,
+        pages=extracted.pages,
+        headings=extracted.headings,
     )
 
 

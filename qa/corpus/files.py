@@ -15,7 +15,8 @@ from pathlib import Path
 
 from qa.corpus.metadata import Overrides, partial_iso
 from qa.corpus.organisations import organisation_name
-from qa.corpus.readers import SUFFIXES, DocumentError
+from qa.corpus.readers import SUFFIXES
+from qa.corpus.structure import DocumentError
 from qa.types import DocumentKind, LoadError
 
 SIDECAR = ".meta.json"
