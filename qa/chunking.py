@@ -17,11 +17,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.text import BULLET, PARAGRAPH_NUMBER, SENTENCE_BREAK, mostly_capitals, normalise_space
+from qa.text import (
+    BULLET,
+    PARAGRAPH_NUMBER,
+    SENTENCE_BREAK,
+    is_table_row,
+    mostly_capitals,
+    normalise_space,
+)
 from qa.types import Chunk, Document
 
 # 2: a heading no longer splits a paragraph that fits; cuts and overlaps fall at sentences
-CHUNKER_VERSION = 2
+# 3: headings from the readers' layout, " | " table rows, pages
+CHUNKER_VERSION = 3
 
 _NUMBERED = re.compile(
     rf"^[ \t]*(?:{BULLET}[ \t]*)?(?P<number>{PARAGRAPH_NUMBER})(?=[ \t]|$)[ \t]*(?P<rest>.*)$"
@@ -55,7 +63,7 @@ class _Unit:
 
 def _is_caps_heading(text: str) -> bool:
     words = re.findall(r"[^\W\d_]{3,}", text)
-    return bool(words) and len(text) <= 100 and "\t" not in text and mostly_capitals(text)
+    return bool(words) and len(text) <= 100 and not is_table_row(text) and mostly_capitals(text)
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -70,7 +78,7 @@ def _starts_block(line: str, previous: str) -> bool:
     """Whether ``line`` begins a new paragraph, item or heading inside a run of lines."""
     if _BULLET.match(line) or _MARKDOWN_HEADING.match(line):
         return True
-    if "\t" in line and "\t" not in previous:
+    if is_table_row(line) and not is_table_row(previous):
         return True
     if _NUMBERED.match(line) or _is_caps_heading(line.strip()):
         stripped = previous.strip()
@@ -78,7 +86,9 @@ def _starts_block(line: str, previous: str) -> bool:
     return False
 
 
-def _blocks(text: str) -> list[_Block]:
+def _blocks(text: str, headings: frozenset[int] = frozenset()) -> list[_Block]:
+    """Runs of lines that belong together; a line starting at an offset in ``headings`` (the
+    layout marked it: font size, a heading style, ``<h2>``) is a heading block of its own."""
     blocks: list[_Block] = []
     current: list[tuple[int, int]] = []
 
@@ -91,7 +101,10 @@ def _blocks(text: str) -> list[_Block]:
     previous = ""
     for start, end in _lines(text):
         line = text[start:end]
-        if not line.strip():
+        if start in headings:
+            close()
+            blocks.append(_Block(start, end, line, kind="heading"))
+        elif not line.strip():
             close()
         else:
             if current and _starts_block(line, previous):
@@ -100,7 +113,8 @@ def _blocks(text: str) -> list[_Block]:
         previous = line
     close()
     for block in blocks:
-        _classify(block)
+        if block.kind != "heading":
+            _classify(block)
     return blocks
 
 
@@ -118,7 +132,7 @@ def _classify(block: _Block) -> None:
         block.kind, block.number = "numbered", numbered["number"]
     elif _BULLET.match(first_line):
         block.kind = "bullet"
-    elif all("\t" in line for line in block.text.strip().split("\n")):
+    elif all(is_table_row(line) for line in block.text.strip().split("\n")):
         block.kind = "table"
     elif single_line and _is_caps_heading(first_line):
         block.kind = "heading"
@@ -168,8 +182,8 @@ def _loose_number(block: _Block, section: str | None) -> _Unit:
     return _Unit(block.start, block.end, section, None, blocks=[block])
 
 
-def _units(text: str) -> list[_Unit]:
-    blocks = _blocks(text)
+def _units(text: str, headings: frozenset[int] = frozenset()) -> list[_Unit]:
+    blocks = _blocks(text, headings)
     _promote_title_headings(blocks)
     units: list[_Unit] = []
     section: str | None = None
@@ -283,7 +297,7 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
                 )
         group.clear()
 
-    for unit in _units(text):
+    for unit in _units(text, frozenset(start for start, _ in document.headings)):
         if group and (
             unit.heading or unit.section != group[-1].section or unit.end - group[0].start > size
         ):

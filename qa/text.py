@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Characters that open a list item in reports as printed and as extracted from PDF, DOCX
-# and HTML ("\uf0b7" is the Symbol font's bullet in Word exports). "-" last: not a range.
-BULLETS = "–—•▪◼●■◦·*§\uf0b7-"
+# Characters that print as a list bullet when they begin a line, as printed and as extracted
+# from PDF, DOCX and HTML ("\uf0b7" is the Symbol font's bullet in Word exports). The dashes
+# and "*" are bullets only when set apart from the text (a PDF's layout, a space after them).
+SYMBOL_BULLETS = "•◼▪■●◦○◆◇►▸▶➢✓✔·§\uf0b7"
+DASH_BULLETS = "–—*-"  # "-" last: not a range in a character class
+BULLETS = SYMBOL_BULLETS + DASH_BULLETS
 BULLET = f"[{BULLETS}]"
 # A paragraph number as printed in reports: "3", "3.5", "4.16", "12.", "1.2.3".
 PARAGRAPH_NUMBER = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
@@ -83,6 +86,12 @@ def text_start(line: str) -> int:
     """Where a line's words start, after any bullet, list number or paragraph number."""
     match = _ITEM.match(line.split("\n", 1)[0])
     return match.start("text") if match else len(line) - len(line.lstrip())
+
+
+def is_table_row(line: str) -> bool:
+    """A row of a table: cells separated by tabs (text exports) or " | " (the readers'
+    convention for PDF, DOCX and HTML tables). A row is one unit to search and to quote."""
+    return "\t" in line or " | " in line
 
 
 def mostly_capitals(text: str) -> bool:
@@ -173,7 +182,8 @@ def _continues(line: str, following: str) -> bool:
         bool(stripped)
         and bool(following.strip())
         and not stripped.endswith((".", "!", "?", ":", ";"))
-        and "\t" not in line + following
+        and not is_table_row(line)
+        and not is_table_row(following)
         and not _LIST_LINE.match(following)
         and (following.lstrip()[:1].islower() or len(stripped) >= _WRAPPED_LINE_LENGTH)
     )

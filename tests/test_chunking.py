@@ -458,3 +458,24 @@ def test_numbered_paragraphs_that_fit_are_never_cut(
         assert any(c.start <= start and end <= c.end for c in chunks), (
             f"paragraph cut at size {size}: {text[start:end][:80]!r}"
         )
+
+
+def test_headings_the_layout_marked_become_sections_and_table_rows_stay_whole() -> None:
+    text = (
+        "The experiences and progress of children in care: good\n\n"
+        "1. Children live in stable homes with carers who know them well and help them.\n\n"
+        "Judgement | Grade\n"
+        "The experiences and progress of children in care | Good\n"
+        "Overall effectiveness | Good\n"
+    )
+    heading_end = text.index("\n")
+    document = Document(
+        "report.pdf", "t", None, "h", "pdf", text=text, pages=(0,), headings=((0, heading_end),)
+    )
+    chunks = chunk_document(document, size=1000, overlap=0)
+    assert {c.section for c in chunks} == {"The experiences and progress of children in care: good"}
+    table = next(c for c in chunks if "Judgement | Grade" in c.text)
+    assert (
+        "The experiences and progress of children in care | Good\nOverall effectiveness | Good"
+        in (table.text)
+    )

@@ -17,6 +17,12 @@ from qa.corpus.html_reader import read_html
 from qa.corpus.pdf import read_pdf
 from qa.corpus.structure import DocumentError, Extracted
 
+# What the readers make of a file's bytes. An index keeps the text of unchanged files, so a
+# change to any reader must bump this for every index to read its files again.
+# 2: PDFs with pypdfium2 (pages, running lines removed, tables, lists, headings), text files
+# exactly as decoded, HTML and DOCX structure without markup.
+READER_VERSION = 2
+
 SUFFIXES = {
     ".txt": "text",
     ".md": "markdown",

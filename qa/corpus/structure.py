@@ -31,12 +31,6 @@ class DocumentError(ValueError):
     """Why a file cannot become a document (the reason shown to the user)."""
 
 
-# Characters that print as a list bullet when they begin a line. The dashes and "*" only
-# count when the layout sets them apart from the text (see qa.corpus.pdf).
-BULLETS = frozenset("•◼▪■●◦○◆◇►▸▶➢✓✔")
-DASH_BULLETS = frozenset("-–—*")
-
-
 def is_private_use(char: str) -> bool:
     """Whether ``char`` is in the Unicode private use area, where symbol fonts (Wingdings,
     Symbol) put their glyphs: U+F0B7 and U+F06E print as bullets but mean nothing as text."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.corpus.readers import READER_VERSION
 from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
     Embedder,
@@ -48,6 +49,7 @@ def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
         chunker_version=CHUNKER_VERSION,
         tokenizer_version=TOKENIZER_VERSION,
         chunk_context=settings.chunk_context,
+        reader_version=READER_VERSION,
     )
 
 

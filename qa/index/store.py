@@ -118,6 +118,7 @@ class BuildSpec:
     chunker_version: int
     tokenizer_version: int
     chunk_context: bool
+    reader_version: int
 
     def as_manifest(self) -> dict[str, Any]:
         return {
@@ -132,6 +133,7 @@ class BuildSpec:
                 "chunker_version": self.chunker_version,
                 "tokenizer_version": self.tokenizer_version,
                 "context": self.chunk_context,
+                "reader_version": self.reader_version,
             },
         }
 

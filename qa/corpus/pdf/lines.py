@@ -15,7 +15,8 @@ from itertools import pairwise
 from statistics import median
 from typing import NamedTuple
 
-from qa.corpus.structure import BULLETS, DASH_BULLETS, is_private_use
+from qa.corpus.structure import is_private_use
+from qa.text import DASH_BULLETS, SYMBOL_BULLETS
 
 # A gap between glyphs of one line wider than this many font sizes separates columns. Word
 # spaces in the 17 reports are at most 0.95 x the font size (a tab after "Lead inspector:"),
@@ -270,7 +271,7 @@ def _above(run: list[Line], other: list[Line]) -> bool:
 def _is_marker(text: str) -> bool:
     """A bullet or a paragraph/list number standing before its text ("◼", "1.", "4.16", "(a)")."""
     return (
-        len(text) == 1 and (text in BULLETS or text in DASH_BULLETS or is_private_use(text))
+        len(text) == 1 and (text in SYMBOL_BULLETS or text in DASH_BULLETS or is_private_use(text))
     ) or bool(_MARKER.match(text))
 
 
@@ -278,7 +279,7 @@ def list_marker(line: Line) -> str | None:
     """``"bullet"`` or ``"number"`` when the line starts with one set apart from its text."""
     words = line.words
     text = words[0].text
-    if text[0] in BULLETS or is_private_use(text[0]):
+    if text[0] in SYMBOL_BULLETS or is_private_use(text[0]):
         return "bullet"
     apart = (
         len(words) > 1
