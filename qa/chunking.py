@@ -25,7 +25,7 @@ from qa.text import (
     mostly_capitals,
     normalise_space,
 )
-from qa.types import Chunk, Document
+from qa.types import Chunk, Document, page_span
 
 # 2: a heading no longer splits a paragraph that fits; cuts and overlaps fall at sentences
 # 3: headings from the readers' layout, " | " table rows, pages
@@ -281,8 +281,7 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
             stripped_start = piece_start + (len(piece) - len(piece.lstrip()))
             stripped_end = piece_end - (len(piece) - len(piece.rstrip()))
             if stripped_end > stripped_start:
-                page = document.page_at(stripped_start)
-                page_end = document.page_at(stripped_end - 1)
+                page, page_end = page_span(document, stripped_start, stripped_end)
                 chunks.append(
                     Chunk(
                         source=document.source,
@@ -292,7 +291,7 @@ def chunk_document(document: Document, size: int = 1000, overlap: int = 150) -> 
                         section=section,
                         paragraph=_paragraph_label(numbers),
                         page=page,
-                        page_end=page_end if page_end != page else None,
+                        page_end=page_end,
                     )
                 )
         group.clear()

@@ -59,6 +59,8 @@ class Citation:
     start: int
     end: int
     item: str | None = None
+    page: int | None = None
+    page_end: int | None = None
     also: tuple[Citation, ...] = ()
 
     @property
@@ -74,6 +76,9 @@ class Citation:
             parts.append(f"para {self.paragraph}")
         if self.item:
             parts.append(f"item {self.item}")
+        if self.page is not None:
+            pages = f"p. {self.page}" if not self.page_end else f"pp. {self.page}–{self.page_end}"
+            parts.append(pages)
         return tuple(parts)
 
     def places(self) -> tuple[Citation, ...]:
@@ -94,13 +99,32 @@ def cite(quoted: Hit | Recommendation | Evidence) -> Citation:
         chunk = quoted.chunk
         source = chunk.source
         places: tuple[Place, ...] = (
-            Place(chunk.section, chunk.paragraph, None, chunk.start, chunk.end),
+            Place(
+                chunk.section,
+                chunk.paragraph,
+                None,
+                chunk.start,
+                chunk.end,
+                chunk.page,
+                chunk.page_end,
+            ),
         )
     else:
         source = quoted.source
         places = quoted.places if isinstance(quoted, Recommendation) else (quoted.place,)
     first, *others = (
-        Citation(source, quoted.title, quoted.date, p.section, p.paragraph, p.start, p.end, p.item)
+        Citation(
+            source,
+            quoted.title,
+            quoted.date,
+            p.section,
+            p.paragraph,
+            p.start,
+            p.end,
+            p.item,
+            p.page,
+            p.page_end,
+        )
         for p in places
     )
     return replace(first, also=tuple(others))

@@ -127,6 +127,13 @@ class Document(CatalogEntry):
         return bisect.bisect_right(self.pages, offset) or 1
 
 
+def page_span(document: Document, start: int, end: int) -> tuple[int | None, int | None]:
+    """The page where ``text[start:end]`` starts, and the one where it ends when another."""
+    first = document.page_at(start)
+    last = document.page_at(max(start, end - 1))
+    return first, last if last != first else None
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A passage of a document; ``text == document.text[start:end]`` always.
@@ -195,6 +202,8 @@ class Hit:
     lexical_rank: int | None
     dense_rank: int | None
     duplicates: tuple[Hit, ...] = ()
+    organisation: str | None = field(default=None, kw_only=True)
+    kind: DocumentKind = field(default=DocumentKind.OTHER, kw_only=True)
 
     @property
     def year(self) -> int | None:

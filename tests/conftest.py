@@ -25,6 +25,10 @@ hypothesis_settings.load_profile("qa")
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_CORPUS = REPO / "corpus"
+# The real Ofsted reports CI finds beside the repository (../shared/ilacs), and the invented
+# second council shipped with the tests.
+ILACS = REPO.parent / "shared" / "ilacs"
+OTHER_COUNCIL = Path(__file__).parent / "fixtures" / "other_council"
 
 CABINET_2024 = "cabinet-2024-12-ofsted-inspection-outcome.txt"
 CABINET_2020 = "cabinet-2020-03-ofsted-inspection-findings.txt"

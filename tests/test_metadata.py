@@ -27,15 +27,15 @@ from qa.types import Document, DocumentKind
 from .conftest import (
     CABINET_2020,
     CABINET_2024,
+    ILACS,
     NEWS_2020,
+    OTHER_COUNCIL,
     SCRUTINY_2017,
     SCRUTINY_2019,
     SHIPPED_CORPUS,
     write_corpus,
 )
 
-ILACS = Path(__file__).resolve().parents[2] / "shared" / "ilacs"
-OTHER_COUNCIL = Path(__file__).parent / "fixtures" / "other_council"
 INSPECTION = DocumentKind.INSPECTION_REPORT
 COUNCIL_REPORT = DocumentKind.COUNCIL_REPORT
 

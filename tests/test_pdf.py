@@ -24,7 +24,8 @@ from qa.corpus import load_corpus
 from qa.corpus.pdf import PdfText, passage_boxes, read_pdf, render_page
 from qa.corpus.structure import Extracted
 
-ILACS = Path(__file__).resolve().parents[2] / "shared" / "ilacs"
+from .conftest import ILACS
+
 REPORTS = sorted((ILACS / "reports").glob("*.pdf"))
 needs_reports = pytest.mark.skipif(
     not REPORTS,

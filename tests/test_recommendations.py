@@ -40,12 +40,12 @@ from .conftest import (
     CABINET_2020,
     CABINET_2024,
     NEWS_2020,
+    OTHER_COUNCIL,
     SCRUTINY_2017,
     SCRUTINY_2019,
     SHIPPED_CORPUS,
 )
 
-OTHER_CORPUS = Path(__file__).parent / "fixtures" / "other_council"
 NORTHMOOR_2021 = "northmoor-inspection-children-services.html"
 NORTHMOOR_2022 = "northmoor-scrutiny-progress-update.md"
 NORTHMOOR_2023 = "northmoor-2023-reinspection.txt"
@@ -215,7 +215,7 @@ def test_a_list_announced_as_progress_is_not_a_recommendation_list() -> None:
 
 
 def test_other_council_items_in_html_markdown_and_lettered_layouts() -> None:
-    documents, _ = loaded(OTHER_CORPUS)
+    documents, _ = loaded(OTHER_COUNCIL)
     inspection = items(documents[NORTHMOOR_2021])
     assert documents[NORTHMOOR_2021].date == "2021-06-14"
     assert [(r.kind, r.places[0].section, r.places[0].item) for r in inspection] == [
@@ -300,7 +300,7 @@ def test_other_council_statuses(model: Embedder) -> None:
         "the response to children at risk of exploitation": Status.NEW,
         "the timeliness of return home interviews": Status.NEW,
     }
-    _, tracked = tracked_as_expected(OTHER_CORPUS, model, expected)
+    _, tracked = tracked_as_expected(OTHER_COUNCIL, model, expected)
     sources = [t.recommendation.source for t in tracked]
     assert sources == [NORTHMOOR_2021] * 4 + [NORTHMOOR_2023] * 3
     stability = status_of(tracked, "The stability of placements")
@@ -321,7 +321,7 @@ def other_council_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[str], Settings, HashingEmbedder]:
     """The second corpus indexed in tmp_path with a hashing model, which ``qa`` then loads."""
-    settings = Settings(corpus=OTHER_CORPUS, index=tmp_path / "index")
+    settings = Settings(corpus=OTHER_COUNCIL, index=tmp_path / "index")
     embedder = HashingEmbedder()
     build_index(settings, embedder)
     monkeypatch.setattr(qa.index.embedders, "load_query_embedder", lambda *args, **kwargs: embedder)
@@ -355,7 +355,7 @@ def test_cli_json_has_one_record_per_item(
     assert main(["recommendations", "--json", *flags]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["source"] for r in records] == [NORTHMOOR_2021] * 4 + [NORTHMOOR_2023] * 3
-    text = (OTHER_CORPUS / NORTHMOOR_2023).read_text(encoding="utf-8")
+    text = (OTHER_COUNCIL / NORTHMOOR_2023).read_text(encoding="utf-8")
     last = records[-1]
     assert (
         last["text"]

@@ -38,7 +38,7 @@ from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
 from qa.text import SENTENCE_BREAK, leading_number, parse_item, text_start
-from qa.types import AnswerSentence, Chunk, Document, Hit, Status
+from qa.types import AnswerSentence, Chunk, Document, Hit, Status, page_span
 
 IMPROVEMENT = "improvement"
 DECISION = "decision"
@@ -112,6 +112,8 @@ class Place:
     item: str | None
     start: int
     end: int
+    page: int | None = None
+    page_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,14 @@ def extract_recommendations(document: Document, chunks: Sequence[Chunk]) -> list
             for position, (item, text) in enumerate(zip(items, texts, strict=True), start=1):
                 marker = item.marker or (None if item.style == "paragraph" else str(position))
                 end = item.start + len(printed[position - 1])
-                place = Place(section.name, item.paragraph or lead_number, marker, item.start, end)
+                place = Place(
+                    section.name,
+                    item.paragraph or lead_number,
+                    marker,
+                    item.start,
+                    end,
+                    *page_span(document, item.start, end),
+                )
                 key = _same_item_key(text)
                 if key in records:
                     records[key] = replace(records[key], places=(*records[key].places, place))
@@ -371,7 +380,9 @@ def _progress_sentences(document: Document, chunks: Sequence[Chunk]) -> list[Evi
                     and not _SETBACK.search(sentence)
                 ):
                     paragraph = _paragraph_at(document.text, chunk, start)
-                    place = Place(chunk.section, paragraph, None, start, end)
+                    place = Place(
+                        chunk.section, paragraph, None, start, end, *page_span(document, start, end)
+                    )
                     found[start] = Evidence(
                         document.source, document.title, document.date, sentence, place, 0.0
                     )

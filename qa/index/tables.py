@@ -108,6 +108,7 @@ def write_tables(folder: Path, documents: Sequence[Document], chunks: Sequence[C
                 "format": document.format,
                 "kind": document.kind.value,
                 "organisation": document.organisation,
+                "pages": list(document.pages),
                 "bytes": [start, end],
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -130,16 +131,18 @@ class DocumentTable(Mapping[str, Document]):
         catalog: Mapping[str, CatalogEntry],
         spans: Mapping[str, tuple[int, int]],
         texts: mmap.mmap | bytes,
+        pages: Mapping[str, tuple[int, ...]],
     ) -> None:
         self._catalog = catalog
         self._spans = spans
         self._texts = texts
+        self._pages = pages
 
     def __getitem__(self, source: str) -> Document:
         entry = self._catalog[source]
         start, end = self._spans[source]
         text = self._texts[start:end].decode("utf-8")
-        return Document(**vars(entry), text=text)
+        return Document(**vars(entry), text=text, pages=self._pages[source])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._catalog)
@@ -236,6 +239,6 @@ def read_tables(
     sources = [r["source"] for r in records]
     return (
         catalog,
-        DocumentTable(catalog, spans, texts),
+        DocumentTable(catalog, spans, texts, {r["source"]: tuple(r["pages"]) for r in records}),
         ChunkTable(columns, sources, labels, texts),
     )

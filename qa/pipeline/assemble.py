@@ -46,6 +46,8 @@ def assemble_hits(
             lexical_rank=lexical_rank.get(row),
             dense_rank=dense_rank.get(row),
             duplicates=duplicates,
+            organisation=document.organisation,
+            kind=document.kind,
         )
 
     return tuple(

@@ -45,6 +45,10 @@ def _place_record(hit: Hit) -> dict[str, Any]:
         "paragraph": citation.paragraph,
         "start": citation.start,
         "end": citation.end,
+        "page": citation.page,
+        "page_end": citation.page_end,
+        "organisation": hit.organisation,
+        "kind": hit.kind.value,
         "text": hit.chunk.text,
     }
 
