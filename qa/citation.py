@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from qa.features.judgements.extract import Judgement
 from qa.features.recommendations import Evidence, Place, Recommendation
 from qa.types import Hit
 
@@ -92,9 +93,10 @@ class Citation:
         return ", ".join(part for part in (self.title, self.when, places) if part)
 
 
-def cite(quoted: Hit | Recommendation | Evidence) -> Citation:
-    """The citation of a ranked passage, a recommendation (every place it is printed) or a
-    sentence reporting progress."""
+def cite(quoted: Hit | Recommendation | Evidence | Judgement) -> Citation:
+    """The citation of a ranked passage, a recommendation (every place it is printed), a
+    sentence reporting progress or a judgement (every place it is stated, most structured
+    first)."""
     if isinstance(quoted, Hit):
         chunk = quoted.chunk
         source = chunk.source
@@ -108,6 +110,12 @@ def cite(quoted: Hit | Recommendation | Evidence) -> Citation:
                 chunk.page,
                 chunk.page_end,
             ),
+        )
+    elif isinstance(quoted, Judgement):
+        source = quoted.source
+        places = tuple(
+            Place(p.section, p.paragraph, None, p.start, p.end, p.page, p.page_end)
+            for p in quoted.places
         )
     else:
         source = quoted.source

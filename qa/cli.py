@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     recommendations.add_argument("--json", action="store_true", help="print JSON, one item a line")
     _settings_arguments(recommendations)
 
+    judgements = commands.add_parser(
+        "judgements",
+        help="list the grades the documents state, per organisation and aspect, across dates",
+    )
+    judgements.add_argument("--json", action="store_true", help="print JSON, one row a line")
+    _settings_arguments(judgements)
+
     bench = commands.add_parser(
         "bench", help="measure build, load, memory and query latency on generated corpora"
     )
@@ -286,6 +293,20 @@ def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_judgements(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.render.json import judgement_record
+    from qa.render.terminal import format_judgements
+
+    searcher = _open_searcher(settings, update=True, verbose=args.verbose)
+    rows = searcher.judgements.rows(searcher.snapshot)
+    if args.json:
+        for row in rows:
+            print(json.dumps(judgement_record(row), ensure_ascii=False))
+    else:
+        print(format_judgements(rows))
+    return 0
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.evaluation.compare import format_comparison
     from qa.evaluation.metrics import SHOWN_PASSAGES
@@ -377,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_eval(args, settings)
         if args.command == "recommendations":
             return run_recommendations(args, settings)
+        if args.command == "judgements":
+            return run_judgements(args, settings)
         return run_ask(args, settings)
     except (SettingsError, ModelError, IndexProblem, FileNotFoundError) as error:
         print(f"qa: {error}", file=sys.stderr)

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from qa.citation import Citation, cite
+from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import Link, TrackedRecommendation
 from qa.pipeline.answer import answer_text
 from qa.types import Answer, Hit
@@ -150,4 +151,40 @@ def recommendation_record(tracked: TrackedRecommendation) -> dict[str, Any]:
         "earlier": [_link_record(link) for link in tracked.earlier],
         "later": [_link_record(link) for link in tracked.later],
         "evidence": progress,
+    }
+
+
+def judgement_record(row: Row) -> dict[str, Any]:
+    """One organisation's grades for one aspect (``qa judgements --json``): each inspection,
+    oldest first, with every statement of it cited, and the change on the graded scale."""
+    return {
+        "organisation": row.organisation,
+        "aspect": row.aspect,
+        "wordings": list(row.wordings),
+        "inspections": [
+            {
+                "inspection": entry.inspection,
+                "grade": entry.grade.label,
+                "statements": [
+                    {
+                        "source": place.source,
+                        "title": place.title,
+                        "date": place.date,
+                        "aspect": judgement.aspect,
+                        "form": judgement.places[0].form.value,
+                        "section": place.section,
+                        "paragraph": place.paragraph,
+                        "page": place.page,
+                        "page_end": place.page_end,
+                        "start": place.start,
+                        "end": place.end,
+                        "citation": place.line(),
+                    }
+                    for judgement in entry.judgements
+                    for place in (cite(judgement),)
+                ],
+            }
+            for entry in row.entries
+        ],
+        "change": direction(row.entries),
     }
