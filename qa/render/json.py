@@ -33,7 +33,7 @@ from qa.citation import Citation, cite
 from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import Link, TrackedRecommendation
 from qa.pipeline.answer import answer_text
-from qa.types import Answer, Hit
+from qa.types import Answer, Document, Hit
 
 
 def _place_record(hit: Hit) -> dict[str, Any]:
@@ -187,4 +187,20 @@ def judgement_record(row: Row) -> dict[str, Any]:
             for entry in row.entries
         ],
         "change": direction(row.entries),
+    }
+
+
+def document_record(document: Document) -> dict[str, Any]:
+    """A document's facts and the text its passages' ``start``/``end`` index (``qa show
+    --json``): for text files the file's own text as decoded, for PDF, DOCX and HTML the text
+    extracted from them, with each page's start offset."""
+    return {
+        "source": document.source,
+        "title": document.title,
+        "date": document.date,
+        "organisation": document.organisation,
+        "kind": document.kind.value,
+        "format": document.format,
+        "pages": list(document.pages),
+        "document_text": document.text,
     }
