@@ -179,8 +179,12 @@ class Searcher:
         return "", ()
 
     def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
-        """Stage 5, from text: the best sentences (one per compared period for a comparison)."""
+        """Stage 5, from text: the best sentences (one per compared period for a comparison;
+        from the latest documents first for "now", "current", "at present")."""
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
-        return extract_answer(
-            query.text, hits, self.embedder, sides=periods if query.comparison else ()
-        )
+        if query.comparison:
+            return extract_answer(query.text, hits, self.embedder, sides=periods)
+        if query.timeframe.latest and periods and periods[-1]:
+            latest = [h for h in hits if h.rank in periods[-1]]
+            return extract_answer(query.text, latest, self.embedder)
+        return extract_answer(query.text, hits, self.embedder)
