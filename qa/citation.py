@@ -19,27 +19,7 @@ from dataclasses import dataclass, replace
 
 from qa.features.judgements.extract import Judgement
 from qa.features.recommendations import Evidence, Place, Recommendation
-from qa.types import Hit
-
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def display_date(date: str | None) -> str:
-    """A partial ISO date as people write it ("4 December 2024", "March 2020", "2017").
-
-    Citations are read by people, who should not have to decode "2020-03".
-    """
-    if not date:
-        return "undated"
-    parts = [int(p) for p in date.split("-")]
-    if len(parts) == 3:
-        return f"{parts[2]} {_MONTHS[parts[1] - 1]} {parts[0]}"
-    if len(parts) == 2:
-        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
-    return str(parts[0])
+from qa.types import Hit, display_date
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from qa.citation import display_date
 from qa.index.lexical import tokenize
 from qa.index.store import Snapshot
 from qa.pipeline.understand import Query
+from qa.types import display_date
 
 # A document is often published weeks after the date it states (an Ofsted report is dated by
 # its inspection and published 31-118 days later, median 42, in the ilacs reports): a year is

@@ -9,11 +9,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from qa.citation import Citation, cite, display_date
+from qa.citation import Citation, cite
 from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import TrackedRecommendation
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
-from qa.types import Answer, Hit
+from qa.types import Answer, Hit, display_date
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:

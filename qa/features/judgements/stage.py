@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.citation import display_date
 from qa.features.judgements.extract import Judgement, extract_judgements
 from qa.features.judgements.timeline import Entry, Row, direction, judgement_rows
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
-from qa.types import AnswerSentence, Hit
+from qa.types import AnswerSentence, Hit, display_date
 
 _CUE = re.compile(
     r"\b(?:judg(?:e|ed|ement|ements|ment|ments)|grade[ds]?|grading|rated|rating|ratings"
