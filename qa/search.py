@@ -62,7 +62,7 @@ class Searcher:
 
     def changes(self) -> CorpusChanges:
         """What changed in the corpus folder since this index version was built."""
-        files, _ = scan_corpus(self.settings.corpus)
+        files, _ = scan_corpus(self.settings.corpus, self.settings.max_file_bytes)
         return corpus_changes(files, self.snapshot.manifest)
 
     def check_current(self) -> None:

@@ -183,7 +183,7 @@ def save_upload(
                 f"a document named {source} is already in the corpus; confirm to replace it"
             )
     else:
-        files, _ = scan_corpus(folder)
+        files, _ = scan_corpus(folder, settings.max_file_bytes)
         same = [f.source for f in files if f.content_hash == digest]
         if same:
             raise UploadError(f"the same file is already in the corpus as {same[0]}; not added")
