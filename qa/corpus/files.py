@@ -126,6 +126,30 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_state(path: Path) -> tuple[int, ...]:
+    """What any write to the file or its sidecar changes: device, inode, size, modification
+    and change times (the kernel sets the change time at every write, and nothing can set it
+    back). Equal before and after a read, it says the file was not written meanwhile, even by
+    a writer that left it as it found it; OSError if the file itself is gone."""
+    state: list[int] = []
+    for candidate in (path, path.with_name(path.name + SIDECAR)):
+        try:
+            status = candidate.stat()
+        except FileNotFoundError:
+            if candidate == path:
+                raise
+            state.append(-1)
+            continue
+        state += [
+            status.st_dev,
+            status.st_ino,
+            status.st_size,
+            status.st_mtime_ns,
+            status.st_ctime_ns,
+        ]
+    return tuple(state)
+
+
 def _link_problem(path: Path, real_root: Path) -> str | None:
     """Why the symbolic link ``path`` is not followed, or None if it stays in the corpus."""
     try:

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.corpus.files import file_hash, file_state
 from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
     Embedder,
@@ -126,6 +127,51 @@ def _previous(store: IndexStore, spec: BuildSpec, rebuild: bool) -> Snapshot | N
         return None
 
 
+READ_ATTEMPTS = 3
+"""Reads of a file that is written while it is read, before it is reported instead."""
+
+
+def _read_as_hashed(
+    file: CorpusFile, max_bytes: int
+) -> tuple[Document | DocumentError, str | None]:
+    """Read ``file`` so that the hash recorded for it is the hash of the bytes parsed.
+
+    The scan hashed the file earlier, minutes ago in a large build; it may have been
+    written since, or be written while it is parsed (a copy in progress, an editor
+    saving). A read counts only when the file's state (inode, size, times) is the same
+    before and after it and its hash after the read is the one known before: then the
+    parsed bytes are the hashed ones, even if a writer left the file as it found it.
+    Otherwise the file is read again with its new hash, up to READ_ATTEMPTS times.
+
+    Returns the document (or why it cannot be read) and the hash to record for it: None
+    when the file kept changing or vanished, so that the next build reads it again
+    whatever it then holds.
+    """
+    known = file.content_hash
+    for _ in range(READ_ATTEMPTS):
+        try:
+            before = file_state(file.path)
+            try:
+                outcome: Document | DocumentError = read_document(
+                    CorpusFile(file.source, file.path, known), max_bytes
+                )
+            except DocumentError as error:
+                outcome = error
+            after = file_hash(file.path)
+            written = file_state(file.path) != before
+        except DocumentError as error:  # its sidecar went bad during the read
+            return error, None
+        except OSError as error:  # removed, or replaced by something that is not a file
+            return DocumentError(f"cannot read file ({error.strerror or error})"), None
+        if not written and after == known:
+            return outcome, known
+        known = after
+    return DocumentError(
+        f"the file changed while it was being read ({READ_ATTEMPTS} tries);"
+        " it will be read again at the next build"
+    ), None
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -173,7 +219,7 @@ def build_index(
     chunks: list[Chunk] = []
     vectors: list[np.ndarray] = []
     pending: list[tuple[int, list[Chunk]]] = []
-    skipped: dict[str, dict[str, str]] = {}
+    skipped: dict[str, dict[str, str | None]] = {}
     reused = 0
     max_bytes = settings.max_file_bytes
     for file in files:
@@ -185,11 +231,10 @@ def build_index(
             vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
             reused += 1
             continue
-        try:
-            document = read_document(file, max_bytes)
-        except DocumentError as error:
-            errors.append(LoadError(file.source, str(error)))
-            skipped[file.source] = {"hash": file.content_hash, "reason": str(error)}
+        document, content_hash = _read_as_hashed(file, max_bytes)
+        if isinstance(document, DocumentError):
+            errors.append(LoadError(file.source, str(document)))
+            skipped[file.source] = {"hash": content_hash, "reason": str(document)}
             continue
         new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
         documents.append(document)

@@ -269,7 +269,7 @@ class IndexStore:
         embeddings: np.ndarray,
         vectors: VectorIndex,
         bm25: BM25Index,
-        skipped: dict[str, dict[str, str]] | None = None,
+        skipped: dict[str, dict[str, str | None]] | None = None,
     ) -> Path:
         """Write a complete new version and make it live; return its folder."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ class IndexStore:
         embeddings: np.ndarray,
         vectors: VectorIndex,
         bm25: BM25Index,
-        skipped: dict[str, dict[str, str]] | None,
+        skipped: dict[str, dict[str, str | None]] | None,
     ) -> Path:
         self._clean()
         # Microseconds, so that names sort in build order even for builds within one second:
