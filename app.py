@@ -756,7 +756,7 @@ def sidebar(searcher: Searcher, settings: Settings) -> tuple[str, int, Filters, 
     st.sidebar.divider()
     st.sidebar.caption(
         plain(
-            f"{len(documents)} documents · index built {format_built(manifest.get('created_at'))}"
+            f"{len(documents)} documents · index built {format_built(manifest.created_at)}"
             f" · {state}. See Documents for details and to add a document."
         )
     )
@@ -838,14 +838,13 @@ def upload_files(
 def documents_page(searcher: Searcher, settings: Settings) -> None:
     """What the index holds, whether it is current, and the upload form."""
     manifest = searcher.snapshot.manifest
-    model = manifest.get("model", {}).get("name", "?")
+    model = manifest.spec.model
     model = "all-MiniLM-L6-v2 (bundled)" if model == BUNDLED_MODEL else model
-    counts = manifest.get("counts", {})
     st.subheader("Index")
     st.markdown(
         plain(
-            f"{counts.get('documents', 0)} documents, {counts.get('chunks', 0)} passages · built "
-            f"{format_built(manifest.get('created_at'))} · embedding model {model}"
+            f"{manifest.documents} documents, {manifest.chunks} passages · built "
+            f"{format_built(manifest.created_at)} · embedding model {model}"
         )
     )
     changes = index_state(searcher, settings)

@@ -175,11 +175,14 @@ def run_verify(settings: Settings) -> int:
     from qa.index.store import IndexStore
 
     snapshot = IndexStore(settings.index).load(full_check=True)
-    files = snapshot.manifest["files"]
-    megabytes = sum(f["bytes"] for f in files.values()) / 1e6
+    manifest = snapshot.manifest
+    records = [*manifest.files.values(), *([manifest.encoder.record] if manifest.encoder else [])]
+    megabytes = sum(record.bytes for record in records) / 1e6
+    encoder = " (with the query encoder)" if manifest.encoder else ""
     print(
-        f"Index {snapshot.version} is intact: {len(files)} files, {megabytes:,.1f} MB checked;"
-        f" {len(snapshot.catalog)} documents, {len(snapshot.chunks)} chunks"
+        f"Index {snapshot.version} is intact: {len(records)} files{encoder},"
+        f" {megabytes:,.1f} MB checked; {len(snapshot.catalog)} documents,"
+        f" {len(snapshot.chunks)} chunks"
     )
     return 0
 

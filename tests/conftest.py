@@ -6,7 +6,10 @@ Only tests marked ``slow`` load the bundled model.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -14,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from qa.corpus import load_corpus
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
+from qa.index.store import CURRENT, MANIFEST, IndexStore, pointer_text
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
@@ -81,6 +85,21 @@ def make_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> Pa
         pdf.showPage()
     pdf.save()
     return path
+
+
+def rewrite_manifest(
+    index: Path, edit: Callable[[dict[str, Any]], object], checksum: bool = True
+) -> None:
+    """Change the live manifest of ``index`` as another version of qa would have written it:
+    its checksum in ``CURRENT`` (as from format 4 on), or none (as before)."""
+    live = IndexStore(index).current()
+    assert live is not None
+    manifest = json.loads((live / MANIFEST).read_text(encoding="utf-8"))
+    edit(manifest)
+    data = json.dumps(manifest).encode("utf-8")
+    (live / MANIFEST).write_bytes(data)
+    pointer = pointer_text(live.name, data) if checksum else f"{live.name}\n"
+    (index / CURRENT).write_text(pointer, encoding="ascii")
 
 
 @pytest.fixture

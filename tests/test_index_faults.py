@@ -9,7 +9,6 @@ must repair whatever a rebuild can. All tests use the HashingEmbedder.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,6 @@ from qa.settings import Settings
 
 FIRST_HALF = "Growing report\n\n1.1 The first half is about lighthouse keepers.\n"
 SECOND_HALF = "\n1.2 The second half is about orchard growers.\n"
-ReadDocument = type(qa.index.build.read_document)
 
 
 def indexed_text(settings: Settings, source: str) -> str:

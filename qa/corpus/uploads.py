@@ -227,5 +227,4 @@ def list_documents(snapshot: Snapshot, corpus: Path) -> list[DocumentInfo]:
 
 def skipped_documents(snapshot: Snapshot) -> dict[str, str]:
     """Files in the corpus that the index could not read, with the reason for each."""
-    skipped = snapshot.manifest.get("skipped", {})
-    return {source: entry["reason"] for source, entry in skipped.items()}
+    return {source: entry.reason for source, entry in snapshot.manifest.skipped.items()}

@@ -28,7 +28,7 @@ from qa.index.embedders import (
     query_encoder_path,
 )
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
-from qa.index.store import BuildSpec, IndexProblem, IndexStore, Snapshot
+from qa.index.store import BuildSpec, IndexProblem, IndexStore, Manifest, SkippedFile, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
 from qa.types import Chunk, Document, LoadError
@@ -75,10 +75,13 @@ class CorpusChanges:
         return "; ".join(parts) or "no changes"
 
 
-def corpus_changes(files: list[CorpusFile], manifest: dict[str, Any]) -> CorpusChanges:
-    """How the corpus on disk differs from what the index was built from."""
-    known = {s: e["hash"] for s, e in manifest.get("documents", {}).items()}
-    known.update({s: e["hash"] for s, e in manifest.get("skipped", {}).items()})
+def corpus_changes(files: list[CorpusFile], manifest: Manifest | None) -> CorpusChanges:
+    """How the corpus on disk differs from what the index was built from (everything is
+    added when there is no index). A file skipped without a hash is always changed."""
+    known: dict[str, str | None] = {}
+    if manifest is not None:
+        known.update(manifest.hashes)
+        known.update({source: entry.hash for source, entry in manifest.skipped.items()})
     on_disk = {f.source: f.content_hash for f in files}
     return CorpusChanges(
         added=tuple(sorted(set(on_disk) - set(known))),
@@ -188,12 +191,10 @@ def build_index(
         # The export gives the same vectors (checked to 1e-4) and embeds 1.4x faster on CPU.
         embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
-    changes = corpus_changes(files, previous.manifest if previous else {})
+    changes = corpus_changes(files, previous.manifest if previous else None)
     if previous is not None and not changes.any:
         store.clean()  # a build killed after its pointer switch left its cleaning undone
-        known_errors = [
-            LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()
-        ]
+        known_errors = [LoadError(s, e.reason) for s, e in previous.manifest.skipped.items()]
         return BuildReport(
             len(previous.catalog),
             len(previous.chunks),
@@ -219,9 +220,8 @@ def build_index(
     chunks: list[Chunk] = []
     vectors: list[np.ndarray] = []
     pending: list[tuple[int, list[Chunk]]] = []
-    skipped: dict[str, dict[str, str | None]] = {}
+    skipped: dict[str, SkippedFile] = {}
     reused = 0
-    max_bytes = settings.max_file_bytes
     for file in files:
         old = previous.catalog.get(file.source) if previous else None
         if previous is not None and old is not None and old.content_hash == file.content_hash:
@@ -231,10 +231,10 @@ def build_index(
             vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
             reused += 1
             continue
-        document, content_hash = _read_as_hashed(file, max_bytes)
+        document, content_hash = _read_as_hashed(file, settings.max_file_bytes)
         if isinstance(document, DocumentError):
             errors.append(LoadError(file.source, str(document)))
-            skipped[file.source] = {"hash": content_hash, "reason": str(document)}
+            skipped[file.source] = SkippedFile(content_hash, str(document))
             continue
         new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
         documents.append(document)

@@ -199,6 +199,26 @@ class ChunkTable(Sequence[Chunk]):
         holding = np.flatnonzero((starts <= offset) & (offset < ends))
         return rows.start + int(holding[0]) if len(holding) else rows.start
 
+    def document_rows(self) -> dict[str, range]:
+        """The rows of each document, read from the document column (one pass, no text).
+
+        The column is the truth about which passage belongs to which document, so no other
+        record of row ranges can disagree with it; TableError if a document's rows are not
+        consecutive, as :func:`write_tables` writes them.
+        """
+        rows = {source: range(0) for source in self._sources}
+        column = np.asarray(self._columns["document"])
+        if not len(column):
+            return rows
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(column)) + 1))
+        ends = np.append(starts[1:], len(column))
+        owners = column[starts]
+        if len(np.unique(owners)) != len(owners):
+            raise TableError("the chunks of a document are not consecutive rows")
+        for owner, start, end in zip(owners.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            rows[self._sources[owner]] = range(start, end)
+        return rows
+
     def _label(self, number: int) -> str | None:
         return None if number == NO_LABEL else self._labels[number]
 
@@ -225,11 +245,20 @@ def read_tables(
     texts = _map(folder / TEXTS)
     columns = np.load(folder / CHUNKS, mmap_mode="r")
     labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
-    if columns.dtype != CHUNK_COLUMNS:
+    if len(catalog) != len(records) or not all(
+        0 <= a <= b <= len(texts) for a, b in spans.values()
+    ):
+        raise TableError(f"{folder / DOCUMENTS} repeats a source or points past the texts")
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise TableError(f"{folder / LABELS} is not a list of labels")
+    if columns.dtype != CHUNK_COLUMNS or columns.ndim != 1:
         raise TableError(f"{folder / CHUNKS} has columns {columns.dtype}, not {CHUNK_COLUMNS}")
     if len(columns) and (
-        int(columns["document"].max()) >= len(records)
+        not 0 <= int(columns["document"].min()) <= int(columns["document"].max()) < len(records)
+        or int(columns["byte_start"].min()) < 0
         or int(columns["byte_end"].max()) > len(texts)
+        or bool((columns["byte_start"] > columns["byte_end"]).any())
+        or min(int(columns["section"].min()), int(columns["paragraph"].min())) < NO_LABEL
         or max(int(columns["section"].max()), int(columns["paragraph"].max())) >= len(labels)
     ):
         raise TableError(f"{folder / CHUNKS} points past the documents, texts or labels")
