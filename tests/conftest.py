@@ -7,6 +7,7 @@ Only tests marked ``slow`` load the bundled model.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+import qa.index.embedders
+import qa.search
 from qa.corpus import load_corpus
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
@@ -116,6 +119,32 @@ def settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Flags for a tiny corpus and an index in tmp_path; model loaders return a HashingEmbedder."""
+    embedder = HashingEmbedder()
+
+    def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
+        return embedder
+
+    monkeypatch.setattr(qa.index.embedders, "load_embedder", load)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", load)
+    monkeypatch.setattr(qa.search, "load_query_embedder", load)
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    return [
+        "--corpus",
+        str(tiny_corpus),
+        "--index",
+        str(tmp_path / "index"),
+        "--chunk-size",
+        "300",
+        "--chunk-overlap",
+        "50",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -33,32 +33,6 @@ PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-@pytest.fixture
-def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Flags for a tiny corpus and an index in tmp_path; model loaders return a HashingEmbedder."""
-    embedder = HashingEmbedder()
-
-    def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
-        return embedder
-
-    monkeypatch.setattr(qa.index.embedders, "load_embedder", load)
-    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", load)
-    monkeypatch.setattr(qa.search, "load_query_embedder", load)
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("QA_")]:
-        monkeypatch.delenv(name)
-    return [
-        "--corpus",
-        str(tiny_corpus),
-        "--index",
-        str(tmp_path / "index"),
-        "--chunk-size",
-        "300",
-        "--chunk-overlap",
-        "50",
-    ]
-
-
 def json_lines(output: str) -> list[dict[str, Any]]:
     lines = [line for line in output.splitlines() if line.strip()]
     return [json.loads(line) for line in lines]
