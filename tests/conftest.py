@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -103,6 +104,22 @@ def rewrite_manifest(
     (live / MANIFEST).write_bytes(data)
     pointer = pointer_text(live.name, data) if checksum else f"{live.name}\n"
     (index / CURRENT).write_text(pointer, encoding="ascii")
+
+
+def resave_with_encoder(settings: Settings, encoder: Path) -> None:
+    """Save the live version again, recording ``encoder`` as its query encoder (the builds
+    of these tests use the HashingEmbedder, which has no encoder to export)."""
+    store = IndexStore(settings.index)
+    snapshot = store.load()
+    store.save(
+        snapshot.manifest.spec,
+        [snapshot.documents[source] for source in snapshot.catalog],
+        list(snapshot.chunks),
+        np.asarray(snapshot.embeddings),
+        snapshot.vectors,
+        snapshot.bm25,
+        encoder=encoder,
+    )
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import qa.index.build
+import qa.index.integrity
 import qa.index.store
 from qa.cli import main
 from qa.corpus import CorpusFile
@@ -36,7 +37,7 @@ from qa.index.store import IndexCorrupt, IndexProblem, IndexStore
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 
-from .conftest import SHIPPED_CORPUS
+from .conftest import SHIPPED_CORPUS, resave_with_encoder
 
 REAL_QUESTIONS = [
     "How did the judgement for help and protection change?",
@@ -138,22 +139,6 @@ def test_a_file_that_keeps_changing_is_reported_and_read_at_the_next_build(
 
 
 # --- the query encoder -----------------------------------------------------------------------
-
-
-def resave_with_encoder(settings: Settings, encoder: Path) -> None:
-    """Save the live version again, recording ``encoder`` as its query encoder (the builds
-    of these tests use the HashingEmbedder, which has no encoder to export)."""
-    store = IndexStore(settings.index)
-    snapshot = store.load()
-    store.save(
-        snapshot.manifest.spec,
-        [snapshot.documents[source] for source in snapshot.catalog],
-        list(snapshot.chunks),
-        np.asarray(snapshot.embeddings),
-        snapshot.vectors,
-        snapshot.bm25,
-        encoder=encoder,
-    )
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "remove"])
@@ -496,3 +481,37 @@ def test_a_real_full_disk_leaves_the_previous_index_serving(
     big.unlink()
     assert ask(cli, capsys)[1] == intact
     assert main(["index", *cli]) == 0
+
+
+# --- damage that a load by samples does not see ------------------------------------------------
+
+
+def test_damage_between_the_samples_of_a_load_is_refused_when_a_search_meets_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are checked by samples at load. A posting damaged between them made the
+    BM25 product write outside its array (a segmentation fault that would take the app down
+    for everyone); a text byte, a UnicodeDecodeError. Both are now IndexCorrupt."""
+    monkeypatch.setattr(qa.index.integrity, "FULL_HASH_BYTES", 0)
+    monkeypatch.setattr(qa.index.integrity, "SAMPLE_BLOCKS", 2)
+    monkeypatch.setattr(qa.index.integrity, "SAMPLE_BLOCK_BYTES", 8)
+    build_index(settings, HashingEmbedder())
+    live = IndexStore(settings.index).current()
+    assert live is not None
+    searcher = Searcher.open(settings, HashingEmbedder())
+    every_term = " ".join(searcher.snapshot.bm25.vocabulary)
+
+    postings = np.load(live / "bm25_indices.npy")
+    postings[len(postings) // 2] = 10**6
+    np.save(live / "bm25_indices.npy", postings)
+    with pytest.raises(IndexCorrupt, match="BM25 index is damaged"):
+        Searcher.open(settings, HashingEmbedder()).search(every_term, mode="lexical")
+
+    texts = live / "texts.txt"
+    data = texts.read_bytes()
+    texts.write_bytes(data[: len(data) // 2] + b"\xff" + data[len(data) // 2 + 1 :])
+    snapshot = IndexStore(settings.index).load()
+    with pytest.raises(IndexCorrupt, match=r"texts\.txt is damaged"):
+        [chunk.text for chunk in snapshot.chunks]
+    with pytest.raises(IndexCorrupt, match=r"(bm25_indices\.npy|texts\.txt) was altered"):
+        IndexStore(settings.index).load(full_check=True)

@@ -64,8 +64,15 @@ import scipy.sparse as sp
 from qa.filesystem import read_bounded
 from qa.index.integrity import SHA256, FileRecord, file_problem, file_record
 from qa.index.lexical import BM25Index
+from qa.index.problems import (
+    IndexCorrupt,
+    IndexIncompatible,
+    IndexMissing,
+    IndexProblem,
+    IndexUnwritable,
+)
 from qa.index.tables import FILES as TABLE_FILES
-from qa.index.tables import ChunkTable, TableError, read_tables, write_tables
+from qa.index.tables import ChunkTable, TableError, load_array, read_tables, write_tables
 from qa.index.vectors import VectorIndex
 from qa.types import CatalogEntry, Chunk, Document
 
@@ -100,27 +107,6 @@ _POINTER = re.compile(rf"({_VERSION})(?: ([0-9]{{1,12}}) ([0-9a-f]{{64}}))?\n?")
 _ENCODER_FILE = re.compile(r"encoders/[0-9A-Za-z_-]+\.onnx")
 _VECTOR_KINDS = ("flat", "hnsw")
 _WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-class IndexProblem(RuntimeError):
-    """Base for index problems; the message is one sentence that says what to run."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexIncompatible(IndexProblem):
-    """The index was built with other settings or by another format version."""
-
-
-class IndexCorrupt(IndexProblem):
-    """A file of the index, its pointer or its manifest is missing, damaged or altered."""
-
-
-class IndexUnwritable(IndexProblem):
-    """The index folder cannot be written (read-only, not permitted, or the disk is full);
-    the previous version is still live."""
 
 
 def _unwritable(root: Path, error: OSError) -> IndexUnwritable:
@@ -723,10 +709,8 @@ def _read_snapshot(path: Path, manifest: Manifest) -> Snapshot:
     disagreement is IndexCorrupt, never a wrong row."""
     try:
         catalog, documents, chunks = read_tables(path)
-        embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
-        data, indices, indptr = (
-            np.load(path / f"bm25_{array}.npy", mmap_mode="r") for array in _BM25_ARRAYS
-        )
+        embeddings = load_array(path / "embeddings.npy")
+        data, indices, indptr = (load_array(path / f"bm25_{array}.npy") for array in _BM25_ARRAYS)
         vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
         _check_agreement(manifest, catalog, chunks, embeddings, (data, indices, indptr), vocabulary)
         rows_of = chunks.document_rows()
@@ -780,6 +764,7 @@ def _check_agreement(
         or len(data) != len(indices)
         or int(indptr[0]) != 0
         or int(indptr[-1]) != len(data)
+        or bool((np.diff(indptr) < 0).any())
         or (
             len(terms)
             and (terms.min() < 0 or terms.max() >= len(terms) or np.bincount(terms).max() > 1)

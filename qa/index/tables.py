@@ -22,6 +22,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from qa.index.problems import IndexCorrupt
 from qa.types import CatalogEntry, Chunk, Document, DocumentKind
 
 TEXTS = "texts.txt"
@@ -114,12 +115,37 @@ def write_tables(folder: Path, documents: Sequence[Document], chunks: Sequence[C
     (folder / LABELS).write_text(json.dumps(list(labels), ensure_ascii=False), encoding="utf-8")
 
 
+def load_array(path: Path) -> np.ndarray:
+    """The array saved at ``path``, memory-mapped; TableError if it cannot be read as one.
+
+    numpy parses the header with Python's tokenizer and raises a dozen kinds of error for a
+    damaged one (ValueError, SyntaxError, TokenError, ...): all mean the same here.
+    """
+    try:
+        array: np.ndarray = np.load(path, mmap_mode="r")
+    except Exception as error:
+        raise TableError(f"{path} is not a readable array ({error!r})") from error
+    return array
+
+
 def _map(path: Path) -> mmap.mmap | bytes:
     """The file's bytes, mapped read-only (an empty file cannot be mapped)."""
     with path.open("rb") as handle:
         if path.stat().st_size == 0:
             return b""
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _decoded(texts: mmap.mmap | bytes, start: int, end: int) -> str:
+    """The text between two byte offsets of the texts file. A load checks a large texts file by
+    samples only, so a damaged byte may first be met here: IndexCorrupt, not a traceback."""
+    try:
+        return texts[start:end].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexCorrupt(
+            f"the index's {TEXTS} is damaged (not UTF-8 at byte {start + error.start});"
+            " run `qa index --rebuild`"
+        ) from error
 
 
 class DocumentTable(Mapping[str, Document]):
@@ -138,8 +164,7 @@ class DocumentTable(Mapping[str, Document]):
     def __getitem__(self, source: str) -> Document:
         entry = self._catalog[source]
         start, end = self._spans[source]
-        text = self._texts[start:end].decode("utf-8")
-        return Document(**vars(entry), text=text)
+        return Document(**vars(entry), text=_decoded(self._texts, start, end))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._catalog)
@@ -180,7 +205,7 @@ class ChunkTable(Sequence[Chunk]):
             self._sources[int(row["document"])],
             int(row["start"]),
             int(row["end"]),
-            self._texts[int(row["byte_start"]) : int(row["byte_end"])].decode("utf-8"),
+            _decoded(self._texts, int(row["byte_start"]), int(row["byte_end"])),
             self._label(int(row["section"])),
             self._label(int(row["paragraph"])),
             int(row["page"]) or None,
@@ -243,7 +268,7 @@ def read_tables(
     }
     spans = {r["source"]: (int(r["bytes"][0]), int(r["bytes"][1])) for r in records}
     texts = _map(folder / TEXTS)
-    columns = np.load(folder / CHUNKS, mmap_mode="r")
+    columns = load_array(folder / CHUNKS)
     labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
     if len(catalog) != len(records) or not all(
         0 <= a <= b <= len(texts) for a, b in spans.values()
