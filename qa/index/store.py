@@ -51,7 +51,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -549,26 +549,22 @@ class IndexStore:
         record in the manifest makes every load check it. IndexUnwritable if the folder
         cannot be written, the previous version still live.
         """
+
+        def write(folder: Path) -> bytes:
+            return self._write_version(
+                folder, spec, documents, chunks, embeddings, vectors, bm25, skipped or {}, encoder
+            )
+
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with _writer_lock(self.root):
-                return self._save(
-                    spec, documents, chunks, embeddings, vectors, bm25, skipped or {}, encoder
-                )
+                return self._save(write)
         except OSError as error:
             raise _unwritable(self.root, error) from error
 
-    def _save(
-        self,
-        spec: BuildSpec,
-        documents: list[Document],
-        chunks: list[Chunk],
-        embeddings: np.ndarray,
-        vectors: VectorIndex,
-        bm25: BM25Index,
-        skipped: Mapping[str, SkippedFile],
-        encoder: Path | None,
-    ) -> Path:
+    def _save(self, write: Callable[[Path], bytes]) -> Path:
+        """Make a version folder with ``write`` (which returns the manifest's bytes), move it
+        into place and point ``CURRENT`` at it; on failure remove what was written."""
         self._clean()
         # Microseconds, so that names sort in build order even for builds within one second:
         # clean() keeps the newest non-live version, the one a reader may still be loading.
@@ -578,9 +574,7 @@ class IndexStore:
         final = self.root / name
         try:
             temporary.mkdir()
-            manifest = self._write_version(
-                temporary, spec, documents, chunks, embeddings, vectors, bm25, skipped, encoder
-            )
+            manifest = write(temporary)
             temporary.rename(final)
         except OSError:  # a full disk, say: give back the space this build took
             shutil.rmtree(temporary, ignore_errors=True)
