@@ -64,11 +64,16 @@ class Sweep:
 
     def summary(self) -> str:
         refused = ", ".join(f"{kind} {count}" for kind, count in self.problems.most_common())
+        builds = (
+            f"; `qa index` after {self.builds} of them: {self.repaired} exited 0 and answered"
+            " as before"
+            if self.builds
+            else ""
+        )
         return (
             f"{self.name}: {self.cases} cases; refused {self.outcomes['refused']} ({refused}),"
             f" same answers {self.outcomes['same']}, wrong answers {self.outcomes['wrong']},"
-            f" tracebacks {self.outcomes['traceback']}; `qa index` after {self.builds} of them:"
-            f" {self.repaired} exited 0 and answered as before"
+            f" tracebacks {self.outcomes['traceback']}{builds}"
         )
 
 
