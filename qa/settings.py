@@ -127,6 +127,12 @@ class Settings:
         if self.max_file_mb <= 0:
             raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
 
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes. Every scan of the corpus must use this same limit: a file
+        over it is left out unread, so two limits would disagree about what the corpus holds."""
+        return int(self.max_file_mb * 1_000_000)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 

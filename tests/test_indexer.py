@@ -135,7 +135,7 @@ def test_changed_chunk_size_rebuilds_from_scratch(settings: Settings) -> None:
     report = build_index(smaller, embedder)
     assert report.rebuilt
     assert embedder.encoded == report.chunks
-    assert IndexStore(smaller.index).load().manifest["chunking"]["size"] == 200
+    assert IndexStore(smaller.index).load().manifest.spec.chunk_size == 200
 
 
 def test_broken_files_are_skipped_and_the_rest_is_searchable(

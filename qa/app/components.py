@@ -20,7 +20,7 @@ from qa.citation import Citation
 from qa.index import lifecycle
 from qa.index.build import CorpusChanges
 from qa.index.embedders import ModelError, load_query_embedder
-from qa.index.store import IndexProblem
+from qa.index.problems import IndexProblem
 from qa.render.export import escape_markdown
 from qa.render.html import citation_html, source_page
 from qa.search import Searcher

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qa.filesystem import open_regular, read_bounded, sha256_of
 from qa.settings import BUNDLED_MODEL
 
 log = logging.getLogger(__name__)
@@ -193,11 +195,40 @@ def _mean_pooled(model_dir: Path) -> tuple[int, int] | None:
     return shape if exportable else None
 
 
+_CHECKSUM_LINE = re.compile(r"([0-9a-f]{64})  [^\n]+\n?")
+
+
+def _checksum_file(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
+def _intact_export(target: Path) -> bool:
+    """Whether ``target`` still has the SHA-256 recorded beside it when it was exported."""
+    try:
+        line = read_bounded(_checksum_file(target), 1024).decode("ascii")
+        with open_regular(target) as handle:
+            digest = sha256_of(handle).hexdigest()
+    except (OSError, UnicodeDecodeError):
+        return False
+    match = _CHECKSUM_LINE.fullmatch(line)
+    return match is not None and match.group(1) == digest
+
+
 def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) -> bool:
-    """Export the model to ONNX if its shape allows, verified on sample texts; True if written."""
+    """Export the model to ONNX if its shape allows, verified on sample texts; True if
+    ``target`` then holds a verified export.
+
+    The export is made once per model and kept, its SHA-256 beside it in ``NAME.sha256``
+    (``sha256sum`` format, so ``sha256sum -c`` checks it too). A kept export is used only
+    while it has that hash: a damaged one is removed and made again, never reused. The
+    index manifest records the export as well, and every load checks it (qa.index.store).
+    """
     model_dir = Path(resolve_model(embedder.name))
-    if target.is_file():
+    if _intact_export(target):
         return True
+    for stale in (target, _checksum_file(target)):  # so that no query loads a damaged file
+        with contextlib.suppress(OSError):
+            stale.unlink(missing_ok=True)
     if not _mean_pooled(model_dir):
         return False
     import warnings
@@ -220,12 +251,13 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) ->
             pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(f".tmp-{os.getpid()}")
+    checksum = _checksum_file(temporary)
     sample = torch.ones(1, 8, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {name: {0: "batch", 1: "tokens"} for name in names} | {"embedding": {0: "batch"}}
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -257,7 +289,12 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) ->
                 difference,
             )
             return False
+        with open_regular(temporary) as handle:
+            digest = sha256_of(handle).hexdigest()
+        checksum.write_text(f"{digest}  {target.name}\n", encoding="ascii")
+        # A kill between the two leaves a file and checksum that disagree: exported again.
         os.replace(temporary, target)
+        os.replace(checksum, _checksum_file(target))
         return True
     except Exception as error:  # export support varies by model and torch version; fall back
         log.warning(
@@ -267,16 +304,33 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, target: Path) ->
         )
         return False
     finally:
-        temporary.unlink(missing_ok=True)
+        for leftover in (temporary, checksum):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
 
 
 def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> Embedder:
-    """The fastest loader that gives the same vectors as :func:`load_embedder`."""
+    """The fastest loader that gives the same vectors as :func:`load_embedder`.
+
+    That is the ONNX export when there is one. Its bytes are checked where the index is
+    loaded, against the hash the manifest records (qa.index.store); an export that cannot
+    even be opened (cut short, say) is passed over for the model itself, with a warning,
+    so that it is that check, not an onnxruntime traceback, that reports it.
+    """
     onnx_file = query_encoder_path(index_root, model)
     model_dir = Path(resolve_model(model))
     shape = _mean_pooled(model_dir) if onnx_file.is_file() else None
     if shape is not None:
-        return _cached_onnx(model, onnx_file, model_dir / "tokenizer.json", *shape)
+        try:
+            status = onnx_file.stat()
+            identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+            return _cached_onnx(model, onnx_file, identity, model_dir / "tokenizer.json", *shape)
+        except Exception as error:  # onnxruntime raises its own kinds for a damaged file
+            log.warning(
+                "the exported query encoder %s cannot be loaded (%s); using the model itself",
+                onnx_file,
+                error,
+            )
     return load_embedder(model, batch_size)
 
 
@@ -294,8 +348,15 @@ def quantized_encoder(onnx_file: Path) -> Path:
 
 @lru_cache(maxsize=4)
 def _cached_onnx(
-    model: str, onnx_file: Path, tokenizer: Path, dimension: int, max_tokens: int
+    model: str,
+    onnx_file: Path,
+    identity: tuple[int, ...],
+    tokenizer: Path,
+    dimension: int,
+    max_tokens: int,
 ) -> OnnxQueryEmbedder:
+    """One session per export: ``identity`` (device, inode, size, time) changes when the file
+    is exported again, so a long-running app never keeps the session of a replaced file."""
     return OnnxQueryEmbedder(model, onnx_file, tokenizer, dimension, max_tokens)
 
 
