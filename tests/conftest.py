@@ -21,7 +21,8 @@ import qa.search
 from qa.corpus import load_corpus
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
-from qa.index.store import CURRENT, MANIFEST, IndexStore, pointer_text
+from qa.index.manifest import pointer_text
+from qa.index.store import CURRENT, MANIFEST, IndexStore
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document

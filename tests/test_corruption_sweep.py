@@ -30,8 +30,9 @@ import pytest
 
 import qa.index.integrity
 from qa.cli import main
+from qa.index.manifest import pointer_text
 from qa.index.problems import IndexCorrupt, IndexProblem
-from qa.index.store import CURRENT, MANIFEST, IndexStore, pointer_text
+from qa.index.store import CURRENT, MANIFEST, IndexStore
 from qa.search import Searcher
 from qa.settings import Settings
 from qa.types import Filters, Mode

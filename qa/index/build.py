@@ -29,8 +29,9 @@ from qa.index.embedders import (
     query_encoder_path,
 )
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
+from qa.index.manifest import BuildSpec, Manifest, SkippedFile
 from qa.index.problems import IndexProblem
-from qa.index.store import BuildSpec, IndexStore, Manifest, SkippedFile, Snapshot
+from qa.index.store import IndexStore, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
 from qa.types import CatalogEntry, Chunk, Document, LoadError
