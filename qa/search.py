@@ -189,7 +189,7 @@ class Searcher:
         query = None
         if mode != Mode.LEXICAL and question.strip():
             started = time.perf_counter()
-            query = self.embedder.encode([question])[0]
+            query = self.embedder.encode_queries([question])[0]
             timings["embed"] = time.perf_counter() - started
 
         allowed = self._allowed(snapshot, filters)

@@ -24,6 +24,8 @@ import tomllib
 from qa.types import Choice, Diversity, Fusion
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+BGE_SMALL_MODEL = "bundled:bge-small-en-v1.5"
+"""The two models shipped in Python packages (no download): see :mod:`qa.index.embedders`."""
 
 
 class SettingsError(ValueError):

@@ -33,7 +33,12 @@ import numpy as np
 from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
 from qa.evaluation import MODE_COLOURS, percentile
-from qa.index.embedders import Embedder, SentenceTransformerEmbedder, embed_passages, load_embedder
+from qa.index.embedders import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    embed_passages,
+    load_sentence_transformer,
+)
 from qa.settings import Settings
 from qa.types import Mode
 
@@ -178,7 +183,7 @@ def measure_model(
     and time the real model on ``sample`` passages."""
     from qa.index.embedders import export_query_encoder, query_encoder_path
 
-    embedder = load_embedder(model)
+    embedder = load_sentence_transformer(model)
     onnx_file = query_encoder_path(work, model)
     export_query_encoder(embedder, onnx_file)
     np.save(work / "sentence_vectors.npy", embedder.encode(list(sentences)))
@@ -192,18 +197,28 @@ def measure_embedding_options(
     """Passages per second of each way to run the model: batch size, passages sorted by
     length (less padding), the ONNX export and its int8 quantization; each option runs in
     two rounds and keeps its faster, so the order of the options does not bias them."""
-    from qa.index.embedders import OnnxQueryEmbedder, quantized_encoder, resolve_model
+    from qa.index.embedders import OnnxEmbedder, OnnxEncoder, quantized_encoder, resolve_model
 
     tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"
     shape = embedder.dimension, embedder.max_tokens
-    onnx = OnnxQueryEmbedder(embedder.name, onnx_file, tokenizer, *shape)
-    int8 = OnnxQueryEmbedder(embedder.name, quantized_encoder(onnx_file), tokenizer, *shape)
+    onnx = OnnxEmbedder(embedder.name, OnnxEncoder(onnx_file, tokenizer, *shape))
+    int8 = OnnxEmbedder(embedder.name, OnnxEncoder(quantized_encoder(onnx_file), tokenizer, *shape))
     candidates: list[tuple[str, Embedder, int, bool]] = [
         ("onnx fp32, batch 32, sorted (default)", onnx, 32, True),
         ("torch, batch 32, sorted by length", embedder, 32, True),
         ("torch, batch 32, in corpus order", embedder, 32, False),
-        ("torch, batch 16, in corpus order", load_embedder(embedder.name, 16), 16, False),
-        ("torch, batch 64, in corpus order", load_embedder(embedder.name, 64), 64, False),
+        (
+            "torch, batch 16, in corpus order",
+            load_sentence_transformer(embedder.name, 16),
+            16,
+            False,
+        ),
+        (
+            "torch, batch 64, in corpus order",
+            load_sentence_transformer(embedder.name, 64),
+            64,
+            False,
+        ),
         ("onnx int8, batch 32, sorted", int8, 32, True),
     ]
     best = [float("inf")] * len(candidates)
@@ -270,7 +285,7 @@ def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> Den
     vectors = IndexStore(settings.index).load().vectors
     exact = vectors.exact()
     found = 0
-    for query in load_query_embedder(settings.model, work).encode(list(queries)):
+    for query in load_query_embedder(settings.model, work).encode_queries(list(queries)):
         found += len(set(vectors.search(query, 10)[0]) & set(exact.search(query, 10)[0]))
     return DenseComparison(vectors.kind, len(queries), found / (10 * max(len(queries), 1)))
 
