@@ -39,6 +39,7 @@ class Fusion(Choice):
 
     WEIGHTED = "weighted"
     RRF = "rrf"
+    DBSF = "dbsf"
 
 
 class Diversity(Choice):
