@@ -52,6 +52,9 @@ class Settings:
     per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and
     searching; all take effect at the next build) instead of exact search: the values keep
     recall@10 against exact search at 0.99 or more (README, "Speed and scale").
+    ``rerank_depth`` is how many of the best fused candidates a cross-encoder rereads
+    (:mod:`qa.pipeline.rerank`; 0, the default, skips the stage) and ``rerank_weight`` its
+    share against the fused score (1: the cross-encoder's order alone).
     Questions about recommendations lift the tracked items only in a corpus of at most
     ``track_up_to_documents`` documents, or once they have been tracked (the Recommendations
     tab, ``qa recommendations``): tracking takes about 0.4 s per document.
@@ -80,6 +83,8 @@ class Settings:
     ann_ef_construction: int = 40
     ann_ef_search: int = 1024
     track_up_to_documents: int = 50
+    rerank_depth: int = 0
+    rerank_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for choice in fields(self):
@@ -115,13 +120,15 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("mmr_lambda", "duplicate_overlap"):
+        for name in ("mmr_lambda", "duplicate_overlap", "rerank_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.time_boost < 0 or self.side_quota < 0 or self.track_up_to_documents < 0:
             raise SettingsError(
                 "time_boost, side_quota and track_up_to_documents must not be negative"
             )
+        if self.rerank_depth < 0:
+            raise SettingsError(f"rerank_depth must not be negative, got {self.rerank_depth}")
         if self.max_file_mb <= 0:
             raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
 
