@@ -407,18 +407,6 @@ def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> E
     return load_embedder(model, batch_size)
 
 
-def quantized_encoder(onnx_file: Path) -> Path:
-    """An int8 copy (onnxruntime dynamic quantization) of an exported encoder, made once."""
-    target = onnx_file.with_suffix(".int8.onnx")
-    if not target.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        temporary = onnx_file.with_suffix(f".tmp-{os.getpid()}.onnx")
-        quantize_dynamic(onnx_file, temporary, weight_type=QuantType.QInt8)
-        os.replace(temporary, target)
-    return target
-
-
 @lru_cache(maxsize=4)
 def _cached_onnx(model: str, encoder: OnnxEncoder) -> OnnxEmbedder:
     return OnnxEmbedder(model, encoder)
