@@ -127,22 +127,20 @@ class VariantSearcher(Searcher):
         timings: dict[str, float],
     ) -> tuple[Ranking, Ranking, Ranking]:
         variant = self.variant
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        fused, lexical, dense = super()._rank(snapshot, terms, query, mode, depth, allowed, timings)
 
         def text_of(row: int) -> str:
             return snapshot.chunks[row].text
 
-        lexical = snapshot.bm25.top(terms, depth, allowed) if mode != Mode.DENSE else empty
-        if variant.prf_documents and mode != Mode.DENSE and len(lexical[0]):
+        if variant.prf_documents and len(lexical[0]):
             scores = weighted_bm25(snapshot.bm25, rm3_weights(terms, lexical, text_of, variant))
             if allowed is not None:
                 scores = np.where(allowed, scores, 0.0)
             lexical = top_k(scores, depth)
-        dense = snapshot.vectors.search(query, depth, allowed) if query is not None else empty
         if mode == Mode.LEXICAL:
             return lexical, lexical, dense
         if mode == Mode.DENSE:
-            return dense, lexical, dense
+            return fused, lexical, dense
         fused = fuse(variant.fusion, lexical, dense, variant.lexical_weight, variant.rrf_k)
         if variant.rerank_depth:
             started = time.perf_counter()
