@@ -26,7 +26,9 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
     group.add_argument("--index", type=Path, help="folder of the index (default: index)")
     group.add_argument(
-        "--model", help="embedding model: a local folder or a hub name (default: bundled)"
+        "--model",
+        help="embedding model: bundled:all-MiniLM-L6-v2 (default), bundled:bge-small-en-v1.5,"
+        " or a sentence-transformers folder",
     )
     group.add_argument("--chunk-size", type=int, help="chunk size limit in characters")
     group.add_argument("--chunk-overlap", type=int, help="overlap when a long paragraph is split")
