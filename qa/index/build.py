@@ -53,6 +53,7 @@ def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
         tokenizer_version=TOKENIZER_VERSION,
         chunk_context=settings.chunk_context,
         reader_version=READER_VERSION,
+        quantized=getattr(embedder, "quantized", False),
     )
 
 
@@ -208,7 +209,6 @@ def build_index(
     """Index ``settings.corpus`` into ``settings.index``; embed only new or changed documents."""
     started = time.perf_counter()
     store = IndexStore(settings.index)
-    spec = build_spec(settings, embedder)
     encoder = None
     if isinstance(embedder, SentenceTransformerEmbedder):
         # First, so that an export found damaged is made again before the previous version,
@@ -216,8 +216,10 @@ def build_index(
         encoder = query_encoder_path(settings.index, settings.model)
         if not export_query_encoder(embedder, encoder):
             encoder = None
-        # The export gives the same vectors (checked to 1e-4) and embeds 1.4x faster on CPU.
+        # The INT8 export embeds 2.6x faster on CPU (QUANTIZED_AGREEMENT); questions are
+        # embedded through it too, so the spec records the encoder that embeds.
         embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
+    spec = build_spec(settings, embedder)
     previous = _previous(store, spec, rebuild)
     files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
     changes = corpus_changes(files, previous.manifest if previous else None)

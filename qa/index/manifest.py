@@ -26,7 +26,7 @@ FILES = (
     *(f"bm25_{name}.npy" for name in BM25_ARRAYS),
     "bm25_vocabulary.json",
 )
-_ENCODER_FILE = re.compile(r"encoders/[0-9A-Za-z_-]+\.onnx")
+_ENCODER_FILE = re.compile(r"encoders/[0-9A-Za-z_-]+(?:\.int8)?\.onnx")
 _VECTOR_KINDS = ("flat", "hnsw")
 
 
@@ -43,6 +43,7 @@ class BuildSpec:
     tokenizer_version: int
     chunk_context: bool
     reader_version: int
+    quantized: bool
 
     def as_manifest(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class BuildSpec:
                 "name": self.model,
                 "dimension": self.dimension,
                 "max_tokens": self.max_tokens,
+                "quantized": self.quantized,
             },
             "chunking": {
                 "size": self.chunk_size,
@@ -235,6 +237,7 @@ class Manifest:
                 model=model.text("name"),
                 dimension=model.count("dimension", least=1),
                 max_tokens=model.count("max_tokens", least=1),
+                quantized=model.flag("quantized"),
                 chunk_size=chunking.count("size", least=1),
                 chunk_overlap=chunking.count("overlap"),
                 chunker_version=chunking.count("chunker_version"),
