@@ -192,8 +192,9 @@ def measure_model(
     from qa.index.embedders import export_query_encoder, query_encoder_path
 
     embedder = load_sentence_transformer(model)
-    onnx_file = query_encoder_path(work, model)
-    export_query_encoder(embedder, onnx_file)
+    export_query_encoder(embedder, query_encoder_path(work, model))  # serves the questions
+    onnx_file = query_encoder_path(work, model, quantized=False)  # the reference: fp32
+    export_query_encoder(embedder, onnx_file, quantized=False)
     np.save(work / "sentence_vectors.npy", embedder.encode(list(sentences)))
     load = os.getloadavg()[0]
     options = measure_embedding_options(embedder, onnx_file, sample)
@@ -219,12 +220,12 @@ def measure_embedding_options(
         return OnnxEmbedder(embedder.name, OnnxEncoder(path, tokenizer, *shape))
 
     candidates: list[tuple[str, Embedder]] = [
-        ("onnx fp32 (default)", onnx(onnx_file)),
+        ("onnx fp32 (the default until INT8)", onnx(onnx_file)),
         ("torch", embedder),
         ("onnx fp32, optimised", onnx(quantize.optimized(onnx_file))),
         ("onnx int8 dynamic, per tensor", onnx(quantize.dynamic(onnx_file, per_channel=False))),
         (
-            "onnx int8 dynamic, per channel (pre-processed)",
+            "onnx int8 dynamic, per channel (pre-processed; the default)",
             onnx(quantize.dynamic(onnx_file, per_channel=True)),
         ),
         (
@@ -310,11 +311,15 @@ def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> Den
 def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalComparison:
     from rank_bm25 import BM25Okapi
 
+    from qa.index.build import search_text
     from qa.index.lexical import tokenize
     from qa.index.store import IndexStore
 
     snapshot = IndexStore(settings.index).load()
-    reference = BM25Okapi([tokenize(c.text) for c in snapshot.chunks])
+    indexed = (
+        search_text(snapshot.catalog[c.source], c, settings.chunk_context) for c in snapshot.chunks
+    )
+    reference = BM25Okapi([tokenize(text) for text in indexed])
     ours = rank_bm25 = difference = 0.0
     for question in queries:
         tokens = tokenize(question)

@@ -138,7 +138,7 @@ def load_embedder(model: str, batch_size: int = 32) -> Embedder:
     anything else through sentence-transformers (a build then exports it to ONNX)."""
     packaged = packaged_encoder(model)
     if packaged is not None:
-        return _cached_onnx(model, packaged)
+        return _cached_onnx(model, packaged, ())
     return load_sentence_transformer(model, batch_size)
 
 
