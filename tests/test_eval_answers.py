@@ -52,7 +52,8 @@ def grade_question(**fields: object) -> Question:
         "answer_excludes": ("requires improvement", "inadequate"),
     }
     values.update(fields)
-    return Question("q", "What grade in 2024?", QuestionType.JUDGEMENT, (GOOD,), **values)  # type: ignore[arg-type]
+    kind = QuestionType.JUDGEMENT
+    return Question("q", "What grade in 2024?", kind, (GOOD,), **values)  # type: ignore[arg-type]
 
 
 def test_a_first_sentence_holding_the_quote_is_right_first_and_anywhere() -> None:
@@ -205,7 +206,8 @@ def test_the_optional_fields_are_read_and_malformed_ones_named(tmp_path: Path) -
         ("judgement_change",),
     )
     broken = {**good, "id": "q2", "answer": "good", "periods": ["2020"]}
-    broken["evidence"] = [{**good["evidence"][0], "alternatives": [{"quote": "no document"}]}]  # type: ignore[index]
+    item = {"document": "a.txt", "quote": "Good", "alternatives": [{"quote": "no document"}]}
+    broken["evidence"] = [item]
     path.write_text(json.dumps(broken) + "\n", encoding="utf-8")
     with pytest.raises(ReferenceSetError) as error:
         load_reference_set(path)

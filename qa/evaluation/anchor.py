@@ -19,7 +19,7 @@ vectors are kept in a cache folder under a key of the model and the unit texts.
 
 Example::
 
-    anchor = Anchor.build(texts, load_embedder(BUNDLED_MODEL), cache=Path("reports/work"), name="med")
+    anchor = Anchor.build(texts, anchor_embedder(), cache=Path("reports/work"), name="med")
     rows = anchor.rankings("lens of the eye", depth=10)[AnchorMethod.RRF]
 """
 

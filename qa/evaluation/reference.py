@@ -234,11 +234,11 @@ def load_reference_set(path: Path) -> tuple[Question, ...]:
     return tuple(question for _, question in parsed)
 
 
-def default_paths(cwd: Path | None = None) -> tuple[Path, Path]:
-    """The project's reference file and report folder: beside the pyproject.toml of [tool.qa]."""
+def project_root(cwd: Path | None = None) -> Path:
+    """The folder of the project's pyproject.toml (of [tool.qa]), else ``cwd``: where
+    ``eval/``, ``reports/`` and the outside collections beside the checkout are found."""
     from qa.settings import find_pyproject
 
     cwd = (cwd or Path.cwd()).resolve()
     pyproject = find_pyproject(cwd)
-    root = pyproject.parent if pyproject else cwd
-    return root / "eval" / "questions.jsonl", root / "reports"
+    return pyproject.parent if pyproject else cwd
