@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from qa.evaluation.anchor import Anchor, AnchorMethod
+from qa.evaluation.json_fields import jsonl_objects
 from qa.evaluation.metrics import BEIR_METRICS, OVERALL, document_metrics
 from qa.evaluation.report import (
     REPORT_MODES,
@@ -84,17 +84,10 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BeirError(f"{path} is missing")
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise BeirError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-            if not isinstance(record, dict) or "_id" not in record:
-                raise BeirError(f"{path}:{number}: a record needs an '_id'")
-            records.append(record)
+    for number, record in jsonl_objects(path, BeirError):
+        if "_id" not in record:
+            raise BeirError(f"{path}:{number}: a record needs an '_id'")
+        records.append(record)
     return records
 
 

@@ -1,4 +1,5 @@
-"""Reading a JSON report field by field, so a damaged file says where it is damaged.
+"""Reading JSON files of the evaluation so that a damaged one says where it is damaged: a
+report field by field (:class:`Fields`), a JSONL file line by line (:func:`jsonl_objects`).
 
 Example::
 
@@ -8,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +21,24 @@ _C = TypeVar("_C", bound=Choice)
 
 class ReportError(ValueError):
     """A report file that cannot be read back; the message names the file and the field."""
+
+
+def jsonl_objects(path: Path, error: type[ValueError]) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers, blank lines skipped; a line
+    that is not a JSON object raises ``error`` naming the file and the line."""
+    objects = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as problem:
+                raise error(f"{path}:{number}: invalid JSON ({problem.msg})") from problem
+            if not isinstance(record, dict):
+                raise error(f"{path}:{number}: a line must hold a JSON object")
+            objects.append((number, record))
+    return objects
 
 
 class Fields:

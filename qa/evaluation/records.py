@@ -29,13 +29,13 @@ Example::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from qa.evaluation.json_fields import jsonl_objects
 from qa.text import normalise_space
 
 if TYPE_CHECKING:
@@ -87,25 +87,10 @@ class GoldRecommendation:
     status: str
 
 
-def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise GoldFileError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-        if not isinstance(record, dict):
-            raise GoldFileError(f"{path}:{number}: a line must hold a JSON object")
-        records.append((number, record))
-    return records
-
-
 def read_gold_judgements(path: Path) -> tuple[GoldJudgement, ...]:
     """The gold judgements of ``path``, in either of its two forms."""
     gold = []
-    for number, record in _lines(path):
+    for number, record in jsonl_objects(path, GoldFileError):
         try:
             inspection = record.get("inspection") or record["inspection_start"]
             quotes = [c["quote"] for c in record.get("citations", [])]
@@ -131,7 +116,7 @@ def read_gold_judgements(path: Path) -> tuple[GoldJudgement, ...]:
 def read_gold_recommendations(path: Path) -> tuple[GoldRecommendation, ...]:
     """The improvement items of ``path`` (decisions and referred lists are not tracked)."""
     gold = []
-    for number, record in _lines(path):
+    for number, record in jsonl_objects(path, GoldFileError):
         if record.get("kind") != "improvement":
             continue
         try:
