@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from qa.evaluation.render import MODE_COLOURS
+from qa.evaluation.chart import MODE_COLOURS
 from qa.types import Mode
 
 
