@@ -271,14 +271,12 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Searcher:
     if ready.report is not None:
         _print_errors(ready.report.errors)
         print(ready.report.summary(), file=sys.stderr)
-        # The build exported the model's faster question encoder: questions go through it.
-        embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     if verbose:
         print(
             f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
             file=sys.stderr,
         )
-    return Searcher(settings, ready.snapshot, embedder)
+    return Searcher(settings, ready.snapshot, ready.embedder)
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:

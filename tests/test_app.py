@@ -377,13 +377,13 @@ def test_comparison_shows_each_document_side_by_side_oldest_first(full: Workspac
 
 
 def test_comparison_with_a_year_without_documents_says_so(full: Workspace) -> None:
-    at = ask(start(), "Compare 2015 and 2024 judgements for care leavers")
+    at = ask(start(), "Compare 2015 and 2024 for care leavers")
     assert any("2015" in note.value for note in at.info)
     assert passages(at), "the side that has passages is still shown"
 
 
 def test_a_passage_repeated_in_its_document_cites_the_other_place(full: Workspace) -> None:
-    at = ask(start(), "Compare 2015 and 2024 judgements for care leavers")
+    at = ask(start(), "Compare 2015 and 2024 for care leavers")
     also = [c for c in at.caption if c.value == "Also in this document:"]
     assert also, "the shipped 2024 report repeats its care leavers paragraphs"
     place = next(b for b in at.button if (b.key or "").startswith("also-"))

@@ -88,12 +88,14 @@ class IndexNotReady(IndexProblem):
 
 @dataclass(frozen=True)
 class Ensured:
-    """What :func:`ensure` found, the build it ran (None when it found the index ready)
-    and the index that is now ready."""
+    """What :func:`ensure` found, the build it ran (None when it found the index ready),
+    the index that is now ready and the question encoder to search it with (a build exports
+    the model's faster encoder, which the index then records)."""
 
     found: IndexStatus
     report: BuildReport | None
     snapshot: Snapshot
+    embedder: Embedder
 
 
 def state_of(problem: IndexProblem) -> IndexState:
@@ -146,7 +148,7 @@ def ensure(
     """
     found = status(settings, embedder)
     if found.state is IndexState.READY and found.snapshot is not None:
-        return Ensured(found, None, found.snapshot)
+        return Ensured(found, None, found.snapshot, embedder)
     if not update:
         raise IndexNotReady(found)
     if announce is not None:
@@ -154,5 +156,6 @@ def ensure(
     builder = embedders.load_embedder(settings.model, settings.batch_size)
     rebuild = found.state is not IndexState.STALE
     report = build_index(settings, builder, rebuild=rebuild, progress=progress)
+    embedder = embedders.load_query_embedder(settings.model, settings.index, settings.batch_size)
     snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
-    return Ensured(found, report, snapshot)
+    return Ensured(found, report, snapshot, embedder)

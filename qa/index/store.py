@@ -433,12 +433,14 @@ class IndexStore:
             raise IndexCorrupt(
                 f"index manifest {folder / MANIFEST} is invalid ({error})"
             ) from error
+        if manifest.encoder is not None:
+            # In full at every load: one flipped weight changes every question's vector. First,
+            # as a damaged encoder also makes the question encoder fall back to the model
+            # itself, which the spec would then report as other settings.
+            _check_file(self.root / manifest.encoder.file, manifest.encoder.record, True)
         _check_spec(manifest, spec)
         for file, expected in manifest.files.items():
             _check_file(folder / file, expected, full_check)
-        if manifest.encoder is not None:
-            # In full at every load: one flipped weight changes every question's vector.
-            _check_file(self.root / manifest.encoder.file, manifest.encoder.record, True)
         return _read_snapshot(folder, manifest)
 
 
