@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.corpus import SIDECAR, SUFFIXES, DocumentError, read_bytes_as_document, scan_corpus
-from qa.index.build import BuildReport, ProgressFactory, build_index
+from qa.corpus import SIDECAR, SUFFIXES, CorpusFile, DocumentError, scan_corpus
+from qa.corpus.worker import DocumentReader
+from qa.index.build import BuildReport, ProgressFactory, build_index, document_chunks
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.settings import Settings
@@ -116,7 +117,12 @@ def validate_upload(settings: Settings, name: str, data: bytes) -> tuple[str, Do
         )
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as scratch:
         try:
-            document = read_bytes_as_document(source, data, Path(scratch), max_bytes)
+            path = Path(scratch) / source
+            path.write_bytes(data)
+            file = CorpusFile(source, path, hashlib.sha256(data).hexdigest())
+            with DocumentReader(settings.read_limits) as reader:
+                document = reader.read(file)
+            document_chunks(document, settings)
         except DocumentError as error:
             message = f"{source} could not be read: {error}. Nothing was changed."
             raise UploadError(message) from error

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from qa.chunking import CHUNKER_VERSION, chunk_document
-from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.corpus import CorpusFile, DocumentError, scan_corpus
 from qa.corpus.files import file_hash, file_state
 from qa.corpus.readers import READER_VERSION
+from qa.corpus.worker import DocumentReader
 from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
     Embedder,
@@ -155,12 +156,24 @@ def _previous(store: IndexStore, spec: BuildSpec, rebuild: bool) -> Snapshot | N
         return None
 
 
+def document_chunks(document: Document, settings: Settings) -> list[Chunk]:
+    """The passages of ``document``, or DocumentError when they are more than
+    ``settings.max_document_chunks``: each is embedded, at about 30 a second on a CPU."""
+    chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+    if len(chunks) > settings.max_document_chunks:
+        raise DocumentError(
+            f"the document makes {len(chunks):,} passages, over the limit of"
+            f" {settings.max_document_chunks:,} (setting max_document_chunks)"
+        )
+    return chunks
+
+
 READ_ATTEMPTS = 3
 """Reads of a file that is written while it is read, before it is reported instead."""
 
 
 def _read_as_hashed(
-    file: CorpusFile, max_bytes: int
+    file: CorpusFile, reader: DocumentReader
 ) -> tuple[Document | DocumentError, str | None]:
     """Read ``file`` so that the hash recorded for it is the hash of the bytes parsed.
 
@@ -180,8 +193,8 @@ def _read_as_hashed(
         try:
             before = file_state(file.path)
             try:
-                outcome: Document | DocumentError = read_document(
-                    CorpusFile(file.source, file.path, known), max_bytes
+                outcome: Document | DocumentError = reader.read(
+                    CorpusFile(file.source, file.path, known)
                 )
             except DocumentError as error:
                 outcome = error
@@ -253,25 +266,29 @@ def build_index(
     pending: list[tuple[int, list[Chunk]]] = []
     skipped: dict[str, SkippedFile] = {}
     reused = 0
-    for file in files:
-        old = previous.catalog.get(file.source) if previous else None
-        if previous is not None and old is not None and old.content_hash == file.content_hash:
-            rows = previous.rows_of[file.source]
-            documents.append(previous.documents[file.source])
-            chunks.extend(previous.chunks[rows.start : rows.stop])
-            vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
-            reused += 1
-            continue
-        document, content_hash = _read_as_hashed(file, settings.max_file_bytes)
-        if isinstance(document, DocumentError):
-            errors.append(LoadError(file.source, str(document)))
-            skipped[file.source] = SkippedFile(content_hash, str(document))
-            continue
-        new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-        documents.append(document)
-        pending.append((len(vectors), new_chunks))
-        vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
-        chunks.extend(new_chunks)
+    with DocumentReader(settings.read_limits) as reader:
+        for file in files:
+            old = previous.catalog.get(file.source) if previous else None
+            if previous is not None and old is not None and old.content_hash == file.content_hash:
+                rows = previous.rows_of[file.source]
+                documents.append(previous.documents[file.source])
+                chunks.extend(previous.chunks[rows.start : rows.stop])
+                vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
+                reused += 1
+                continue
+            document, content_hash = _read_as_hashed(file, reader)
+            try:
+                if isinstance(document, DocumentError):
+                    raise document
+                new_chunks = document_chunks(document, settings)
+            except DocumentError as error:
+                errors.append(LoadError(file.source, str(error)))
+                skipped[file.source] = SkippedFile(content_hash, str(error))
+                continue
+            documents.append(document)
+            pending.append((len(vectors), new_chunks))
+            vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
+            chunks.extend(new_chunks)
 
     stage("read_chunk")
     to_embed = sum(len(c) for _, c in pending)
