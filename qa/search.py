@@ -101,16 +101,19 @@ class Searcher:
         # A period's places alternate between the fused and the single rankings, unless
         # tracked recommendations were lifted to the front of the fused one.
         other_rankings = [rankings.dense[0].tolist(), rankings.lexical[0].tolist()]
+        by_period = True
         if self.recommendations.applies(query):
             candidates = self.recommendations.lift(snapshot, query, candidates)
             other_rankings = []
         elif self.judgements.applies(query):
-            candidates = self.judgements.lift(snapshot, query, candidates)
+            lifted = self.judgements.lift(snapshot, query, candidates)
+            by_period = lifted == candidates  # the records already give each period
+            candidates = lifted
         if query.comparison and settings.diversity == Diversity.SIDES:
             candidates += period_candidates(snapshot, query, candidates, filters, settings, timings)
 
         started = time.perf_counter()
-        chosen = choose(snapshot, candidates, k, query, other_rankings, settings)
+        chosen = choose(snapshot, candidates, k, query, other_rankings, settings, by_period)
         timings["select"] = time.perf_counter() - started
 
         hits = assemble_hits(snapshot, chosen, rankings)

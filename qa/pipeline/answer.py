@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,42 @@ RELEVANCE_MARGIN = 0.25
 # near-identical passages); the answer keeps the first.
 REDUNDANT_COSINE = 0.9
 REDUNDANT_TERMS = 0.8
+# A question's words say what kind of finding it asks for ("who" a person, "how many" a
+# figure, "when" a date); a sentence holding one of that kind gains this much relevance.
+FINDING_WEIGHT = 0.15
+_NAME = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b(?:Councillor |Cllr\.? |Dr |Mr |Mrs |Ms )?[A-Z][a-z]+(?: [A-Z][a-z'’-]+)+"
+)
+_FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|hundred|thousand|million|half|third|quarter|majority|most|all|none)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(r"\b(?:19|20)\d\d\b")
+_FINDINGS = (
+    (
+        re.compile(
+            r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
+            r"|\bwhich\s+(?:inspector|councillor|officer|person|director|member)\b",
+            re.I,
+        ),
+        _NAME,
+    ),
+    (
+        re.compile(
+            r"\bhow\s+(?:many|much|long|often|large|big)\b|\bwhat\s+(?:number|percentage"
+            r"|proportion|share|amount|figure|rate)\b|\bhow\s+\w+\s+(?:were|was)\s+there\b",
+            re.I,
+        ),
+        _FIGURE,
+    ),
+    (re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:date|year|month)\b", re.I), _DATE),
+)
+
+
+def finding_pattern(question: str) -> re.Pattern[str] | None:
+    """The pattern of the kind of finding ``question`` asks for, if its words say one."""
+    return next((found for asks, found in _FINDINGS if asks.search(question)), None)
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:
@@ -143,10 +180,15 @@ def _scored(
     vectors = membership @ embedder.encode([s.text for s in sentences])
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     terms = [frozenset(tokenize(c.text)) for c in candidates]
+    finding = finding_pattern(question)
+    states = np.array(
+        [bool(finding and finding.search(c.text)) for c in candidates], dtype=np.float32
+    )
     relevance = (
         vectors @ query
         + LEXICAL_WEIGHT * term_coverage(tokenize(question), terms)
         + RANK_WEIGHT / np.array([c.rank for c in candidates], dtype=np.float32)
+        + FINDING_WEIGHT * states
     )
     return _Scored(candidates, relevance, vectors, terms)
 
