@@ -25,11 +25,13 @@ from qa.render.html import (
     SOURCE_SCRIPT,
     STATUS_HELP,
     STATUS_LABELS,
+    PageImage,
     answer_html,
     citation_html,
     documents_html,
     group_html,
     hit_html,
+    pdf_page,
     recommendation_html,
     report_heading_html,
     results_summary_html,
@@ -90,6 +92,27 @@ def test_the_answer_escapes_each_sentence_and_links_its_marker_to_the_passage() 
     assert only_our_tags(markup)
     assert html.escape(HOSTILE) + '&nbsp;<a class="qa-marker" href="#passage-2"' in markup
     assert ">[2]</a>" in markup
+
+
+def page_image(number: int, top: float | None) -> PageImage:
+    return PageImage(number, b"\x89PNG fake", 1190, 1684, top)
+
+
+def test_printed_pages_escape_the_title_and_scroll_to_where_the_passage_starts() -> None:
+    page = pdf_page([page_image(7, 0.8), page_image(8, 0.0)], HOSTILE)
+    assert page.count("<script") == 1 and f"<script>{SOURCE_SCRIPT}</script>" in page
+    assert "default-src 'none'; img-src data:;" in page
+    assert html.escape(HOSTILE, quote=True) in page and HOSTILE not in page
+    assert page.count("<figure>") == 2 and "Page 7</figcaption>" in page
+    assert page.count('id="passage"') == 1, "the script scrolls to the first page's passage"
+    assert '<span id="passage" style="top: 80.00%">' in page
+    assert page.index('id="passage"') < page.index("Page 8</figcaption>")
+    assert 'width="1190" height="1684"' in page, "laid out before the image is decoded"
+    assert "data:image/png;base64," in page
+
+
+def test_printed_pages_without_the_passage_on_them_have_no_anchor() -> None:
+    assert 'id="passage"' not in pdf_page([page_image(3, None)], "A report")
 
 
 def test_headings_of_a_comparison_and_of_a_report_count_what_follows() -> None:

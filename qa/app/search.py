@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from qa.app.components import MODE_LABELS, Frame, plain, shared_frame, source_dialog
+from qa.app.components import MODE_LABELS, Frame, plain, shared_frame
+from qa.app.source import source_dialog
 from qa.citation import cite
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
 from qa.render.export import answer_csv, answer_markdown
