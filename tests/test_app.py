@@ -375,6 +375,26 @@ def test_comparison_shows_each_document_side_by_side_oldest_first(full: Workspac
     assert answer_block(at)
 
 
+def test_the_answer_states_the_grades_and_their_change_first_with_markers(
+    full: Workspace,
+) -> None:
+    at = ask(start(), CHANGE)
+    block = answer_block(at)
+    statement = re.search(r'<p class="qa-statement">(.*?)</p>', block)
+    assert statement is not None and block.index("qa-statement") < block.index("<p>")
+    said = html.unescape(re.sub(r"<[^>]+>", "", statement.group(1))).replace("\xa0", " ")
+    grade = "(?:Outstanding|Good|Requires improvement to be good|Inadequate)"
+    change = rf"{grade} \([^)]*2020\) \[\d\] → {grade} \([^)]*2024\) \[\d\]"
+    assert re.fullmatch(rf"Croydon: [^:]+: {change}: (?:improved|declined|unchanged)\.", said)
+    shown = {re.search(r'data-rank="(\d+)"', p).group(1): p for p in passages(at)}  # type: ignore[union-attr]
+    links = re.findall(r'href="#passage-(\d+)"[^>]*>\[(\d+)\]</a>', statement.group(1))
+    assert len(links) == 2
+    for target, marker in links:
+        assert target == marker and marker in shown, "each marker links to a passage shown"
+    for _, marker in links:  # the passage a marker names states a grade
+        assert re.search(grade, passage_text(shown[marker]), re.IGNORECASE)
+
+
 def test_comparison_with_a_year_without_documents_says_so(full: Workspace) -> None:
     at = ask(start(), "Compare 2015 and 2024 judgements for care leavers")
     assert any("2015" in note.value for note in at.info)

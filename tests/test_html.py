@@ -94,6 +94,25 @@ def test_the_answer_escapes_each_sentence_and_links_its_marker_to_the_passage() 
     assert ">[2]</a>" in markup
 
 
+def test_the_statement_comes_first_and_links_the_markers_of_passages_shown() -> None:
+    statement = f"{HOSTILE}: Good (March 2020) [2] → Inadequate (2024) [1] [7]: declined."
+    sentence = AnswerSentence("Quoted.", 1, "notes/a.txt", 0, 7)
+    hits = (make_hit(), make_hit(rank=2))
+    markup = answer_html(Answer("q", hits, sentences=(sentence,), statement=statement))
+    assert only_our_tags(markup)
+    shown = re.search(r'<p class="qa-statement">(.*?)</p>', markup)
+    assert shown is not None and markup.index("qa-statement") < markup.index("Quoted.")
+    assert shown.group(1).startswith(html.escape(HOSTILE) + ": Good (March 2020)&nbsp;<a")
+    assert re.findall(r'href="#passage-(\d+)"', shown.group(1)) == ["2", "1"]
+    assert "[7]: declined." in shown.group(1), "a marker of no passage shown stays text"
+    assert text_of(shown.group(1)).replace("\xa0", " ") == statement
+
+
+def test_a_statement_without_quoted_sentences_is_still_an_answer() -> None:
+    markup = answer_html(Answer("q", (make_hit(),), statement="Sutton: Good (2021) [1]."))
+    assert 'class="qa-statement"' in markup and "<p>" not in markup
+
+
 def page_image(number: int, top: float | None) -> PageImage:
     return PageImage(number, b"\x89PNG fake", 1190, 1684, top)
 

@@ -160,7 +160,7 @@ def show_answer(frame: Frame, answer: Answer) -> None:
         with st.expander(WEAK_MATCHES, expanded=False):
             show_hits(frame, answer.hits, answer.question, "weak")
         return
-    if answer.sentences:
+    if answer.statement or answer.sentences:
         st.html(answer_html(answer))
     for note in answer.missing:
         st.info(plain(note), icon=":material/event_busy:")

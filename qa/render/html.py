@@ -13,7 +13,7 @@ import base64
 import hashlib
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from qa.citation import Citation, cite, display_date
@@ -49,6 +49,9 @@ _FUNCTION_WORDS = frozenset({
     "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
     "whose", "why", "would", "you", "your",
 })  # fmt: skip
+
+# A statement's citation marker, "[2]", with the space before it.
+_STATEMENT_MARKER = re.compile(r"\s?\[(\d+)\]")
 
 SOURCE_SCRIPT = (
     "var m=document.getElementById('passage');"
@@ -248,16 +251,39 @@ def hit_html(hit: Hit, question: str, title: bool = True) -> str:
     )
 
 
-def answer_html(answer: Answer) -> str:
-    """The extractive answer: each quoted sentence, escaped, then a marker linking to its passage."""
-    sentences = " ".join(
-        f'{html.escape(sentence.text)}&nbsp;<a class="qa-marker" href="#{passage_id(sentence.rank)}"'
-        f' title="Go to passage {sentence.rank}">[{sentence.rank}]</a>'
-        for sentence in answer.sentences
+def _marker(rank: int) -> str:
+    return (
+        f'&nbsp;<a class="qa-marker" href="#{passage_id(rank)}"'
+        f' title="Go to passage {rank}">[{rank}]</a>'
     )
+
+
+def statement_html(statement: str, ranks: Collection[int]) -> str:
+    """The answer's statement, escaped, each ``[n]`` marker of a passage shown (``ranks``)
+    linking to it as the quoted sentences' markers do; any other bracket stays text."""
+
+    def link(match: re.Match[str]) -> str:
+        rank = int(match.group(1))
+        return _marker(rank) if rank in ranks else match.group(0)
+
+    return _STATEMENT_MARKER.sub(link, html.escape(statement))
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer block: the statement of what the records say (grades and their change),
+    then each quoted sentence, escaped, with a marker linking to its passage."""
+    parts = []
+    if answer.statement:
+        ranks = {hit.rank for hit in answer.hits}
+        parts.append(f'<p class="qa-statement">{statement_html(answer.statement, ranks)}</p>')
+    if answer.sentences:
+        quoted = " ".join(
+            f"{html.escape(sentence.text)}{_marker(sentence.rank)}" for sentence in answer.sentences
+        )
+        parts.append(f"<p>{quoted}</p>")
     return (
         f'<div class="qa-answer"><div class="qa-answer-title">{ANSWER_TITLE}</div>'
-        f"<p>{sentences}</p></div>"
+        f"{''.join(parts)}</div>"
     )
 
 
