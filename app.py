@@ -31,9 +31,9 @@ from qa.types import Filters, Mode
 
 APP_TITLE = "Ofsted reports: find the evidence"
 APP_SUBTITLE = (
-    "Ask a question about Croydon's children's services and their Ofsted inspections. "
-    "You get the passages of the reports that answer it, each cited to its document, date, "
-    "section and paragraph, so you can check every line against the source."
+    "Ask a question about children's services and their Ofsted inspections. You get the "
+    "passages of the reports that answer it, each cited to its document, date, section, "
+    "paragraph and page, so you can check every line against the source."
 )
 MODE_HELP = (
     "Words: passages containing the question's words (BM25). Meaning: passages close in meaning "
@@ -50,6 +50,17 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
     """Filters and display options, each kept in the address (``bind``) for a shared link."""
     documents = searcher.snapshot.catalog
     st.sidebar.header("Narrow the search")
+    organisations = sorted(searcher.snapshot.organisations)
+    bodies: list[str] = []
+    if len(organisations) > 1:
+        bodies = st.sidebar.multiselect(
+            "Organisations",
+            organisations,
+            placeholder="All organisations",
+            key="organisations",
+            bind="query-params",
+            help="The councils or other bodies the documents are about, as they name them.",
+        )
     ordered = sorted(documents, key=lambda s: (documents[s].date or "", documents[s].title))
     chosen = st.sidebar.multiselect(
         "Documents",
@@ -99,7 +110,10 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
         )
     )
     filters = Filters(
-        sources=frozenset(chosen) if chosen else None, year_from=year_from, year_to=year_to
+        sources=frozenset(chosen) if chosen else None,
+        year_from=year_from,
+        year_to=year_to,
+        organisations=frozenset(bodies) if bodies else None,
     )
     return SearchOptions(mode or Mode.HYBRID, int(k), filters, bool(ranking))
 

@@ -454,7 +454,9 @@ def test_markup_in_recommendations_is_shown_literally(full: Workspace) -> None:
 def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> None:
     at = start("Documents")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Title", "Date", "Size", "Passages", "File"]
+    assert list(table.columns) == [
+        "Title", "Organisation", "Kind", "Date", "Format", "Size", "Passages", "File",
+    ]  # fmt: skip
     assert set(table["File"]) == {CABINET_2020, NEWS_2020, SCRUTINY_2019, HOSTILE}
     row = table[table["File"] == CABINET_2020].iloc[0]
     assert row["Date"] == "23 March 2020" and row["Size"].endswith("KB") and row["Passages"] > 5

@@ -1,7 +1,9 @@
 """The app on a corpus of several councils with a PDF among its documents, driven by AppTest.
 
 A user's corpus holds reports of many councils, mostly PDFs: the source view of a PDF
-passage shows its printed page with the passage highlighted. The corpus: an inspection report of an
+passage shows its printed page with the passage highlighted, the sidebar narrows a search
+to some organisations (and a shared link keeps that), and the Documents page says whom
+each document is about, what it is and its format. The corpus: an inspection report of an
 invented council drawn as a two-page PDF, the invented Northmoor council of the tests'
 fixtures (text, HTML, Markdown) and one shipped Croydon report.
 """
@@ -19,7 +21,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import CABINET_2020, OTHER_COUNCIL, SHIPPED_CORPUS, make_pdf
-from tests.test_app import Workspace, ask, indexed, sources, start, use
+from tests.test_app import Workspace, ask, indexed, passages, sources, start, use
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +161,45 @@ def test_a_text_passage_has_no_printed_page(several: Workspace) -> None:
     assert sources(at)[0].startswith("northmoor-")
     at.button(key="source-main-1").click().run()
     assert len(at.get("iframe")) == 1 and "<figure>" not in at.get("iframe")[0].proto.srcdoc
+
+
+def test_the_organisation_filter_narrows_results_and_a_shared_link_keeps_it(
+    several: Workspace,
+) -> None:
+    at = ask(start(), CARE)
+    assert {"Croydon", "Eastbrook", "Northmoor"} <= set(at.multiselect(key="organisations").options)
+    everyone = set(sources(at))
+    assert any(s.startswith("northmoor-") for s in everyone) and PDF in everyone
+    at.multiselect(key="organisations").set_value(["Northmoor"]).run()
+    assert passages(at) and all(s.startswith("northmoor-") for s in sources(at))
+    summary = next(h.value for h in at.html if 'class="qa-ranking"' in h.value)
+    assert "organisations: Northmoor" in summary
+
+    shared = start(address={"q": CARE, "organisations": ["Eastbrook", "Croydon"]})
+    assert set(shared.multiselect(key="organisations").value) == {"Eastbrook", "Croydon"}
+    shown = set(sources(shared))
+    assert shown and shown <= {PDF, CABINET_2020}
+
+
+def test_the_documents_page_says_whom_each_document_is_about_and_what_it_is(
+    several: Workspace,
+) -> None:
+    at = start("Documents")
+    table = at.dataframe[0].value
+    assert list(table.columns) == [
+        "Title", "Organisation", "Kind", "Date", "Format", "Size", "Passages", "File",
+    ]  # fmt: skip
+    rows = {row["File"]: row for _, row in table.iterrows()}
+    assert (rows[PDF]["Organisation"], rows[PDF]["Kind"], rows[PDF]["Format"]) == (
+        "Eastbrook",
+        "Inspection report",
+        "PDF",
+    )
+    html_report = rows["northmoor-inspection-children-services.html"]
+    assert (html_report["Organisation"], html_report["Format"]) == ("Northmoor", "Web page")
+    assert rows[CABINET_2020]["Kind"] == "Council report"
+    narrow = next(h.value for h in at.html if 'class="qa-docs"' in h.value)
+    assert "Eastbrook · inspection report · PDF" in narrow
 
 
 def test_a_missing_pdf_still_shows_the_text_of_its_passage(

@@ -38,7 +38,7 @@ from qa.render.html import (
     source_page,
     status_badge,
 )
-from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, Hit, Status
+from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, DocumentKind, Hit, Status
 
 HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)> \"quoted\" & 'x'"
 OUR_TAGS = r"/?(?:div|span|mark|a|p|blockquote|ul|li|strong)\b"
@@ -182,16 +182,21 @@ def test_the_source_page_escapes_the_document_and_allows_only_its_own_script() -
     assert '<mark id="passage">The passage about <strong>adoption</strong>.</mark>' in page
 
 
-def test_the_narrow_document_list_gives_date_size_and_passages_under_each_title() -> None:
+def test_the_narrow_document_list_gives_organisation_kind_date_size_and_passages() -> None:
     documents = [
-        DocumentInfo(HOSTILE, "Zebra <img src=x> audit", "2021-05-01", 45_300, 12),
-        DocumentInfo("gone.txt", "Gone", None, None, 1),
-    ]
+        DocumentInfo(
+            HOSTILE, "Zebra <img src=x> audit", "2021-05-01", 45_300, 12,
+            "Sutton <b>Council</b>", DocumentKind.INSPECTION_REPORT, "pdf",
+        ),
+        DocumentInfo("gone.txt", "Gone", None, None, 1, None, DocumentKind.OTHER, "text"),
+    ]  # fmt: skip
     markup = documents_html(documents)
     assert only_our_tags(markup)
     assert markup.count("<li>") == 2
     assert "Zebra &lt;img src=x&gt; audit" in markup
+    assert "Sutton &lt;b&gt;Council&lt;/b&gt; · inspection report · PDF" in markup
     assert "1 May 2021 · 45 KB · 12 passages" in markup
+    assert "organisation not stated · other · Text" in markup
     assert "undated · file missing · 1 passage<" in markup
     assert html.escape(HOSTILE) in markup
 

@@ -46,6 +46,8 @@ def ranking_text(hit: Hit, mode: Mode) -> str:
 def describe_search(mode: Mode, filters: Filters, titles: dict[str, str]) -> str:
     """One line saying how the results were searched, for the page and the exports."""
     parts = [MODE_LABELS[mode].replace(" (recommended)", "")]
+    if filters.organisations is not None:
+        parts.append("organisations: " + "; ".join(sorted(filters.organisations)))
     if filters.sources is not None:
         names = sorted(titles.get(s, s) for s in filters.sources)
         parts.append("documents: " + "; ".join(names))

@@ -20,8 +20,8 @@ from qa.types import Answer
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
-    "rank", "citation", "title", "date", "section", "paragraph", "source", "start", "end",
-    "score", "bm25_rank", "dense_rank", "text",
+    "rank", "citation", "title", "organisation", "kind", "date", "section", "paragraph", "page",
+    "page_end", "source", "start", "end", "score", "bm25_rank", "dense_rank", "text",
 )  # fmt: skip
 
 

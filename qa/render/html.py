@@ -30,6 +30,13 @@ STATUS_LABELS = {
     Status.NOT_MENTIONED: "Not mentioned later",
     Status.UNDATED: "Undated",
 }
+FORMAT_LABELS = {
+    "pdf": "PDF",
+    "text": "Text",
+    "markdown": "Markdown",
+    "html": "Web page",
+    "docx": "Word",
+}
 STATUS_HELP = {
     Status.REPEATED: "a later report lists it again, or it repeats an earlier report's item",
     Status.ADDRESSED: "no later report lists it, and a later report says progress was made",
@@ -363,11 +370,24 @@ def format_size(size: int | None) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+def format_label(file_format: str) -> str:
+    """A file format as people name it ("PDF", "Word")."""
+    return FORMAT_LABELS.get(file_format, file_format.upper())
+
+
+def describe_document(info: DocumentInfo) -> str:
+    """Whom a document is about, what it is and its format: "Croydon · inspection report · PDF"."""
+    who = info.organisation or "organisation not stated"
+    return f"{who} · {info.kind.value} · {format_label(info.format)}"
+
+
 def documents_html(documents: Sequence[DocumentInfo]) -> str:
-    """The document list for a narrow screen: each title, then its date, size and passages,
-    then its file, stacked, where a table's columns would not fit beside the title."""
+    """The document list for a narrow screen: each title, then whom it is about, what it is
+    and its format, then its date, size and passages, then its file, stacked, where a table's
+    columns would not fit beside the title."""
     items = "".join(
         f'<li><span class="qa-title">{html.escape(info.title)}</span>'
+        f'<span class="qa-kind">{html.escape(describe_document(info))}</span>'
         f'<span class="qa-where">{html.escape(display_date(info.date))} ·'
         f" {format_size(info.size_bytes)} · {_counted(info.chunks, 'passage')}</span>"
         f'<span class="qa-file">{html.escape(info.source)}</span></li>'
