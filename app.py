@@ -24,10 +24,9 @@ from qa.app.components import (
     show_problem,
     stale_banner,
 )
-from qa.citation import display_date
 from qa.search import Searcher
 from qa.settings import Settings, load_settings
-from qa.types import Filters, Mode
+from qa.types import Filters, Mode, display_date
 
 APP_TITLE = "Ofsted reports: find the evidence"
 APP_SUBTITLE = (

@@ -17,28 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from qa.features.judgements.extract import Judgement
 from qa.features.recommendations import Evidence, Place, Recommendation
-from qa.types import Hit
-
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def display_date(date: str | None) -> str:
-    """A partial ISO date as people write it ("4 December 2024", "March 2020", "2017").
-
-    Citations are read by people, who should not have to decode "2020-03".
-    """
-    if not date:
-        return "undated"
-    parts = [int(p) for p in date.split("-")]
-    if len(parts) == 3:
-        return f"{parts[2]} {_MONTHS[parts[1] - 1]} {parts[0]}"
-    if len(parts) == 2:
-        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
-    return str(parts[0])
+from qa.types import Hit, display_date
 
 
 @dataclass(frozen=True)
@@ -92,9 +73,10 @@ class Citation:
         return ", ".join(part for part in (self.title, self.when, places) if part)
 
 
-def cite(quoted: Hit | Recommendation | Evidence) -> Citation:
-    """The citation of a ranked passage, a recommendation (every place it is printed) or a
-    sentence reporting progress."""
+def cite(quoted: Hit | Recommendation | Evidence | Judgement) -> Citation:
+    """The citation of a ranked passage, a recommendation (every place it is printed), a
+    sentence reporting progress or a judgement (every place it is stated, most structured
+    first)."""
     if isinstance(quoted, Hit):
         chunk = quoted.chunk
         source = chunk.source
@@ -108,6 +90,12 @@ def cite(quoted: Hit | Recommendation | Evidence) -> Citation:
                 chunk.page,
                 chunk.page_end,
             ),
+        )
+    elif isinstance(quoted, Judgement):
+        source = quoted.source
+        places = tuple(
+            Place(p.section, p.paragraph, None, p.start, p.end, p.page, p.page_end)
+            for p in quoted.places
         )
     else:
         source = quoted.source

@@ -112,6 +112,23 @@ def _parser() -> argparse.ArgumentParser:
     recommendations.add_argument("--json", action="store_true", help="print JSON, one item a line")
     _settings_arguments(recommendations)
 
+    show = commands.add_parser(
+        "show",
+        help="print a document's text as indexed: the text every passage's start/end index",
+    )
+    show.add_argument("source", help="the document's path relative to the corpus folder")
+    show.add_argument(
+        "--json", action="store_true", help="print its facts and document_text as JSON"
+    )
+    _settings_arguments(show)
+
+    judgements = commands.add_parser(
+        "judgements",
+        help="list the grades the documents state, per organisation and aspect, across dates",
+    )
+    judgements.add_argument("--json", action="store_true", help="print JSON, one row a line")
+    _settings_arguments(judgements)
+
     bench = commands.add_parser(
         "bench", help="measure build, load, memory and query latency on generated corpora"
     )
@@ -286,6 +303,42 @@ def run_recommendations(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    """The text passages' offsets index: for a PDF, DOCX or HTML file the extracted text (a
+    reader checking an offset needs it), for a text file the file's own text."""
+    from qa.render.json import document_record
+
+    searcher = _open_searcher(settings, update=True, verbose=args.verbose)
+    documents = searcher.snapshot.documents
+    if args.source not in documents:
+        known = ", ".join(sorted(documents)[:10])
+        print(
+            f"qa show: no document {args.source!r} in the index (documents: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    document = documents[args.source]
+    if args.json:
+        print(json.dumps(document_record(document), ensure_ascii=False))
+    else:
+        sys.stdout.write(document.text)
+    return 0
+
+
+def run_judgements(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.render.json import judgement_record
+    from qa.render.terminal import format_judgements
+
+    searcher = _open_searcher(settings, update=True, verbose=args.verbose)
+    rows = searcher.judgements.rows(searcher.snapshot)
+    if args.json:
+        for row in rows:
+            print(json.dumps(judgement_record(row), ensure_ascii=False))
+    else:
+        print(format_judgements(rows))
+    return 0
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.evaluation.compare import format_comparison
     from qa.evaluation.metrics import SHOWN_PASSAGES
@@ -377,6 +430,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_eval(args, settings)
         if args.command == "recommendations":
             return run_recommendations(args, settings)
+        if args.command == "judgements":
+            return run_judgements(args, settings)
+        if args.command == "show":
+            return run_show(args, settings)
         return run_ask(args, settings)
     except (SettingsError, ModelError, IndexProblem, FileNotFoundError) as error:
         print(f"qa: {error}", file=sys.stderr)

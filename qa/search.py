@@ -25,6 +25,7 @@ from qa.index.embedders import Embedder, load_query_embedder
 from qa.index.store import IndexStore, Snapshot
 from qa.pipeline.answer import extract_answer
 from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
+from qa.pipeline.gaps import find_gaps, unanswerable
 from qa.pipeline.retrieve import allowed_rows, candidates_of, period_candidates, retrieve
 from qa.pipeline.select import choose
 from qa.pipeline.understand import Query, understand
@@ -135,15 +136,20 @@ class Searcher:
 
         hits = assemble_hits(snapshot, chosen, rankings)
         best = rankings.best_similarity
-        low_confidence = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
-        sentences: tuple[AnswerSentence, ...] = ()
+        gaps = find_gaps(query, snapshot) if not query.blank else ()
+        missing = unanswerable(query, gaps)
+        weak = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
         statement = ""
-        if extract and not low_confidence and not query.blank:
+        sentences: tuple[AnswerSentence, ...] = ()
+        if extract and not query.blank and not missing:
             started = time.perf_counter()
-            if self.judgements.applies(query) and not self.recommendations.applies(query):
-                statement, sentences = self.judgements.answer(snapshot, query, hits)
-            sentences = sentences or self._answer(snapshot, query, hits)
+            statement, sentences = self._answer_from_records(snapshot, query, hits)
+            if not sentences and not weak:
+                sentences = self._extract(query, hits)
             timings["answer"] = time.perf_counter() - started
+        # Records (a grade, a tracked recommendation) answer even where the passages are only
+        # weakly similar to the question's wording; nothing answers what the corpus lacks.
+        low_confidence = missing or (weak and not sentences)
         return Answer(
             question=query.text,
             hits=hits,
@@ -153,20 +159,32 @@ class Searcher:
             sentences=sentences,
             groups=document_groups(hits),
             comparison=query.comparison,
-            missing=missing_periods(snapshot, query, hits, best),
+            missing=(
+                *(gap.note for gap in gaps),
+                *missing_periods(snapshot, query, hits, best, frozenset(g.label for g in gaps)),
+            ),
             statement=statement,
         )
 
-    def _answer(
+    def _answer_from_records(
         self, snapshot: Snapshot, query: Query, hits: tuple[Hit, ...]
-    ) -> tuple[AnswerSentence, ...]:
-        """Stage 5: the recommendation items asked about, else the best sentences (one per
-        compared period for a comparison)."""
+    ) -> tuple[str, tuple[AnswerSentence, ...]]:
+        """Stage 5, from records: the recommendation items asked about, or the grades asked
+        about with their statement; nothing when the question is about neither."""
         if self.recommendations.applies(query):
-            sentences = self.recommendations.answer(snapshot, query, hits, 2 * self.settings.top_k)
-            if sentences:
-                return sentences
+            limit = 2 * self.settings.top_k
+            return "", self.recommendations.answer(snapshot, query, hits, limit)
+        if self.judgements.applies(query):
+            return self.judgements.answer(snapshot, query, hits)
+        return "", ()
+
+    def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
+        """Stage 5, from text: the best sentences (one per compared period for a comparison;
+        from the latest documents first for "now", "current", "at present")."""
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
-        return extract_answer(
-            query.text, hits, self.embedder, sides=periods if query.comparison else ()
-        )
+        if query.comparison:
+            return extract_answer(query.text, hits, self.embedder, sides=periods)
+        if query.timeframe.latest and periods and periods[-1]:
+            latest = [h for h in hits if h.rank in periods[-1]]
+            return extract_answer(query.text, latest, self.embedder)
+        return extract_answer(query.text, hits, self.embedder)

@@ -75,6 +75,27 @@ class DocumentKind(Choice):
     OTHER = "other"
 
 
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def display_date(date: str | None) -> str:
+    """A partial ISO date as people write it ("4 December 2024", "March 2020", "2017").
+
+    Citations are read by people, who should not have to decode "2020-03".
+    """
+    if not date:
+        return "undated"
+    parts = [int(p) for p in date.split("-")]
+    if len(parts) == 3:
+        return f"{parts[2]} {_MONTHS[parts[1] - 1]} {parts[0]}"
+    if len(parts) == 2:
+        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
+    return str(parts[0])
+
+
 def year_of(date: str | None) -> int | None:
     """The year of a partial ISO date ("2020-03" → 2020)."""
     return int(date[:4]) if date else None

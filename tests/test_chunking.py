@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from qa.chunking import chunk_document
 from qa.types import Chunk, Document
 
-from .conftest import CABINET_2020, CABINET_2024, SHIPPED
+from .conftest import CABINET_2020, CABINET_2024, SHIPPED, SHIPPED_CORPUS
 
 SIZES = [(1000, 150), (600, 100), (400, 0), (1500, 300), (200, 50)]
 
@@ -479,3 +479,15 @@ def test_headings_the_layout_marked_become_sections_and_table_rows_stay_whole() 
         "The experiences and progress of children in care | Good\nOverall effectiveness | Good"
         in (table.text)
     )
+
+
+def test_every_passage_of_a_shipped_text_file_is_the_files_own_text_at_its_offsets(
+    shipped_documents: dict[str, Document],
+) -> None:
+    """A reader who opens the .txt file and counts characters finds the passage there."""
+    for source, document in shipped_documents.items():
+        file_text = (SHIPPED_CORPUS / source).read_bytes().decode("utf-8")
+        chunks = chunk_document(document)
+        assert chunks
+        for chunk in chunks:
+            assert file_text[chunk.start : chunk.end] == chunk.text, (source, chunk.start)

@@ -345,3 +345,18 @@ def test_organisation_flag_keeps_one_councils_passages(
     )
     record = json_lines(capsys.readouterr().out)[0]
     assert record["passages"] and {p["source"] for p in record["passages"]} == {"sutton.txt"}
+
+
+def test_show_prints_the_text_passage_offsets_index(
+    cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", *cli, "--json", "adoption panel"]) == 0
+    passage = json_lines(capsys.readouterr().out)[0]["passages"][0]
+    assert main(["show", *cli, "--json", passage["source"]]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["document_text"][passage["start"] : passage["end"]] == passage["text"]
+    assert (record["format"], record["pages"]) == ("text", [])
+    assert main(["show", *cli, passage["source"]]) == 0
+    assert capsys.readouterr().out == record["document_text"]
+    assert main(["show", *cli, "missing.pdf"]) == 2
+    assert "no document 'missing.pdf'" in capsys.readouterr().err

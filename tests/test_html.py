@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.citation import Citation, cite
-from qa.corpus.uploads import DocumentInfo
 from qa.features.recommendations import (
     Evidence,
     Link,
@@ -39,6 +38,7 @@ from qa.render.html import (
     status_badge,
 )
 from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, DocumentKind, Hit, Status
+from qa.uploads import DocumentInfo
 
 HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)> \"quoted\" & 'x'"
 OUR_TAGS = r"/?(?:div|span|mark|a|p|blockquote|ul|li|strong)\b"

@@ -9,6 +9,8 @@ import pytest
 
 from qa.chunking import chunk_document
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
+from qa.features.judgements.timeline import direction
+from qa.search import Searcher
 from qa.types import Document
 
 from .conftest import CABINET_2020, CABINET_2024, NEWS_2020, SCRUTINY_2017, SCRUTINY_2019
@@ -94,3 +96,76 @@ def test_good_in_ordinary_prose_is_not_a_grade(shipped_documents: dict[str, Docu
     assert judgements_of(shipped_documents[SCRUTINY_2019]) == [
         ("children’s services", Grade.INADEQUATE, 2017)
     ]
+
+
+# --- across documents and dates, and the answers ---------------------------------------------
+
+
+def test_the_judgement_table_links_aspects_across_frameworks_and_names_the_change(
+    real_searcher: Searcher,
+) -> None:
+    rows = {row.aspect: row for row in real_searcher.judgements.rows(real_searcher.snapshot)}
+    help_row = rows["The experiences and progress of children who need help and protection"]
+    assert [(e.year, e.grade) for e in help_row.entries] == [
+        (2020, Grade.GOOD),
+        (2024, Grade.REQUIRES_IMPROVEMENT),
+    ]
+    assert "Children in need of help and protection" in help_row.wordings
+    assert direction(help_row.entries) == "declined"
+    overall = rows["Overall effectiveness"]
+    assert [(e.year, e.grade) for e in overall.entries][:2] == [
+        (2017, Grade.INADEQUATE),
+        (2020, Grade.GOOD),
+    ]
+    assert all(row.organisation == "Croydon" for row in rows.values())
+
+
+def test_a_question_about_a_grade_change_states_both_grades_oldest_first(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "How did the judgement for children who need help and protection change between 2020"
+        " and 2024?"
+    )
+    assert "Good (" in answer.statement and "Requires improvement to be good (" in answer.statement
+    assert answer.statement.index("Good (") < answer.statement.index("Requires improvement")
+    assert answer.statement.rstrip(".").endswith("declined")
+    first, second = answer.sentences[:2]
+    assert first.text == "Children in need of help and protection – 'Good'"
+    assert "Requires improvement to be good" in second.text
+    assert "help and protection" in second.text
+    for sentence in answer.sentences:
+        hit = next(h for h in answer.hits if h.rank == sentence.rank)
+        document = real_searcher.snapshot.documents[sentence.source]
+        assert document.text[sentence.start : sentence.end] == sentence.text
+        assert hit.chunk.start <= sentence.start and sentence.end <= hit.chunk.end
+
+
+def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: Searcher) -> None:
+    answer = real_searcher.search(
+        "What did Ofsted judge the experiences and progress of care leavers?"
+    )
+    assert answer.sentences and "Good" in answer.sentences[0].text
+    assert "care leavers" in answer.sentences[0].text
+    assert "(4 December 2024)" in answer.statement or "(25 October 2024)" in answer.statement
+
+
+def test_qa_judgements_lists_each_aspect_with_its_citations(
+    real_searcher: Searcher, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    settings = real_searcher.settings
+    flags = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
+    assert main(["judgements", "--json", *flags]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    help_record = next(r for r in records if "help and protection" in r["aspect"])
+    assert [i["grade"] for i in help_record["inspections"]] == [
+        "Good",
+        "Requires improvement to be good",
+    ]
+    assert help_record["change"] == "declined"
+    statement = help_record["inspections"][0]["statements"][0]
+    text = real_searcher.snapshot.documents[statement["source"]].text
+    assert "Good" in text[statement["start"] : statement["end"]]
+    assert statement["citation"].startswith("Findings from Ofsted Inspection")

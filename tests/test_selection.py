@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa.features.timeframe import Side
 from qa.pipeline.select import Candidate, boost_in_time, containment, select
+from qa.pipeline.timeframe import Side
 from qa.text import shingles
 
 OLD, NEW = Side("2020", 2020, 2020), Side("2024", 2024, 2024)

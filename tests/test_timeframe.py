@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.features.timeframe import Timeframe, read_timeframe
+from qa.pipeline.timeframe import Timeframe, read_timeframe
 
 CORPUS_YEARS = (2017, 2019, 2020, 2024)
 

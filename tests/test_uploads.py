@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus.uploads import (
+from qa.index.build import build_index
+from qa.index.embedders import HashingEmbedder
+from qa.index.store import IndexStore
+from qa.search import Searcher
+from qa.settings import Settings
+from qa.uploads import (
     UploadError,
     UploadExists,
     list_documents,
@@ -14,11 +19,6 @@ from qa.corpus.uploads import (
     save_upload,
     validate_upload,
 )
-from qa.index.build import build_index
-from qa.index.embedders import HashingEmbedder
-from qa.index.store import IndexStore
-from qa.search import Searcher
-from qa.settings import Settings
 
 NOTE = (
     b"Respite Care Review\n\n1. SUMMARY\n\n1.1 The respite care service supported 240 families.\n"

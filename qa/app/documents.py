@@ -18,20 +18,20 @@ from qa.app.components import (
     plain,
     shared_frame,
 )
-from qa.citation import display_date
 from qa.corpus import SUFFIXES
-from qa.corpus.uploads import (
+from qa.index.embedders import Embedder, ModelError, load_embedder
+from qa.index.store import IndexProblem
+from qa.render.html import documents_html, format_label, format_size
+from qa.search import Searcher
+from qa.settings import BUNDLED_MODEL, Settings
+from qa.types import display_date
+from qa.uploads import (
     UploadError,
     UploadExists,
     list_documents,
     save_upload,
     skipped_documents,
 )
-from qa.index.embedders import Embedder, ModelError, load_embedder
-from qa.index.store import IndexProblem
-from qa.render.html import documents_html, format_label, format_size
-from qa.search import Searcher
-from qa.settings import BUNDLED_MODEL, Settings
 
 
 def upload_files(

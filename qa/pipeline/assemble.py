@@ -77,13 +77,20 @@ def document_groups(hits: Sequence[Hit]) -> tuple[DocumentGroup, ...]:
 
 
 def missing_periods(
-    snapshot: Snapshot, query: Query, hits: Sequence[Hit], best: float | None
+    snapshot: Snapshot,
+    query: Query,
+    hits: Sequence[Hit],
+    best: float | None,
+    said: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
-    """One sentence per compared period that has no relevant passage among the hits."""
+    """One sentence per compared period that has no relevant passage among the hits; the
+    periods in ``said`` were already named as missing."""
     if not query.comparison:
         return ()
     notes = []
     for side in query.sides:
+        if side.label in said:
+            continue
         if not any(side.holds(year) for year in snapshot.years):
             notes.append(f"No document in the corpus is dated {side.label}.")
             continue

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.features.timeframe import Side
 from qa.index.store import Snapshot
 from qa.pipeline.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
 from qa.pipeline.select import Candidate
+from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
 from qa.settings import Settings
 from qa.types import Filters, Fusion, Mode

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.corpus.organisations import organisations_in
-from qa.features.timeframe import Side, Timeframe, read_timeframe
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
+from qa.pipeline.timeframe import Side, Timeframe, read_timeframe
 from qa.types import Mode
 
 # Undecodable bytes in a command line arrive as lone surrogates, which the model's

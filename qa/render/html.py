@@ -16,11 +16,11 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from qa.citation import Citation, cite, display_date
-from qa.corpus.uploads import DocumentInfo
+from qa.citation import Citation, cite
 from qa.features.recommendations import Recommendation, TrackedRecommendation
 from qa.index.lexical import tokenize
-from qa.types import Answer, DocumentGroup, Hit, Status
+from qa.types import Answer, DocumentGroup, Hit, Status, display_date
+from qa.uploads import DocumentInfo
 
 ANSWER_TITLE = "Answer, quoted from the passages below"
 STATUS_LABELS = {

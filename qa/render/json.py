@@ -34,9 +34,10 @@ from __future__ import annotations
 from typing import Any
 
 from qa.citation import Citation, cite
+from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import Link, TrackedRecommendation
 from qa.pipeline.answer import answer_text
-from qa.types import Answer, Hit
+from qa.types import Answer, Document, Hit
 
 
 def _place_record(hit: Hit) -> dict[str, Any]:
@@ -155,4 +156,56 @@ def recommendation_record(tracked: TrackedRecommendation) -> dict[str, Any]:
         "earlier": [_link_record(link) for link in tracked.earlier],
         "later": [_link_record(link) for link in tracked.later],
         "evidence": progress,
+    }
+
+
+def judgement_record(row: Row) -> dict[str, Any]:
+    """One organisation's grades for one aspect (``qa judgements --json``): each inspection,
+    oldest first, with every statement of it cited, and the change on the graded scale."""
+    return {
+        "organisation": row.organisation,
+        "aspect": row.aspect,
+        "wordings": list(row.wordings),
+        "inspections": [
+            {
+                "inspection": entry.inspection,
+                "grade": entry.grade.label,
+                "statements": [
+                    {
+                        "source": place.source,
+                        "title": place.title,
+                        "date": place.date,
+                        "aspect": judgement.aspect,
+                        "form": judgement.places[0].form.value,
+                        "section": place.section,
+                        "paragraph": place.paragraph,
+                        "page": place.page,
+                        "page_end": place.page_end,
+                        "start": place.start,
+                        "end": place.end,
+                        "citation": place.line(),
+                    }
+                    for judgement in entry.judgements
+                    for place in (cite(judgement),)
+                ],
+            }
+            for entry in row.entries
+        ],
+        "change": direction(row.entries),
+    }
+
+
+def document_record(document: Document) -> dict[str, Any]:
+    """A document's facts and the text its passages' ``start``/``end`` index (``qa show
+    --json``): for text files the file's own text as decoded, for PDF, DOCX and HTML the text
+    extracted from them, with each page's start offset."""
+    return {
+        "source": document.source,
+        "title": document.title,
+        "date": document.date,
+        "organisation": document.organisation,
+        "kind": document.kind.value,
+        "format": document.format,
+        "pages": list(document.pages),
+        "document_text": document.text,
     }

@@ -9,10 +9,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from qa.citation import Citation, cite, display_date
+from qa.citation import Citation, cite
+from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import TrackedRecommendation
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
-from qa.types import Answer, Hit
+from qa.types import Answer, Hit, display_date
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
@@ -89,4 +90,25 @@ def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
                 )
         if entry.evidence is not None:
             lines.append(f'    progress: "{entry.evidence.text}" ({cite(entry.evidence).line()})')
+    return "\n".join(lines).strip("\n")
+
+
+def format_judgements(rows: Sequence[Row]) -> str:
+    """Per organisation, each aspect's grades oldest first and their change, then where each
+    grade is stated (the most structured statement of each inspection)."""
+    if not rows:
+        return "No judgements found in the corpus."
+    lines: list[str] = []
+    current: str | None = None
+    for row in rows:
+        if row.organisation != current or not lines:
+            current = row.organisation
+            lines += ["", current or "(organisation not stated)"]
+            lines.append("-" * min(100, len(lines[-1])))
+        grades = " → ".join(f"{e.grade.label} ({display_date(e.inspection)})" for e in row.entries)
+        change = direction(row.entries)
+        lines.append(f"{row.aspect}: {grades}{f': {change}' if change else ''}")
+        for entry in row.entries:
+            judgement, _ = entry.best
+            lines.append(f"    {entry.grade.label}: {cite(judgement).line()}")
     return "\n".join(lines).strip("\n")

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from qa.corpus.metadata import find_dates
-from qa.text import normalise_space, text_start
-from qa.types import Choice, Chunk, Document, year_of
+from qa.text import normalise_space, sentence_spans, text_start
+from qa.types import Choice, Chunk, Document, page_span, year_of
 
 
 class Grade(Choice):
@@ -69,6 +69,7 @@ class Place:
     section: str | None
     paragraph: str | None
     page: int | None
+    page_end: int | None
     start: int
     end: int
     form: Form
@@ -81,10 +82,12 @@ class Judgement:
     ``aspect`` is as printed ("The experiences and progress of children in care");
     ``inspection`` the partial ISO date of the inspection graded; ``places`` every place
     the document states it, the most structured first (a table row before a heading
-    before a list item before prose).
+    before a list item before prose). ``title`` and ``date`` are the document's.
     """
 
     source: str
+    title: str
+    date: str | None
     aspect: str
     grade: Grade
     inspection: str | None
@@ -128,7 +131,6 @@ _PREVIOUS = re.compile(
     r"\b(?:previous|last|earlier|prior)\s+(?:\w+\s+)?(?:inspection|judgement|judgment|visit)\b"
 )
 _MIN_ASPECT_WORDS = 2
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
 _PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")  # text between blank lines
 
 
@@ -207,18 +209,17 @@ def extract_judgements(document: Document, chunks: Sequence[Chunk]) -> list[Judg
     for line in document.text.split("\n"):
         start, position = position, position + len(line) + 1
         if (found := _line_judgement(line)) is not None:
-            left = start + len(line) - len(line.lstrip())
+            left = start + text_start(line)  # a list item is quoted without its bullet
             stated.append((*found, left, start + len(line.rstrip()), document.date))
     lines = [(begin, end) for *_, begin, end, _ in stated]
     for paragraph in _PARAGRAPH.finditer(document.text):
-        # A sentence wraps over lines in text files: read it as one line, offsets unchanged.
-        flat = paragraph.group().replace("\n", " ")
-        for sentence in _SENTENCE.finditer(flat):
-            text = sentence.group()
-            begin = paragraph.start() + sentence.start() + len(text) - len(text.lstrip())
-            end = paragraph.start() + sentence.end()
+        # Sentences as quoted (pysbd; wrapped lines, paragraph numbers and bullets handled).
+        for first, last in sentence_spans(paragraph.group()):
+            begin, end = paragraph.start() + first, paragraph.start() + last
             if any(begin < e and b < end for b, e in lines):
                 continue
+            # Read as one line: a sentence wraps over lines in text files (same offsets).
+            text = document.text[begin:end].replace("\n", " ")
             for aspect, grade, grade_at in _prose_judgements(text):
                 inspection = _inspection_date(text, grade_at, document)
                 stated.append((aspect, grade, Form.PROSE, begin, end, inspection))
@@ -227,7 +228,7 @@ def extract_judgements(document: Document, chunks: Sequence[Chunk]) -> list[Judg
         place = Place(
             chunk.section if chunk else None,
             chunk.paragraph if chunk else None,
-            chunk.page if chunk else document.page_at(begin),
+            *page_span(document, begin, end),
             begin,
             end,
             form,
@@ -237,5 +238,7 @@ def extract_judgements(document: Document, chunks: Sequence[Chunk]) -> list[Judg
             places = sorted((*records[key].places, place), key=lambda p: list(Form).index(p.form))
             records[key] = replace(records[key], places=tuple(places))
         else:
-            records[key] = Judgement(document.source, aspect, grade, inspection, (place,))
+            records[key] = Judgement(
+                document.source, document.title, document.date, aspect, grade, inspection, (place,)
+            )
     return sorted(records.values(), key=lambda j: min(p.start for p in j.places))

@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.citation import display_date
 from qa.features.judgements.extract import Judgement, extract_judgements
-from qa.features.judgements.timeline import Entry, Row, judgement_rows
+from qa.features.judgements.timeline import Entry, Row, direction, judgement_rows
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
-from qa.types import AnswerSentence, Hit
+from qa.types import AnswerSentence, Hit, display_date
 
 _CUE = re.compile(
     r"\b(?:judg(?:e|ed|ement|ements|ment|ments)|grade[ds]?|grading|rated|rating|ratings"
@@ -183,8 +182,9 @@ class JudgementStage:
                 parts.append(f"{entry.grade.label} ({display_date(entry.inspection)}) [{hit.rank}]")
             if parts:
                 who = f"{row.organisation}: " if row.organisation else ""
-                direction = _direction(entries) if len(parts) == len(entries) else ""
-                statements.append(f"{who}{row.aspect}: {' → '.join(parts)}{direction}.")
+                change = direction(entries) if len(parts) == len(entries) else None
+                ending = f": {change}" if change else ""
+                statements.append(f"{who}{row.aspect}: {' → '.join(parts)}{ending}.")
         return " ".join(statements), tuple(quotes)
 
 
@@ -200,15 +200,3 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     if _CHANGE.search(query.text) and len(dated) >= 2:
         return tuple(dated)
     return tuple(dated[-1:] or row.entries[-1:])
-
-
-def _direction(entries: Sequence[Entry]) -> str:
-    """Improved, declined or unchanged, from the graded scale (first against last)."""
-    if len(entries) < 2:
-        return ""
-    first, last = entries[0].grade.rank, entries[-1].grade.rank
-    if last > first:
-        return ": improved"
-    if last < first:
-        return ": declined"
-    return ": unchanged"

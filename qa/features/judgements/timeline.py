@@ -28,14 +28,22 @@ from qa.index.embedders import Embedder
 from qa.text import WORD
 from qa.types import CatalogEntry, year_of
 
-# Cosine similarity (bundled all-MiniLM-L6-v2) of aspect wordings that are the same aspect
-# across Ofsted frameworks, measured on the shipped corpus and the 17 ilacs reports:
-# "Impact of leaders on SW practice" ~ "The impact of leaders on social work practice with
-# children and families" 0.53 (the lowest right pair: an abbreviation), "Children looked
-# after and care leavers" ~ "... children in care" 0.79, help and protection 0.92. Pairs are
-# also mutual best matches between two inspections, which keeps aspects one to one; the
-# best wrong mutual pair measured was 0.31 ("Overall effectiveness" ~ the leaders aspect).
+# Cosine similarity (bundled all-MiniLM-L6-v2, lower-cased wordings) of aspect wordings that
+# are the same aspect across Ofsted frameworks, measured on the shipped corpus and the 17
+# ilacs reports: "impact of leaders on sw practice" ~ "the impact of leaders on social work
+# practice with children and families" 0.53 (the lowest right pair: an abbreviation),
+# "children looked after and care leavers" ~ "... care leavers" 0.68, help and protection
+# 0.92. Pairs are also mutual best matches between two inspections, which keeps aspects one
+# to one; the best wrong mutual pair measured was 0.31 ("overall effectiveness" ~ the leaders
+# aspect).
 LINK_THRESHOLD = 0.45
+# Two wordings giving one inspection the same grade are one aspect from this similarity on:
+# the cabinet paper's "children looked after and care leavers" and the news article's "the
+# experiences and progress of children in care and care leavers" (both 2020) scored 0.81,
+# "children in need of help and protection" and "services for children in need of help and
+# protection" 0.88; the closest different aspects graded alike in one inspection scored 0.68
+# ("... children in care" ~ "... children care leavers", printed so in two 2025-26 tables).
+SAME_INSPECTION_THRESHOLD = 0.8
 # Words that name a service as a whole: a grade for "children's services" or "the
 # Council's services for children" (prose in news and council papers) is the overall one.
 _WHOLE_SERVICE = frozenset(
@@ -100,6 +108,15 @@ class Row:
         return any("overall" in w.lower() for w in self.wordings)
 
 
+def direction(entries: Sequence[Entry]) -> str | None:
+    """ "improved", "declined" or "unchanged" from the first to the last of ``entries`` on the
+    graded scale; None for a single inspection."""
+    if len(entries) < 2:
+        return None
+    first, last = entries[0].grade.rank, entries[-1].grade.rank
+    return "improved" if last > first else "declined" if last < first else "unchanged"
+
+
 def whole_service(aspect: str, organisation: str | None) -> bool:
     """Whether ``aspect`` names the service as a whole ("Croydon children's services")."""
     words = {w.lower() for w in WORD.findall(aspect)}
@@ -158,6 +175,16 @@ def judgement_rows(
         key = (organisation_of[judgement], judgement.year)
         if judgement.aspect.lower() not in by_inspection.setdefault(key, []):
             by_inspection[key].append(judgement.aspect.lower())
+    for key, aspects in by_inspection.items():
+        graded = {
+            (j.aspect.lower(), j.grade) for j in judgements if (organisation_of[j], j.year) == key
+        }
+        for first, second in itertools.combinations(aspects, 2):
+            same_grade = {g for a, g in graded if a == first} & {
+                g for a, g in graded if a == second
+            }
+            if same_grade and vectors[first] @ vectors[second] >= SAME_INSPECTION_THRESHOLD:
+                groups.join(first, second)
     inspections = sorted(by_inspection, key=lambda k: (k[0] or "", k[1] or 0))
     for earlier, later in itertools.pairwise(inspections):
         if earlier[0] != later[0]:

@@ -28,6 +28,7 @@ _BEFORE = re.compile(
 )
 _LATEST = re.compile(
     r"\b(?:latest|most\s+recent(?:ly)?|current(?:ly)?|now|today|nowadays|at\s+present|"
+    r"presently|these\s+days|at\s+the\s+moment|"
     r"(?:the\s+)?last\s+(?:inspection|report|visit|judgement|judgment))\b",
     re.IGNORECASE,
 )
