@@ -1,4 +1,5 @@
-"""The app's HTML, built without Streamlit: every document text escaped, only our tags as markup.
+"""The app's HTML and the source view's framed pages, built without Streamlit: every document
+text escaped, only our tags as markup.
 
 Titles, passages, recommendations and file names here hold markup a hostile or careless
 document could carry; each builder must show it as text.
@@ -21,22 +22,19 @@ from qa.features.recommendations import (
     TrackedRecommendation,
 )
 from qa.render.html import (
-    SOURCE_SCRIPT,
     STATUS_HELP,
     STATUS_LABELS,
-    PageImage,
     answer_html,
     citation_html,
     documents_html,
     group_html,
     hit_html,
-    pdf_page,
     recommendation_html,
     report_heading_html,
     results_summary_html,
-    source_page,
     status_badge,
 )
+from qa.render.source import SOURCE_SCRIPT, PageImage, pdf_page, source_page
 from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, DocumentKind, Hit, Status
 from qa.uploads import DocumentInfo
 

@@ -18,7 +18,8 @@ from qa.app.components import corpus_changes, plain
 from qa.citation import Citation
 from qa.corpus.pdf import Box, passage_boxes, render_page
 from qa.corpus.structure import DocumentError
-from qa.render.html import PageImage, citation_html, pdf_page, source_page
+from qa.render.html import citation_html
+from qa.render.source import PageImage, pdf_page, source_page
 from qa.search import Searcher
 from qa.types import Document
 
