@@ -103,7 +103,8 @@ def source_dialog(searcher: Searcher, citation: Citation, quoted: str, question:
             "The passage is highlighted on the printed page and in the document's text; "
             "scroll either to read what comes before and after it."
         )
-        printed, text = st.columns(2, gap="small")
+        # The page gets the larger share: its print is small, and it is what the reader holds.
+        printed, text = st.columns([3, 2], gap="small")
         with printed:
             st.iframe(
                 pdf_page(pages, document.title),

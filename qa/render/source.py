@@ -43,7 +43,7 @@ mark { display: inline-block; width: 100%; box-sizing: border-box; vertical-alig
   padding: 0.35rem 0.6rem; border-radius: 0 0.3rem 0.3rem 0; }
 mark strong { background: #ffe08a; font-weight: 600; }"""
 _PAGES_STYLE = """
-body { padding: 0.5rem 0.5rem 40vh; background: #eef0f3; }
+body { padding: 0.5rem; background: #eef0f3; }
 figure { margin: 0 auto 1rem; max-width: 60rem; }
 figcaption { font-size: 0.85rem; color: #4a5361; margin-bottom: 0.25rem; }
 .sheet { position: relative; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25); background: #fff; }
