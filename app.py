@@ -2,8 +2,8 @@
 
 Run it with ``streamlit run app.py``. This file is the frame every page shares: page
 settings, style, the index, the sidebar's filters and the navigation between the pages of
-:mod:`qa.app` (Search, Recommendations, Documents). The HTML the pages show comes from
-:mod:`qa.render.html`, where every piece of document text is escaped. The question and
+:mod:`qa.app` (Search, Recommendations, Judgements, Documents). The HTML the pages show comes
+from :mod:`qa.render.html`, where every piece of document text is escaped. The question and
 every choice of the sidebar are kept in the address, so a copied link opens the same results.
 """
 
@@ -41,6 +41,7 @@ MODE_HELP = (
 NAVIGATION = (
     ("search.py", "Search"),
     ("recommendations.py", "Recommendations"),
+    ("judgements.py", "Judgements"),
     ("documents.py", "Documents"),
 )
 

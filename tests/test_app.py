@@ -40,6 +40,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = {
     "Search": "qa/app/search.py",
     "Recommendations": "qa/app/recommendations.py",
+    "Judgements": "qa/app/judgements.py",
     "Documents": "qa/app/documents.py",
 }
 REPO_ENCODERS = APP.parent / "index" / "encoders"
@@ -437,6 +438,37 @@ def test_recommendations_page_lists_each_reports_items_with_a_status(full: Works
     at.pills(key="statuses").set_value(["new"]).run()
     shown = [h.value for h in at.html if 'class="qa-rec"' in h.value]
     assert shown and all('data-status="new"' in i for i in shown)
+
+
+def test_judgements_page_tables_each_grade_by_inspection_with_its_citation(
+    full: Workspace,
+) -> None:
+    at = start("Judgements")
+    assert any('<span class="qa-title">Croydon</span>' in h.value for h in at.html)
+    table = next(h.value for h in at.html if 'class="qa-judgements"' in h.value)
+    assert re.findall(r'<th scope="col">(\w+)</th>', table)[1:] == ["2017", "2020", "2024"]
+    rows = dict(re.findall(r'<th scope="row"><a href="#[^"]+">([^<]+)</a></th>(.*?)</tr>', table))
+    help_row = rows["The experiences and progress of children who need help and protection"]
+    grades = re.findall(r'<span class="qa-grade [^"]+">([^<]+)</span>', help_row)
+    assert grades == ["Good", "Requires improvement to be good"], "2020, then 2024"
+    aspect = next(h.value for h in at.html if "help and protection</span><span class" in h.value)
+    assert "qa-change-declined" in aspect and "Children in need of help and protection" in aspect
+    cited = [h.value for h in at.html if 'class="qa-statement-cite"' in h.value]
+    assert len(cited) >= 10
+    assert any("23 March 2020" in c and "para 3.4" in c for c in cited)
+    assert any("4 December 2024" in c for c in cited)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 3, "a chart for each aspect graded at several inspections"
+    described = [chart.proto.alt for chart in charts]  # the chart in words, for screen readers
+    assert any(
+        re.fullmatch(r"[^:]+: Good \([^)]*2020\), Requires improvement to be good \([^)]*2024\)", d)
+        for d in described
+    )
+
+    at.button(key="judgement-0-0-0").click().run()  # the first statement of the first grade
+    assert not at.exception
+    marked = re.search(r'<mark id="passage">(.*?)</mark>', at.get("iframe")[0].proto.srcdoc, re.S)
+    assert marked is not None and "inadequate" in html.unescape(marked.group(1)).lower()
 
 
 def test_markup_in_recommendations_is_shown_literally(full: Workspace) -> None:

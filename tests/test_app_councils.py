@@ -2,8 +2,9 @@
 
 A user's corpus holds reports of many councils, mostly PDFs: the source view of a PDF
 passage shows its printed page with the passage highlighted, the sidebar narrows a search
-to some organisations (and a shared link keeps that), and the Documents page says whom
-each document is about, what it is and its format. The corpus: an inspection report of an
+to some organisations (and a shared link keeps that), the Judgements page lists each
+organisation's grades and follows that choice, and the Documents page says whom each
+document is about, what it is and its format. The corpus: an inspection report of an
 invented council drawn as a two-page PDF, the invented Northmoor council of the tests'
 fixtures (text, HTML, Markdown) and one shipped Croydon report.
 """
@@ -21,7 +22,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import CABINET_2020, OTHER_COUNCIL, SHIPPED_CORPUS, make_pdf
-from tests.test_app import Workspace, ask, indexed, passages, sources, start, use
+from tests.test_app import Workspace, ask, indexed, passages, sources, start, switch, use
 
 pytestmark = pytest.mark.slow
 
@@ -214,3 +215,22 @@ def test_a_missing_pdf_still_shows_the_text_of_its_passage(
     assert not at.exception
     assert any("no longer in the corpus folder" in note.value for note in at.info)
     assert len(at.get("iframe")) == 1 and '<mark id="passage">' in at.get("iframe")[0].proto.srcdoc
+
+
+def test_the_judgements_page_lists_each_organisation_and_follows_the_filter(
+    several: Workspace,
+) -> None:
+    def organisations(at: AppTest) -> list[str]:
+        return re.findall(
+            r'<div class="qa-group qa-rec-head"><span class="qa-title">([^<]+)</span>',
+            "".join(h.value for h in at.html),
+        )
+
+    at = switch(start(), "Judgements")
+    assert organisations(at) == ["Croydon", "Northmoor"]
+    northmoor = [h.value for h in at.html if 'class="qa-judgements"' in h.value][1]
+    assert "2021" in re.findall(r'<th scope="col">(\w+)</th>', northmoor), "the HTML report's table"
+    at.multiselect(key="organisations").set_value(["Northmoor"]).run()
+    assert organisations(at) == ["Northmoor"]
+    at.multiselect(key="organisations").set_value(["Eastbrook"]).run()
+    assert any("for the organisations chosen in the sidebar" in i.value for i in at.info)

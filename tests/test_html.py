@@ -14,6 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.citation import Citation, cite
+from qa.features.judgements.extract import Form, Grade, Judgement
+from qa.features.judgements.extract import Place as JudgementPlace
+from qa.features.judgements.timeline import Entry, Row
 from qa.features.recommendations import (
     Evidence,
     Link,
@@ -25,21 +28,35 @@ from qa.render.html import (
     STATUS_HELP,
     STATUS_LABELS,
     answer_html,
+    aspect_html,
     citation_html,
     documents_html,
+    grade_badge,
     group_html,
     hit_html,
+    judgement_html,
+    judgements_table_html,
     recommendation_html,
     report_heading_html,
     results_summary_html,
+    statement_citation_html,
     status_badge,
 )
 from qa.render.source import SOURCE_SCRIPT, PageImage, pdf_page, source_page
-from qa.types import Answer, AnswerSentence, Chunk, DocumentGroup, DocumentKind, Hit, Status
+from qa.types import (
+    Answer,
+    AnswerSentence,
+    CatalogEntry,
+    Chunk,
+    DocumentGroup,
+    DocumentKind,
+    Hit,
+    Status,
+)
 from qa.uploads import DocumentInfo
 
 HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)> \"quoted\" & 'x'"
-OUR_TAGS = r"/?(?:div|span|mark|a|p|blockquote|ul|li|strong)\b"
+OUR_TAGS = r"/?(?:div|span|mark|a|p|q|blockquote|ul|li|strong|table|thead|tbody|tr|th|td)\b"
 
 
 def only_our_tags(markup: str) -> bool:
@@ -203,4 +220,75 @@ def test_the_results_line_escapes_how_the_search_was_narrowed() -> None:
     markup = results_summary_html(1, "Searched by documents: <b>x</b>", 12.4)
     assert markup == (
         '<div class="qa-ranking">1 passage · Searched by documents: &lt;b&gt;x&lt;/b&gt; · 12 ms</div>'
+    )
+
+
+def judgement(aspect: str, grade: Grade, inspection: str | None, source: str) -> Judgement:
+    place = JudgementPlace(HOSTILE, "3.5", 2, None, 10, 60, Form.TABLE)
+    return Judgement(
+        source, f"Report <b>{source}</b>", inspection, aspect, grade, inspection, (place,)
+    )
+
+
+def entry(grade: Grade, inspection: str | None) -> Entry:
+    stated = judgement(HOSTILE, grade, inspection, "a.pdf")
+    document = CatalogEntry("a.pdf", stated.title, inspection, "hash", "pdf")
+    return Entry(grade, inspection, (stated,), (document,))
+
+
+def test_grades_are_labelled_as_printed_and_coloured_by_their_place_on_the_scale() -> None:
+    assert grade_badge(Grade.REQUIRES_IMPROVEMENT) == (
+        '<span class="qa-grade qa-grade-requires-improvement">'
+        "Requires improvement to be good</span>"
+    )
+    assert {re.search(r"qa-grade-(\S+)\"", grade_badge(g)).group(1) for g in Grade} == {  # type: ignore[union-attr]
+        "outstanding", "good", "requires-improvement", "inadequate",
+    }  # fmt: skip
+
+
+def test_the_judgements_table_has_a_column_per_inspection_year_and_escapes_aspects() -> None:
+    rows = [
+        Row("Sutton <b>", HOSTILE, (HOSTILE,), (entry(Grade.GOOD, "2020-03"),
+            entry(Grade.INADEQUATE, "2024-10-25"))),
+        Row("Sutton <b>", "Care <i>leavers</i>", ("Care <i>leavers</i>",),
+            (entry(Grade.OUTSTANDING, "2024-10-25"), entry(Grade.GOOD, None))),
+    ]  # fmt: skip
+    markup = judgements_table_html(rows, ["aspect-0", "aspect-7"])
+    assert only_our_tags(markup)
+    heads = re.findall(r'<th scope="col">([^<]*)</th>', markup)
+    assert heads == ["Aspect", "2020", "2024", "undated"]
+    first, second = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", markup)
+    assert first.startswith(f'<a href="#aspect-0">{html.escape(HOSTILE)}</a>')
+    cells = re.findall(r"<td>(.*?)</td>", first)
+    assert cells[0].endswith('<span class="qa-when">March 2020</span>')
+    assert "qa-grade-inadequate" in cells[1]
+    assert 'class="qa-none"' in cells[2], "no grade stated: a dash"
+    assert "Care &lt;i&gt;leavers&lt;/i&gt;" in second and ">undated</span>" in second
+
+
+def test_an_aspect_names_its_other_wordings_once_and_its_change() -> None:
+    row = Row(
+        "Croydon", "Help and protection",
+        ("Help and protection", "Children’s <b>help</b>", "Children's <b>help</b>"),
+        (entry(Grade.GOOD, "2020"), entry(Grade.REQUIRES_IMPROVEMENT, "2024")),
+    )  # fmt: skip
+    markup = aspect_html(row, "aspect-3")
+    assert only_our_tags(markup)
+    assert markup.startswith('<div class="qa-aspect" id="aspect-3">')
+    assert markup.count("help&lt;/b&gt;") == 1, "the same wording however its apostrophe is typed"
+    assert '<span class="qa-change qa-change-declined">declined</span>' in markup
+    once = aspect_html(Row("Croydon", "Help", ("Help",), (entry(Grade.GOOD, "2020"),)), "a")
+    assert "qa-change" not in once and "Also worded" not in once
+
+
+def test_a_judgement_quotes_its_statement_and_cites_each_place_escaped() -> None:
+    markup = judgement_html(entry(Grade.GOOD, "2020-03"), HOSTILE)
+    assert only_our_tags(markup)
+    assert "qa-grade-good" in markup and "March 2020 inspection" in markup
+    assert f'<q class="qa-quote">{html.escape(HOSTILE)}</q>' in markup
+    stated = judgement(HOSTILE, Grade.GOOD, "2020-03", "a.pdf")
+    citation = statement_citation_html(cite(stated))
+    assert citation == (
+        f'<div class="qa-statement-cite">Report &lt;b&gt;a.pdf&lt;/b&gt;, March 2020,'
+        f" {html.escape(HOSTILE)}, para 3.5, p. 2</div>"
     )

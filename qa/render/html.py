@@ -14,6 +14,8 @@ import re
 from collections.abc import Collection, Sequence
 
 from qa.citation import Citation, cite
+from qa.features.judgements.extract import Grade
+from qa.features.judgements.timeline import Entry, Row, direction
 from qa.features.recommendations import Recommendation, TrackedRecommendation
 from qa.index.lexical import tokenize
 from qa.types import Answer, DocumentGroup, Hit, Status, display_date
@@ -247,6 +249,100 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
     )
 
 
+# --- judgements ---------------------------------------------------------------------------------
+
+
+def grade_badge(grade: Grade) -> str:
+    """A grade as a label coloured by its place on the scale, worded as reports print it."""
+    css = "qa-grade-" + grade.name.lower().replace("_", "-")
+    return f'<span class="qa-grade {css}">{html.escape(grade.label)}</span>'
+
+
+def organisation_heading_html(organisation: str | None, rows: Sequence[Row]) -> str:
+    """The heading over one organisation's judgements: its name and how many aspects and
+    inspections (years) they cover."""
+    years = {entry.year for row in rows for entry in row.entries}
+    name = organisation or "Organisation not stated"
+    counts = f"{_counted(len(rows), 'aspect')} · {_counted(len(years), 'inspection')}"
+    return (
+        f'<div class="qa-group qa-rec-head"><span class="qa-title">{html.escape(name)}</span>'
+        f'<span class="qa-date">{counts}</span></div>'
+    )
+
+
+def _grades_html(entries: Sequence[Entry]) -> str:
+    """A table cell's grades, each with its inspection's date; a dash when none is stated."""
+    if not entries:
+        return '<span class="qa-none" title="No grade stated for this inspection">–</span>'
+    return "".join(
+        f'{grade_badge(entry.grade)}<span class="qa-when">'
+        f"{html.escape(display_date(entry.inspection))}</span>"
+        for entry in entries
+    )
+
+
+def judgements_table_html(rows: Sequence[Row], anchors: Sequence[str]) -> str:
+    """One organisation's grades as a table: an aspect per row, an inspection year per column
+    (undated last), each cell the grade and the inspection's date; an aspect's name links to
+    its statements and their citations below (``anchors``, one per row)."""
+    years = sorted(
+        {entry.year for row in rows for entry in row.entries}, key=lambda y: (y is None, y or 0)
+    )
+    head = "".join(f'<th scope="col">{year or "undated"}</th>' for year in years)
+    body = []
+    for row, anchor in zip(rows, anchors, strict=True):
+        cells = "".join(
+            f"<td>{_grades_html([e for e in row.entries if e.year == year])}</td>" for year in years
+        )
+        body.append(
+            f'<tr><th scope="row"><a href="#{html.escape(anchor, quote=True)}">'
+            f"{html.escape(row.aspect)}</a></th>{cells}</tr>"
+        )
+    return (
+        '<div class="qa-table-wrap"><table class="qa-judgements">'
+        f'<thead><tr><th scope="col">Aspect</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def aspect_html(row: Row, anchor: str) -> str:
+    """An aspect's heading: its name, its other wordings (matched by meaning, so a reader can
+    check the match) and the change from its first to its last grade."""
+    # Once each, however typed: "children's services" and "children’s services" are one.
+    wordings: dict[str, str] = {}
+    for wording in row.wordings:
+        wordings.setdefault(wording.replace("’", "'").casefold(), wording)
+    wordings.pop(row.aspect.replace("’", "'").casefold(), None)
+    also = (
+        '<span class="qa-wordings">Also worded: '
+        + "; ".join(f"“{html.escape(w)}”" for w in wordings.values())
+        + "</span>"
+        if wordings
+        else ""
+    )
+    change = direction(row.entries)
+    trend = f'<span class="qa-change qa-change-{change}">{change}</span>' if change else ""
+    return (
+        f'<div class="qa-aspect" id="{html.escape(anchor, quote=True)}">'
+        f'<span class="qa-aspect-name">{html.escape(row.aspect)}</span>{trend}{also}</div>'
+    )
+
+
+def statement_citation_html(citation: Citation) -> str:
+    """Where a document states a grade: its title, date and every place, in full."""
+    return f'<div class="qa-statement-cite">{html.escape(citation.line())}</div>'
+
+
+def judgement_html(entry: Entry, quoted: str) -> str:
+    """One inspection's grade for an aspect: the grade, the inspection's date and the statement
+    as the document prints it (``quoted``)."""
+    return (
+        f'<div class="qa-judgement">{grade_badge(entry.grade)}'
+        f'<span class="qa-when">{html.escape(display_date(entry.inspection))} inspection</span>'
+        f'<q class="qa-quote">{html.escape(quoted)}</q></div>'
+    )
+
+
 # --- documents ----------------------------------------------------------------------------------
 
 
@@ -265,7 +361,7 @@ def format_label(file_format: str) -> str:
 
 
 def describe_document(info: DocumentInfo) -> str:
-    """Whom a document is about, what it is and its format: "Croydon · inspection report · PDF"."""
+    """Whom a document is about, what it is and its format: "Croydon · council report · PDF"."""
     who = info.organisation or "organisation not stated"
     return f"{who} · {info.kind.value} · {format_label(info.format)}"
 
