@@ -152,6 +152,12 @@ def reports_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+def assert_fits(page: Any) -> None:
+    """No sideways scrolling of the page itself (a wide table may scroll inside it)."""
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, "the page is wider than the window"
+
+
 @contextmanager
 def browser_page(width: int) -> Iterator[Any]:
     """A page of headless Chromium at a phone's or a laptop's size, closed afterwards."""
@@ -193,8 +199,7 @@ def test_question_passage_citation_and_source_view(
         expect(page.locator("[data-testid='stCode']").first).to_be_visible()
         expect(passage.locator("mark").first).to_be_visible()
         assert passage.bounding_box()["width"] <= width  # type: ignore[index]
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"results-{width}.png")
 
@@ -245,8 +250,7 @@ def test_answer_markers_and_side_by_side_comparison(server: str, width: int) -> 
         if width > 800:  # side by side; a phone stacks the columns
             boxes = [page.locator(".qa-group").nth(i).bounding_box() for i in range(2)]
             assert boxes[0]["x"] < boxes[1]["x"] and abs(boxes[0]["y"] - boxes[1]["y"]) < 5  # type: ignore[index]
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"comparison-{width}.png")
 
@@ -292,8 +296,7 @@ def test_recommendations_view(server: str, width: int) -> None:
         for status in ("Addressed", "Repeated", "New"):  # the page streams in: wait for each
             badge = page.locator(".qa-badge", has_text=status).first
             expect(badge).to_be_visible(timeout=90_000)
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"recommendations-{width}.png")
         repeated = page.locator('.qa-rec[data-status="repeated"]').first
@@ -325,8 +328,7 @@ def test_judgements_view(server: str, width: int) -> None:
         row = table.locator("tbody tr", has_text="need help and protection")
         expect(row.locator(".qa-grade")).to_have_text(["Good", "Requires improvement to be good"])
         expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window (the table scrolls on its own)"
+        assert_fits(page)
         page.wait_for_timeout(1500)
         page.screenshot(path=folder / f"judgements-{width}.png")
 
@@ -370,8 +372,7 @@ def test_a_real_reports_passage_on_its_printed_page(reports_server: str, width: 
         assert pages.locator("#passage").evaluate(IN_VIEW), "the page is not on the passage"
         text = page.frame_locator('iframe[title^="Text of"]').locator("mark#passage")
         expect(text).to_be_visible()
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.screenshot(path=folder / f"pdf-page-{width}.png")
 
 
@@ -385,8 +386,7 @@ def test_real_reports_judgements_and_organisation_filter(reports_server: str, wi
         tables = page.locator("table.qa-judgements")
         expect(tables).to_have_count(2, timeout=90_000)  # two councils
         expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1500)
         page.screenshot(path=folder / f"judgements-reports-{width}.png")
         if width > 800:  # the sidebar is open beside the page: a choice goes to the address

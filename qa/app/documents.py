@@ -122,9 +122,9 @@ def show_documents(searcher: Searcher, settings: Settings) -> None:
             width="stretch",
             key="document-list",
             column_config={
-                "Title": st.column_config.TextColumn(width=300),
-                "Organisation": st.column_config.TextColumn(width=130),
-                "Kind": st.column_config.TextColumn(width=130),
+                "Title": st.column_config.TextColumn(width=280),
+                "Organisation": st.column_config.TextColumn(width=165),
+                "Kind": st.column_config.TextColumn(width=125),
                 "Date": st.column_config.TextColumn(width=120),
                 "Format": st.column_config.TextColumn(width=70),
                 "Size": st.column_config.TextColumn(width=65),
