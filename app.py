@@ -105,7 +105,7 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
     st.sidebar.caption(
         plain(
             f"{len(documents)} documents · index built"
-            f" {format_built(searcher.snapshot.manifest.get('created_at'))} · {state}."
+            f" {format_built(searcher.snapshot.manifest.created_at)} · {state}."
             " See Documents for details and to add a document."
         )
     )

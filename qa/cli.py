@@ -26,7 +26,9 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
     group.add_argument("--index", type=Path, help="folder of the index (default: index)")
     group.add_argument(
-        "--model", help="embedding model: a local folder or a hub name (default: bundled)"
+        "--model",
+        help="embedding model: bundled:all-MiniLM-L6-v2 (default), bundled:bge-small-en-v1.5,"
+        " or a sentence-transformers folder",
     )
     group.add_argument("--chunk-size", type=int, help="chunk size limit in characters")
     group.add_argument("--chunk-overlap", type=int, help="overlap when a long paragraph is split")
@@ -208,11 +210,14 @@ def run_verify(settings: Settings) -> int:
     from qa.index.store import IndexStore
 
     snapshot = IndexStore(settings.index).load(full_check=True)
-    files = snapshot.manifest["files"]
-    megabytes = sum(f["bytes"] for f in files.values()) / 1e6
+    manifest = snapshot.manifest
+    records = [*manifest.files.values(), *([manifest.encoder.record] if manifest.encoder else [])]
+    megabytes = sum(record.bytes for record in records) / 1e6
+    encoder = " (with the query encoder)" if manifest.encoder else ""
     print(
-        f"Index {snapshot.version} is intact: {len(files)} files, {megabytes:,.1f} MB checked;"
-        f" {len(snapshot.catalog)} documents, {len(snapshot.chunks)} chunks"
+        f"Index {snapshot.version} is intact: {len(records)} files{encoder},"
+        f" {megabytes:,.1f} MB checked; {len(snapshot.catalog)} documents,"
+        f" {len(snapshot.chunks)} chunks"
     )
     return 0
 
@@ -378,7 +383,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
         _require_corpus(settings)
         path = args.questions or questions_default
-        problems = validate_reference_set(path, settings.corpus)
+        problems = validate_reference_set(path, settings.corpus, settings.max_file_bytes)
         if problems:
             print("\n".join(problems), file=sys.stderr)
             print(f"qa eval: {len(problems)} problem(s) in {path}", file=sys.stderr)
@@ -414,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from qa.index.embedders import ModelError
-    from qa.index.store import IndexProblem
+    from qa.index.problems import IndexProblem
 
     if args.command == "bench":
         return run_bench(args)

@@ -17,10 +17,9 @@ from __future__ import annotations
 import threading
 import time
 
-from qa.corpus import scan_corpus
 from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
-from qa.index.build import CorpusChanges, build_spec, corpus_changes
+from qa.index.build import build_spec
 from qa.index.embedders import Embedder, load_query_embedder
 from qa.index.store import IndexStore, Snapshot
 from qa.pipeline.answer import extract_answer
@@ -31,16 +30,6 @@ from qa.pipeline.select import choose
 from qa.pipeline.understand import Query, understand
 from qa.settings import Settings
 from qa.types import Answer, AnswerSentence, Diversity, Filters, Hit, Mode
-
-
-class StaleIndex(RuntimeError):
-    """The corpus changed since the index was built."""
-
-    def __init__(self, changes: CorpusChanges) -> None:
-        super().__init__(
-            f"the corpus changed since the index was built ({changes.describe()}): run `qa index` to update it"
-        )
-        self.changes = changes
 
 
 class Searcher:
@@ -62,16 +51,6 @@ class Searcher:
         )
         snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
         return cls(settings, snapshot, embedder)
-
-    def changes(self) -> CorpusChanges:
-        """What changed in the corpus folder since this index version was built."""
-        files, _ = scan_corpus(self.settings.corpus)
-        return corpus_changes(files, self.snapshot.manifest)
-
-    def check_current(self) -> None:
-        changes = self.changes()
-        if changes.any:
-            raise StaleIndex(changes)
 
     def refresh(self) -> bool:
         """Switch to the live index version if a rebuild made a new one; True if it did."""

@@ -23,6 +23,8 @@ from typing import Any
 from qa.types import Choice, Diversity, Fusion
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+BGE_SMALL_MODEL = "bundled:bge-small-en-v1.5"
+"""The two models shipped in Python packages (no download): see :mod:`qa.index.embedders`."""
 
 
 class SettingsError(ValueError):
@@ -49,6 +51,9 @@ class Settings:
     per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and
     searching; all take effect at the next build) instead of exact search: the values keep
     recall@10 against exact search at 0.99 or more (README, "Speed and scale").
+    ``rerank_depth`` is how many of the best fused candidates a cross-encoder rereads
+    (:mod:`qa.pipeline.rerank`; 0, the default, skips the stage) and ``rerank_weight`` its
+    share against the fused score (1: the cross-encoder's order alone).
     Questions about recommendations lift the tracked items only in a corpus of at most
     ``track_up_to_documents`` documents, or once they have been tracked (the Recommendations
     tab, ``qa recommendations``): tracking takes about 0.4 s per document.
@@ -79,6 +84,8 @@ class Settings:
     ann_ef_construction: int = 40
     ann_ef_search: int = 1024
     track_up_to_documents: int = 50
+    rerank_depth: int = 0
+    rerank_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for choice in fields(self):
@@ -114,7 +121,7 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("mmr_lambda", "duplicate_overlap"):
+        for name in ("mmr_lambda", "duplicate_overlap", "rerank_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if min(self.time_boost, self.organisation_boost, self.side_quota) < 0 or (
@@ -124,8 +131,16 @@ class Settings:
                 "time_boost, organisation_boost, side_quota and track_up_to_documents must not"
                 " be negative"
             )
+        if self.rerank_depth < 0:
+            raise SettingsError(f"rerank_depth must not be negative, got {self.rerank_depth}")
         if self.max_file_mb <= 0:
             raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
+
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes. Every scan of the corpus must use this same limit: a file
+        over it is left out unread, so two limits would disagree about what the corpus holds."""
+        return int(self.max_file_mb * 1_000_000)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -40,6 +40,7 @@ class Fusion(Choice):
 
     WEIGHTED = "weighted"
     RRF = "rrf"
+    DBSF = "dbsf"
 
 
 class Diversity(Choice):

@@ -183,7 +183,7 @@ def save_upload(
                 f"a document named {source} is already in the corpus; confirm to replace it"
             )
     else:
-        files, _ = scan_corpus(folder)
+        files, _ = scan_corpus(folder, settings.max_file_bytes)
         same = [f.source for f in files if f.content_hash == digest]
         if same:
             raise UploadError(f"the same file is already in the corpus as {same[0]}; not added")
@@ -243,5 +243,4 @@ def list_documents(snapshot: Snapshot, corpus: Path) -> list[DocumentInfo]:
 
 def skipped_documents(snapshot: Snapshot) -> dict[str, str]:
     """Files in the corpus that the index could not read, with the reason for each."""
-    skipped = snapshot.manifest.get("skipped", {})
-    return {source: entry["reason"] for source, entry in skipped.items()}
+    return {source: entry.reason for source, entry in snapshot.manifest.skipped.items()}

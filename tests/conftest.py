@@ -6,14 +6,23 @@ Only tests marked ``slow`` load the bundled model.
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+import qa.index.embedders
+import qa.search
 from qa.corpus import load_corpus
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
+from qa.index.manifest import pointer_text
+from qa.index.store import CURRENT, MANIFEST, IndexStore
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
@@ -87,6 +96,37 @@ def make_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> Pa
     return path
 
 
+def rewrite_manifest(
+    index: Path, edit: Callable[[dict[str, Any]], object], checksum: bool = True
+) -> None:
+    """Change the live manifest of ``index`` as another version of qa would have written it:
+    its checksum in ``CURRENT`` (as from format 4 on), or none (as before)."""
+    live = IndexStore(index).current()
+    assert live is not None
+    manifest = json.loads((live / MANIFEST).read_text(encoding="utf-8"))
+    edit(manifest)
+    data = json.dumps(manifest).encode("utf-8")
+    (live / MANIFEST).write_bytes(data)
+    pointer = pointer_text(live.name, data) if checksum else f"{live.name}\n"
+    (index / CURRENT).write_text(pointer, encoding="ascii")
+
+
+def resave_with_encoder(settings: Settings, encoder: Path) -> None:
+    """Save the live version again, recording ``encoder`` as its query encoder (the builds
+    of these tests use the HashingEmbedder, which has no encoder to export)."""
+    store = IndexStore(settings.index)
+    snapshot = store.load()
+    store.save(
+        snapshot.manifest.spec,
+        [snapshot.documents[source] for source in snapshot.catalog],
+        list(snapshot.chunks),
+        np.asarray(snapshot.embeddings),
+        snapshot.vectors,
+        snapshot.bm25,
+        encoder=encoder,
+    )
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus", dict(TINY_CORPUS))
@@ -101,6 +141,32 @@ def settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Flags for a tiny corpus and an index in tmp_path; model loaders return a HashingEmbedder."""
+    embedder = HashingEmbedder()
+
+    def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
+        return embedder
+
+    monkeypatch.setattr(qa.index.embedders, "load_embedder", load)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", load)
+    monkeypatch.setattr(qa.search, "load_query_embedder", load)
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    return [
+        "--corpus",
+        str(tiny_corpus),
+        "--index",
+        str(tmp_path / "index"),
+        "--chunk-size",
+        "300",
+        "--chunk-overlap",
+        "50",
+    ]
 
 
 @pytest.fixture(scope="session")

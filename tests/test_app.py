@@ -31,6 +31,7 @@ from tests.conftest import (
     SCRUTINY_2019,
     SHIPPED_CORPUS,
     TINY_CORPUS,
+    rewrite_manifest,
     write_corpus,
 )
 
@@ -497,12 +498,11 @@ def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> No
 
 
 def test_an_index_written_in_an_older_format_is_rebuilt_on_opening(writable: Workspace) -> None:
-    live = IndexStore(writable.index).current()
-    assert live is not None
-    manifest_path = live / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = FORMAT_VERSION - 1
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    rewrite_manifest(
+        writable.index,
+        lambda manifest: manifest.update(format_version=FORMAT_VERSION - 1),
+        checksum=False,
+    )
     at = start()
     assert not at.error
     assert IndexStore(writable.index).read_manifest()["format_version"] == FORMAT_VERSION  # type: ignore[index]

@@ -15,7 +15,7 @@ from qa.cli import main
 from qa.corpus import load_corpus
 from qa.index.embedders import HashingEmbedder
 
-from .conftest import write_corpus
+from .conftest import rewrite_manifest, write_corpus
 
 PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
     "rank": (int,),
@@ -31,32 +31,6 @@ PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
     "bm25_rank": (int, type(None)),
     "dense_rank": (int, type(None)),
 }
-
-
-@pytest.fixture
-def cli(tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Flags for a tiny corpus and an index in tmp_path; model loaders return a HashingEmbedder."""
-    embedder = HashingEmbedder()
-
-    def load(*args: Any, **kwargs: Any) -> HashingEmbedder:
-        return embedder
-
-    monkeypatch.setattr(qa.index.embedders, "load_embedder", load)
-    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", load)
-    monkeypatch.setattr(qa.search, "load_query_embedder", load)
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("QA_")]:
-        monkeypatch.delenv(name)
-    return [
-        "--corpus",
-        str(tiny_corpus),
-        "--index",
-        str(tmp_path / "index"),
-        "--chunk-size",
-        "300",
-        "--chunk-overlap",
-        "50",
-    ]
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
@@ -243,10 +217,9 @@ def test_an_index_of_an_older_format_is_rebuilt_before_answering(
     cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["index", *cli]) == 0
-    manifest_path = next((tmp_path / "index").glob("v-*/manifest.json"))
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = 1
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    rewrite_manifest(
+        tmp_path / "index", lambda manifest: manifest.update(format_version=1), checksum=False
+    )
     capsys.readouterr()
     assert main(["ask", "--json", "adoption panel", *cli]) == 0
     out, err = capsys.readouterr()

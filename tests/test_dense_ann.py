@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa.index.build import build_index
-from qa.index.store import IndexCorrupt, IndexStore
+from qa.index.problems import IndexCorrupt
+from qa.index.store import IndexStore
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
+
+from .conftest import rewrite_manifest
 
 ROWS = 20_000
 
@@ -72,10 +74,8 @@ def test_an_index_file_of_another_kind_than_the_manifest_says_is_refused(
     store = IndexStore(settings.index)
     live = store.current()
     assert live is not None
-    manifest = json.loads((live / "manifest.json").read_text())
-    assert manifest["vector_index"]["kind"] == "hnsw"
+    assert store.load().manifest.vector_kind == "hnsw"
     assert store.load().vectors.kind == "hnsw"
-    manifest["vector_index"]["kind"] = "flat"
-    (live / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexCorrupt, match="rebuild"):
+    rewrite_manifest(settings.index, lambda manifest: manifest["vector_index"].update(kind="flat"))
+    with pytest.raises(IndexCorrupt, match=r"holds a hnsw index .* manifest names a flat index"):
         store.load()

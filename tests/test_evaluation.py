@@ -643,19 +643,15 @@ CROSS_DOCUMENT_TARGET = 0.9
 @pytest.fixture(scope="module")
 def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModeSummary]:
     """Default settings on the shipped corpus: the project index if current, else a fresh one."""
+    from qa.index import lifecycle
     from qa.index.embedders import load_embedder
-    from qa.index.store import IndexProblem
-    from qa.search import StaleIndex
 
     settings = Settings(corpus=ROOT / "corpus", index=ROOT / "index")
     embedder = load_embedder(settings.model, settings.batch_size)
-    try:
-        searcher = Searcher.open(settings, embedder)
-        searcher.check_current()
-    except (IndexProblem, StaleIndex):
+    if lifecycle.status(settings, embedder).state is not lifecycle.IndexState.READY:
         settings = settings.replace(index=tmp_path_factory.mktemp("gate") / "index")
         build_index(settings, embedder)
-        searcher = Searcher.open(settings, embedder)
+    searcher = Searcher.open(settings, embedder)
     questions = reference.load_reference_set(ROOT / "eval" / "questions.jsonl")
     report = run.evaluate(searcher, questions, k=10)
     return {s.mode: s for s in report.modes}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.pipeline.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from qa.pipeline.fusion import (
+    distribution_based_score_fusion,
+    fuse,
+    reciprocal_rank_fusion,
+    weighted_score_fusion,
+)
+from qa.types import Fusion
 
 
 def ranking(rows: list[int], scores: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -94,3 +100,44 @@ def test_weighted_fusion_skips_an_empty_ranking() -> None:
     rows, scores = weighted_score_fusion([ranking([]), ranking([3, 1], [0.8, 0.2])], [0.5, 0.5])
     assert rows.tolist() == [3, 1]
     assert scores.tolist() == pytest.approx([0.5, 0.0])
+
+
+def test_dbsf_sums_scores_normalised_by_mean_and_three_standard_deviations() -> None:
+    # Lexical: mean 2, std sqrt(2/3), so 0 is at 2 - 3*0.8165 = -0.449 and the span is 4.899.
+    # Dense: mean 0.7, std 0.2, so 0 is at 0.1 and the span is 1.2.
+    lexical = ranking([1, 2, 3], [3.0, 2.0, 1.0])
+    dense = ranking([3, 4], [0.9, 0.5])
+    rows, scores = distribution_based_score_fusion([lexical, dense])
+    assert rows.tolist() == [3, 1, 2, 4]
+    expected = {
+        3: (1 + 0.44949) / 4.89898 + (0.9 - 0.1) / 1.2,
+        1: (3 + 0.44949) / 4.89898,
+        2: 0.5,
+        4: (0.5 - 0.1) / 1.2,
+    }
+    assert scores.tolist() == pytest.approx([expected[r] for r in rows.tolist()], abs=1e-5)
+
+
+def test_dbsf_a_ranking_of_equal_scores_adds_nothing() -> None:
+    rows, scores = distribution_based_score_fusion(
+        [ranking([1, 2], [4.0, 4.0]), ranking([2, 3], [0.9, 0.1])]
+    )
+    assert rows.tolist() == [2, 3, 1]
+    assert scores[-1] == 0.0
+
+
+def test_dbsf_of_nothing_is_empty() -> None:
+    rows, scores = distribution_based_score_fusion([ranking([]), ranking([])])
+    assert len(rows) == len(scores) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "first"), [(Fusion.WEIGHTED, 1), (Fusion.RRF, 2), (Fusion.DBSF, 2)]
+)
+def test_fuse_applies_the_method_the_setting_names(method: Fusion, first: int) -> None:
+    # Weighted fusion (lexical weight 0.9) follows the lexical top; RRF and DBSF reward
+    # row 2, which both retrievers rank well.
+    lexical = ranking([1, 2, 3], [10.0, 9.0, 1.0])
+    dense = ranking([4, 2, 5], [0.9, 0.8, 0.1])
+    rows, _ = fuse(method, lexical, dense, lexical_weight=0.9, rrf_k=60)
+    assert rows[0] == first

@@ -8,28 +8,42 @@ inputs (default 400); the seed of the generator is fixed.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import os
+import socket
+import stat
 import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import chunk_document
-from qa.corpus import SUFFIXES, CorpusFile, DocumentError, load_corpus, read_document
-from qa.index.build import build_index
+from qa.corpus import (
+    SUFFIXES,
+    CorpusFile,
+    DocumentError,
+    load_corpus,
+    read_document,
+    scan_corpus,
+)
+from qa.index.build import BuildReport, build_index
 from qa.index.embedders import HashingEmbedder
 from qa.search import Searcher
 from qa.settings import Settings
+
+from .conftest import write_corpus
 
 SEEDS = Path(__file__).parent / "fuzz_seeds"
 FUZZ_EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "400"))
@@ -283,6 +297,111 @@ def test_a_file_removed_after_the_scan_is_reported(tmp_path: Path) -> None:
     gone = CorpusFile("gone.txt", tmp_path / "gone.txt", "0" * 64)
     with pytest.raises(DocumentError, match="cannot read file"):
         read_document(gone, 1_000_000)
+
+
+# --- what the scan leaves out, and what it never reads -------------------------------------------
+
+
+def test_pipes_sockets_and_devices_in_the_corpus_are_reported_by_name_never_opened(
+    tmp_path: Path,
+) -> None:
+    """They were skipped without a word. A pipe opened to read would wait for a writer for
+    ever, so the build runs in a thread with a deadline."""
+    corpus = write_corpus(tmp_path / "corpus", {"adoption.txt": GOOD["adoption.txt"]})
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "reports").mkdir()
+    os.mkfifo(corpus / "reports" / "pipe.txt.meta.json")
+    (corpus / "reports" / "pipe.txt").write_text("A document whose sidecar is a pipe.\n")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(corpus / "sock.txt"))
+    expected = {
+        "pipe.txt": "a named pipe (FIFO), not a regular file",
+        "sock.txt": "a socket, not a regular file",
+        "reports/pipe.txt": "sidecar pipe.txt.meta.json cannot be read (a named pipe (FIFO),",
+    }
+    try:
+        os.mknod(corpus / "null.txt", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        expected["null.txt"] = "a character device, not a regular file"
+    except PermissionError:  # not root, or a container without CAP_MKNOD
+        pass
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    reports: list[BuildReport] = []
+    builder = threading.Thread(
+        target=lambda: reports.append(build_index(settings, HashingEmbedder())), daemon=True
+    )
+    builder.start()
+    builder.join(60)
+    listening.close()
+    assert reports, "the build did not end within 60 s"
+    reasons = {error.source: error.reason for error in reports[0].errors}
+    assert set(reasons) == set(expected)
+    for source, reason in expected.items():
+        assert reasons[source].startswith(reason), (source, reasons[source])
+    assert reports[0].documents == 1
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_corpus(
+        tmp_path / "corpus", {"adoption.txt": GOOD["adoption.txt"], "locked/a.txt": "Text.\n"}
+    )
+    (corpus / "locked").chmod(0)
+    if os.geteuid() == 0:  # root lists any folder: refuse it as the kernel would refuse a user
+        listing = os.scandir
+
+        def refuse(path: Any) -> Any:
+            if Path(path) == corpus / "locked":
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return listing(path)
+
+        monkeypatch.setattr(os, "scandir", refuse)
+    try:
+        files, errors = scan_corpus(corpus, 1_000_000)
+    finally:
+        (corpus / "locked").chmod(0o755)
+    assert [f.source for f in files] == ["adoption.txt"]
+    assert [str(e) for e in errors] == ["locked/: folder cannot be read (Permission denied)"]
+
+
+def bytes_read() -> int:
+    """Bytes this process has read so far (read and pread calls, from the page cache too)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").is_file(), reason="counts bytes read in /proc")
+def test_a_file_over_the_limit_is_refused_from_its_size_never_hashed(tmp_path: Path) -> None:
+    """A 10 GB sparse file was hashed in full at every scan, 6.5 s per `qa ask`."""
+    corpus = write_corpus(tmp_path / "corpus", {"adoption.txt": GOOD["adoption.txt"]})
+    with (corpus / "huge.txt").open("wb") as handle:
+        handle.truncate(10_000_000_000)
+    before = bytes_read()
+    files, errors = scan_corpus(corpus, 100_000_000)
+    read = bytes_read() - before
+    assert [f.source for f in files] == ["adoption.txt"]
+    assert [str(e) for e in errors] == [
+        "huge.txt: file is 10000 MB, over the 100 MB limit (setting max_file_mb)"
+    ]
+    assert read < 1_000_000, f"the scan read {read:,} bytes"
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").is_file(), reason="counts bytes read in /proc")
+def test_a_sidecar_over_its_limit_is_refused_unread(tmp_path: Path) -> None:
+    """A 2 GB sidecar was read whole at every scan (4.2 GB of memory per `qa ask`)."""
+    corpus = write_corpus(tmp_path / "corpus", {"adoption.txt": GOOD["adoption.txt"]})
+    with (corpus / "adoption.txt.meta.json").open("wb") as handle:
+        handle.truncate(2_000_000_000)
+    before = bytes_read()
+    report = build_index(Settings(corpus=corpus, index=tmp_path / "index"), HashingEmbedder())
+    read = bytes_read() - before
+    assert [str(e) for e in report.errors] == [
+        "adoption.txt: sidecar adoption.txt.meta.json cannot be read"
+        " (2,000,000,000 bytes, over the limit of 65,536 bytes)"
+    ]
+    assert read < 10_000_000, f"the build read {read:,} bytes"
 
 
 @pytest.mark.slow

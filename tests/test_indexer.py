@@ -9,10 +9,11 @@ import pytest
 
 from qa.chunking import chunk_document
 from qa.corpus import load_corpus
+from qa.index import lifecycle
 from qa.index.build import build_index, build_spec
 from qa.index.embedders import HashingEmbedder
 from qa.index.store import IndexStore
-from qa.search import Searcher, StaleIndex
+from qa.search import Searcher
 from qa.settings import Settings
 
 from .conftest import make_pdf, write_corpus
@@ -134,7 +135,7 @@ def test_changed_chunk_size_rebuilds_from_scratch(settings: Settings) -> None:
     report = build_index(smaller, embedder)
     assert report.rebuilt
     assert embedder.encoded == report.chunks
-    assert IndexStore(smaller.index).load().manifest["chunking"]["size"] == 200
+    assert IndexStore(smaller.index).load().manifest.spec.chunk_size == 200
 
 
 def test_broken_files_are_skipped_and_the_rest_is_searchable(
@@ -202,44 +203,42 @@ def test_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def searcher(settings: Settings) -> Searcher:
+def built(settings: Settings) -> Settings:
     build_index(settings, HashingEmbedder())
-    return Searcher.open(settings, HashingEmbedder())
+    return settings
 
 
-def test_current_index_passes_the_check(searcher: Searcher) -> None:
-    searcher.check_current()
-    assert not searcher.changes().any
+def test_current_index_passes_the_check(built: Settings) -> None:
+    found = lifecycle.status(built, HashingEmbedder())
+    assert found.state is lifecycle.IndexState.READY
+    assert found.snapshot is not None
 
 
-def test_stale_index_names_the_changed_document(searcher: Searcher, settings: Settings) -> None:
-    (settings.corpus / "fostering.md").write_text(
+def test_stale_index_names_the_changed_document(built: Settings) -> None:
+    (built.corpus / "fostering.md").write_text(
         "# Fostering\n\nThe allowance went up.\n", encoding="utf-8"
     )
-    with pytest.raises(StaleIndex) as error:
-        searcher.check_current()
-    message = str(error.value)
-    assert "1 changed (fostering.md)" in message
-    assert "qa index" in message
-    assert error.value.changes.changed == ("fostering.md",)
+    found = lifecycle.status(built, HashingEmbedder())
+    assert found.state is lifecycle.IndexState.STALE
+    assert "1 changed (fostering.md)" in found.reason
+    assert found.fix is not None and "qa index" in found.fix
+    assert found.changes is not None and found.changes.changed == ("fostering.md",)
 
 
-def test_stale_index_names_added_and_removed_documents(
-    searcher: Searcher, settings: Settings
-) -> None:
-    (settings.corpus / "adoption.txt").unlink()
-    write_corpus(settings.corpus, {"late.txt": "A late addition about advocacy.\n"})
-    with pytest.raises(StaleIndex) as error:
-        searcher.check_current()
-    assert "1 added (late.txt)" in str(error.value)
-    assert "1 removed (adoption.txt)" in str(error.value)
+def test_stale_index_names_added_and_removed_documents(built: Settings) -> None:
+    (built.corpus / "adoption.txt").unlink()
+    write_corpus(built.corpus, {"late.txt": "A late addition about advocacy.\n"})
+    found = lifecycle.status(built, HashingEmbedder())
+    assert "1 added (late.txt)" in found.reason
+    assert "1 removed (adoption.txt)" in found.reason
 
 
-def test_index_is_current_again_after_an_update(searcher: Searcher, settings: Settings) -> None:
-    (settings.corpus / "adoption.txt").unlink()
-    build_index(settings, HashingEmbedder())
+def test_index_is_current_again_after_an_update(built: Settings) -> None:
+    searcher = Searcher.open(built, HashingEmbedder())
+    (built.corpus / "adoption.txt").unlink()
+    build_index(built, HashingEmbedder())
     assert searcher.refresh()
-    searcher.check_current()
+    assert lifecycle.status(built, HashingEmbedder()).state is lifecycle.IndexState.READY
 
 
 def test_spec_records_what_the_index_depends_on(

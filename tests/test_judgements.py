@@ -101,6 +101,7 @@ def test_good_in_ordinary_prose_is_not_a_grade(shipped_documents: dict[str, Docu
 # --- across documents and dates, and the answers ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_judgement_table_links_aspects_across_frameworks_and_names_the_change(
     real_searcher: Searcher,
 ) -> None:
@@ -120,6 +121,7 @@ def test_the_judgement_table_links_aspects_across_frameworks_and_names_the_chang
     assert all(row.organisation == "Croydon" for row in rows.values())
 
 
+@pytest.mark.slow
 def test_a_question_about_a_grade_change_states_both_grades_oldest_first(
     real_searcher: Searcher,
 ) -> None:
@@ -141,6 +143,7 @@ def test_a_question_about_a_grade_change_states_both_grades_oldest_first(
         assert hit.chunk.start <= sentence.start and sentence.end <= hit.chunk.end
 
 
+@pytest.mark.slow
 def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: Searcher) -> None:
     answer = real_searcher.search(
         "What did Ofsted judge the experiences and progress of care leavers?"
@@ -150,6 +153,7 @@ def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: 
     assert "(4 December 2024)" in answer.statement or "(25 October 2024)" in answer.statement
 
 
+@pytest.mark.slow
 def test_qa_judgements_lists_each_aspect_with_its_citations(
     real_searcher: Searcher, capsys: pytest.CaptureFixture[str]
 ) -> None:

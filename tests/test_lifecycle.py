@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,11 @@ import qa.index.embedders
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
 from qa.index.lifecycle import IndexNotReady, IndexState, ensure, state_of, status
-from qa.index.store import FORMAT_VERSION, IndexCorrupt, IndexStore
+from qa.index.problems import IndexCorrupt
+from qa.index.store import FORMAT_VERSION, IndexStore
 from qa.settings import Settings
 
-from .conftest import write_corpus
+from .conftest import rewrite_manifest, write_corpus
 
 
 @pytest.fixture
@@ -71,9 +71,9 @@ def test_a_changed_corpus_makes_the_index_stale_naming_the_change(
 
 
 def test_an_index_of_another_format_is_outdated(built: Settings, embedder: HashingEmbedder) -> None:
-    manifest = json.loads(live_manifest(built).read_text(encoding="utf-8"))
-    manifest["format_version"] = FORMAT_VERSION - 1
-    live_manifest(built).write_text(json.dumps(manifest), encoding="utf-8")
+    rewrite_manifest(
+        built.index, lambda manifest: manifest.update(format_version=FORMAT_VERSION - 1)
+    )
     found = status(built, embedder)
     assert found.state is IndexState.OUTDATED
     assert found.reason.startswith(f"unsupported index format {FORMAT_VERSION - 1}")

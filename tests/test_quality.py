@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from qa.index.embedders import embed_passages, load_embedder
+from qa.index.build import search_text
+from qa.index.embedders import QUANTIZED_AGREEMENT, embed_passages, load_embedder
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL
 from qa.types import Document
@@ -147,12 +148,10 @@ CASES = [
 ]
 
 # Questions the engine gets wrong, kept as known failures (question → reason).
-KNOWN_FAILURES: dict[str, str] = {
-    "Who led the Ofsted team that inspected Croydon in autumn 2024?": (
-        "the 'Lead inspector: Christine Kennet' passage is 1st by BM25 but 22nd by the dense model"
-        " (the chunk is mostly the judgement table), so hybrid search ranks it 7th"
-    ),
-}
+# None at present: "Who led the Ofsted team that inspected Croydon in autumn 2024?" failed
+# until the judgement table's rows became one unit per row ("aspect | grade") and chunks were
+# indexed with their document's title and section.
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def normalise(text: str) -> str:
@@ -211,22 +210,28 @@ def test_question_the_corpus_cannot_answer_is_low_confidence(real_searcher: Sear
 
 
 @pytest.mark.slow
-def test_query_encoder_matches_the_passage_model(real_searcher: Searcher) -> None:
+def test_query_encoder_agrees_with_the_passage_model(real_searcher: Searcher) -> None:
+    """Questions go through the INT8 export of the model: the same directions as
+    sentence-transformers to within QUANTIZED_AGREEMENT (0.986 at worst over the corpus)."""
     texts = ["Which recommendations from 2020 remained in 2024?", "homeless 16 and 17 year olds"]
-    np.testing.assert_allclose(
-        real_searcher.embedder.encode(texts), load_embedder(BUNDLED_MODEL).encode(texts), atol=1e-4
-    )
+    assert real_searcher.embedder.quantized  # type: ignore[attr-defined]
+    exported = real_searcher.embedder.encode(texts)
+    reference = load_embedder(BUNDLED_MODEL).encode(texts)
+    assert np.min(np.sum(exported * reference, axis=1)) >= QUANTIZED_AGREEMENT
 
 
 @pytest.mark.slow
-def test_passages_embedded_through_the_export_equal_sentence_transformers(
+def test_passages_embedded_through_the_export_agree_with_sentence_transformers(
     real_searcher: Searcher,
 ) -> None:
-    """The build embeds passages with the ONNX export (faster on CPU): same vectors as torch,
-    long passages included (they are embedded piece by piece and averaged)."""
+    """The build embeds passages with the INT8 export (2.6x faster on CPU): the same
+    directions as torch, long passages included (embedded piece by piece and averaged)."""
     snapshot = real_searcher.snapshot
     rows = sorted(range(len(snapshot.chunks)), key=lambda r: -len(snapshot.chunks[r].text))[:6]
-    texts = [snapshot.chunks[r].text for r in rows]
-    np.testing.assert_allclose(
-        snapshot.embeddings[rows], embed_passages(load_embedder(BUNDLED_MODEL), texts), atol=1e-4
-    )
+    texts = [
+        search_text(snapshot.catalog[snapshot.chunks[r].source], snapshot.chunks[r], True)
+        for r in rows
+    ]
+    reference = embed_passages(load_embedder(BUNDLED_MODEL), texts)
+    agreement = np.sum(np.asarray(snapshot.embeddings[rows]) * reference, axis=1)
+    assert np.min(agreement) >= QUANTIZED_AGREEMENT

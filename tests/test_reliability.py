@@ -146,7 +146,7 @@ SERVER = textwrap.dedent(
         "np.save": (np, "save"),
         "faiss.write": (qa.index.store.VectorIndex, "save"),
         "write_text": (Path, "write_text"),
-        "sha256": (qa.index.store, "_sha256"),
+        "sha256": (qa.index.store, "file_record"),
         "fsync": (os, "fsync"),
         "fsync_folder": (qa.index.store, "_fsync_folder"),
         "rename": (Path, "rename"),

@@ -90,6 +90,8 @@ def test_pyproject_without_tool_qa_is_skipped_for_the_one_above(tmp_path: Path) 
         ({"QA_RRF_K": "-1"}, "rrf_k"),
         ({"QA_MAX_FILE_MB": "0"}, "max_file_mb"),
         ({"QA_MIN_SIMILARITY": "high"}, "min_similarity"),
+        ({"QA_RERANK_DEPTH": "-5"}, "rerank_depth"),
+        ({"QA_RERANK_WEIGHT": "2"}, "rerank_weight"),
     ],
 )
 def test_invalid_values_name_the_setting(

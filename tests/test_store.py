@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import qa.index.integrity
 import qa.index.store
 from qa.index.build import build_index, build_spec, search_text
 from qa.index.embedders import HashingEmbedder
-from qa.index.store import (
-    CURRENT,
-    MANIFEST,
-    IndexCorrupt,
-    IndexIncompatible,
-    IndexMissing,
-    IndexStore,
-)
+from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexMissing
+from qa.index.store import CURRENT, MANIFEST, IndexStore
 from qa.search import Searcher
 from qa.settings import Settings
+
+from .conftest import rewrite_manifest
 
 QUESTIONS = ["adoption panel adopters", "foster carers allowance", "youth offending knife crime"]
 
@@ -65,8 +61,8 @@ def test_saved_index_loads_with_every_row_aligned(
     for source, span in snapshot.rows_of.items():
         assert {c.source for c in snapshot.chunks[span.start : span.stop]} == {source}
     manifest = snapshot.manifest
-    assert manifest["counts"] == {"documents": 3, "chunks": rows}
-    assert manifest["chunking"]["size"] == built.chunk_size
+    assert (manifest.documents, manifest.chunks) == (3, rows)
+    assert manifest.spec.chunk_size == built.chunk_size
 
 
 @pytest.mark.parametrize(
@@ -96,10 +92,7 @@ def test_a_model_of_another_dimension_is_refused(built: Settings) -> None:
 
 
 def test_unknown_format_version_is_incompatible(built: Settings, embedder: HashingEmbedder) -> None:
-    manifest_path = live_version(built) / MANIFEST
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = 99
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    rewrite_manifest(built.index, lambda manifest: manifest.update(format_version=99))
     with pytest.raises(IndexIncompatible, match="unsupported index format 99") as error:
         IndexStore(built.index).load(build_spec(built, embedder))
     assert "qa index --rebuild" in str(error.value)
@@ -254,9 +247,9 @@ def test_a_large_file_is_checked_by_samples_at_load_and_in_full_on_request(
 ) -> None:
     """Above FULL_HASH_BYTES a load hashes spread samples, so a million-passage index
     loads in seconds; `qa index --verify` (full_check) still reads every byte."""
-    monkeypatch.setattr(qa.index.store, "FULL_HASH_BYTES", 0)
-    monkeypatch.setattr(qa.index.store, "SAMPLE_BLOCKS", 2)
-    monkeypatch.setattr(qa.index.store, "SAMPLE_BLOCK_BYTES", 8)
+    monkeypatch.setattr(qa.index.integrity, "FULL_HASH_BYTES", 0)
+    monkeypatch.setattr(qa.index.integrity, "SAMPLE_BLOCKS", 2)
+    monkeypatch.setattr(qa.index.integrity, "SAMPLE_BLOCK_BYTES", 8)
     build_index(settings, embedder)
     spec = build_spec(settings, embedder)
     target = live_version(settings) / "texts.txt"
@@ -277,10 +270,11 @@ def test_a_large_file_is_checked_by_samples_at_load_and_in_full_on_request(
 def test_an_index_of_the_previous_format_is_rebuilt(
     built: Settings, embedder: HashingEmbedder
 ) -> None:
-    manifest_path = live_version(built) / MANIFEST
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = qa.index.store.FORMAT_VERSION - 1
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    rewrite_manifest(
+        built.index,
+        lambda manifest: manifest.update(format_version=qa.index.store.FORMAT_VERSION - 1),
+        checksum=False,
+    )
     with pytest.raises(IndexIncompatible, match="qa index --rebuild"):
         IndexStore(built.index).load(build_spec(built, embedder))
     report = build_index(built, embedder)

@@ -19,7 +19,7 @@ import streamlit as st
 from qa.index import lifecycle
 from qa.index.build import CorpusChanges
 from qa.index.embedders import ModelError, load_query_embedder
-from qa.index.store import IndexProblem
+from qa.index.problems import IndexProblem
 from qa.render.export import escape_markdown
 from qa.search import Searcher
 from qa.settings import Settings, SettingsError

@@ -20,7 +20,7 @@ from qa.app.components import (
 )
 from qa.corpus import SUFFIXES
 from qa.index.embedders import Embedder, ModelError, load_embedder
-from qa.index.store import IndexProblem
+from qa.index.problems import IndexProblem
 from qa.render.html import documents_html, format_label, format_size
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
@@ -77,14 +77,13 @@ def upload_files(
 def show_index(searcher: Searcher, settings: Settings) -> None:
     """How the index was built and whether it is current with the corpus folder."""
     manifest = searcher.snapshot.manifest
-    model = manifest.get("model", {}).get("name", "?")
+    model = manifest.spec.model
     model = "all-MiniLM-L6-v2 (bundled)" if model == BUNDLED_MODEL else model
-    counts = manifest.get("counts", {})
     st.subheader("Index")
     st.markdown(
         plain(
-            f"{counts.get('documents', 0)} documents, {counts.get('chunks', 0)} passages · built "
-            f"{format_built(manifest.get('created_at'))} · embedding model {model}"
+            f"{manifest.documents} documents, {manifest.chunks} passages · built "
+            f"{format_built(manifest.created_at)} · embedding model {model}"
         )
     )
     changes = corpus_changes(searcher)

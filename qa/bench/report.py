@@ -25,10 +25,17 @@ def format_markdown(record: dict[str, Any]) -> str:
         "Passages are embedded by the synthetic embedder; *real embed* is the time the real"
         " model would take, extrapolated from its measured throughput.",
         "",
-        "| embedding option | passages/s | lowest cosine to the first option |",
-        "|---|---:|---:|",
+        f"Embedding options timed at a 1-minute load average of"
+        f" {record['model']['load_average']:.1f} on {m['cores']} cores.",
+        "",
+        "| embedding option | passages/s | × the first | passages per CPU-second"
+        " | lowest cosine to the first option |",
+        "|---|---:|---:|---:|---:|",
         *(
-            f"| {o['name']} | {o['passages_per_second']:.2f} | {o['agreement']:.4f} |"
+            f"| {o['name']} | {o['passages_per_second']:.2f}"
+            f" | {o['passages_per_second'] / record['model']['passages_per_second']:.2f}"
+            f" | {o['cpu_passages_per_second']:.1f}"
+            f" | {'—' if o['agreement'] is None else format(o['agreement'], '.4f')} |"
             for o in record["model"]["options"]
         ),
         "",

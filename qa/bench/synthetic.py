@@ -172,5 +172,8 @@ class SyntheticEmbedder:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1.0, norms)
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2

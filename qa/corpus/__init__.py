@@ -21,7 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.corpus.files import SIDECAR, CorpusFile, file_hash, read_sidecar, scan_corpus
+from qa.corpus.files import (
+    SIDECAR,
+    CorpusFile,
+    file_hash,
+    oversize_reason,
+    read_sidecar,
+    scan_corpus,
+)
 from qa.corpus.metadata import extract_metadata
 from qa.corpus.readers import SUFFIXES, decode_text, extract
 from qa.corpus.structure import DocumentError, Extracted
@@ -59,9 +66,7 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
     if size == 0:
         raise DocumentError("empty file")
     if size > max_bytes:
-        raise DocumentError(
-            f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit (setting max_file_mb)"
-        )
+        raise DocumentError(oversize_reason(size, max_bytes))
     kind = SUFFIXES[file.path.suffix.lower()]
     try:
         extracted = extract(kind, file.path, max_bytes)
@@ -103,7 +108,7 @@ def read_documents(files: Iterable[CorpusFile], max_bytes: int) -> CorpusLoad:
 
 def load_corpus(root: Path, max_bytes: int = 100_000_000) -> CorpusLoad:
     """All readable documents under ``root`` and an error for each file that is not."""
-    files, scan_errors = scan_corpus(root)
+    files, scan_errors = scan_corpus(root, max_bytes)
     loaded = read_documents(files, max_bytes)
     return CorpusLoad(loaded.documents, tuple(scan_errors) + loaded.errors)
 

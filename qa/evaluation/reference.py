@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.questions import read_question_file
+from qa.settings import Settings
 from qa.text import normalise_space
 from qa.types import Choice
 
@@ -113,7 +114,9 @@ def _parse(path: Path) -> tuple[list[tuple[str, Question]], list[str]]:
     return questions, problems
 
 
-def validate_reference_set(path: Path, corpus_dir: Path) -> list[str]:
+def validate_reference_set(
+    path: Path, corpus_dir: Path, max_bytes: int = Settings().max_file_bytes
+) -> list[str]:
     """Every problem of the reference file, each naming its line; empty when it can be used.
 
     Quotes are looked up in the documents as the indexer reads them, so a quote
@@ -123,7 +126,7 @@ def validate_reference_set(path: Path, corpus_dir: Path) -> list[str]:
 
     parsed, problems = _parse(path)
     try:
-        files = {file.source: file for file in scan_corpus(corpus_dir)[0]}
+        files = {file.source: file for file in scan_corpus(corpus_dir, max_bytes)[0]}
     except FileNotFoundError as error:
         return [*problems, str(error)]
     texts: dict[str, str | None] = {}

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.corpus.files import file_hash, file_state
 from qa.corpus.readers import READER_VERSION
 from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
@@ -28,7 +29,9 @@ from qa.index.embedders import (
     query_encoder_path,
 )
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
-from qa.index.store import BuildSpec, IndexProblem, IndexStore, Snapshot
+from qa.index.manifest import BuildSpec, Manifest, SkippedFile
+from qa.index.problems import IndexProblem
+from qa.index.store import IndexStore, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
 from qa.types import CatalogEntry, Chunk, Document, LoadError
@@ -50,6 +53,7 @@ def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
         tokenizer_version=TOKENIZER_VERSION,
         chunk_context=settings.chunk_context,
         reader_version=READER_VERSION,
+        quantized=getattr(embedder, "quantized", False),
     )
 
 
@@ -96,10 +100,13 @@ class CorpusChanges:
         return "; ".join(parts) or "no changes"
 
 
-def corpus_changes(files: list[CorpusFile], manifest: dict[str, Any]) -> CorpusChanges:
-    """How the corpus on disk differs from what the index was built from."""
-    known = {s: e["hash"] for s, e in manifest.get("documents", {}).items()}
-    known.update({s: e["hash"] for s, e in manifest.get("skipped", {}).items()})
+def corpus_changes(files: list[CorpusFile], manifest: Manifest | None) -> CorpusChanges:
+    """How the corpus on disk differs from what the index was built from (everything is
+    added when there is no index). A file skipped without a hash is always changed."""
+    known: dict[str, str | None] = {}
+    if manifest is not None:
+        known.update(manifest.hashes)
+        known.update({source: entry.hash for source, entry in manifest.skipped.items()})
     on_disk = {f.source: f.content_hash for f in files}
     return CorpusChanges(
         added=tuple(sorted(set(on_disk) - set(known))),
@@ -148,6 +155,51 @@ def _previous(store: IndexStore, spec: BuildSpec, rebuild: bool) -> Snapshot | N
         return None
 
 
+READ_ATTEMPTS = 3
+"""Reads of a file that is written while it is read, before it is reported instead."""
+
+
+def _read_as_hashed(
+    file: CorpusFile, max_bytes: int
+) -> tuple[Document | DocumentError, str | None]:
+    """Read ``file`` so that the hash recorded for it is the hash of the bytes parsed.
+
+    The scan hashed the file earlier, minutes ago in a large build; it may have been
+    written since, or be written while it is parsed (a copy in progress, an editor
+    saving). A read counts only when the file's state (inode, size, times) is the same
+    before and after it and its hash after the read is the one known before: then the
+    parsed bytes are the hashed ones, even if a writer left the file as it found it.
+    Otherwise the file is read again with its new hash, up to READ_ATTEMPTS times.
+
+    Returns the document (or why it cannot be read) and the hash to record for it: None
+    when the file kept changing or vanished, so that the next build reads it again
+    whatever it then holds.
+    """
+    known = file.content_hash
+    for _ in range(READ_ATTEMPTS):
+        try:
+            before = file_state(file.path)
+            try:
+                outcome: Document | DocumentError = read_document(
+                    CorpusFile(file.source, file.path, known), max_bytes
+                )
+            except DocumentError as error:
+                outcome = error
+            after = file_hash(file.path)
+            written = file_state(file.path) != before
+        except DocumentError as error:  # its sidecar went bad during the read
+            return error, None
+        except OSError as error:  # removed, or replaced by something that is not a file
+            return DocumentError(f"cannot read file ({error.strerror or error})"), None
+        if not written and after == known:
+            return outcome, known
+        known = after
+    return DocumentError(
+        f"the file changed while it was being read ({READ_ATTEMPTS} tries);"
+        " it will be read again at the next build"
+    ), None
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -157,19 +209,23 @@ def build_index(
     """Index ``settings.corpus`` into ``settings.index``; embed only new or changed documents."""
     started = time.perf_counter()
     store = IndexStore(settings.index)
+    encoder = None
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        # First, so that an export found damaged is made again before the previous version,
+        # which records it, is checked.
+        encoder = query_encoder_path(settings.index, settings.model)
+        if not export_query_encoder(embedder, encoder):
+            encoder = None
+        # The INT8 export embeds 2.6x faster on CPU (QUANTIZED_AGREEMENT); questions are
+        # embedded through it too, so the spec records the encoder that embeds.
+        embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     spec = build_spec(settings, embedder)
     previous = _previous(store, spec, rebuild)
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        export_query_encoder(embedder, query_encoder_path(settings.index, settings.model))
-        # The export gives the same vectors (checked to 1e-4) and embeds 1.4x faster on CPU.
-        embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
-    files, errors = scan_corpus(settings.corpus)
-    changes = corpus_changes(files, previous.manifest if previous else {})
+    files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
+    changes = corpus_changes(files, previous.manifest if previous else None)
     if previous is not None and not changes.any:
         store.clean()  # a build killed after its pointer switch left its cleaning undone
-        known_errors = [
-            LoadError(s, e["reason"]) for s, e in previous.manifest.get("skipped", {}).items()
-        ]
+        known_errors = [LoadError(s, e.reason) for s, e in previous.manifest.skipped.items()]
         return BuildReport(
             len(previous.catalog),
             len(previous.chunks),
@@ -195,9 +251,8 @@ def build_index(
     chunks: list[Chunk] = []
     vectors: list[np.ndarray] = []
     pending: list[tuple[int, list[Chunk]]] = []
-    skipped: dict[str, dict[str, str]] = {}
+    skipped: dict[str, SkippedFile] = {}
     reused = 0
-    max_bytes = int(settings.max_file_mb * 1_000_000)
     for file in files:
         old = previous.catalog.get(file.source) if previous else None
         if previous is not None and old is not None and old.content_hash == file.content_hash:
@@ -207,11 +262,10 @@ def build_index(
             vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
             reused += 1
             continue
-        try:
-            document = read_document(file, max_bytes)
-        except DocumentError as error:
-            errors.append(LoadError(file.source, str(error)))
-            skipped[file.source] = {"hash": file.content_hash, "reason": str(error)}
+        document, content_hash = _read_as_hashed(file, settings.max_file_bytes)
+        if isinstance(document, DocumentError):
+            errors.append(LoadError(file.source, str(document)))
+            skipped[file.source] = SkippedFile(content_hash, str(document))
             continue
         new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
         documents.append(document)
@@ -254,7 +308,7 @@ def build_index(
     )
     vector_index = VectorIndex.build(embeddings, ann)
     stage("vector_index")
-    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped)
+    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder)
     checkpoint.clear()
     stage("save")
     return BuildReport(

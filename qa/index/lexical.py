@@ -22,6 +22,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
+from qa.index.problems import IndexCorrupt
+
 TOKENIZER_VERSION = 1
 
 # Lucene's English stop words (the list bm25s and Elasticsearch use): words so common
@@ -168,7 +170,14 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         ids = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64)
         multiplicity = np.fromiter(counts.values(), dtype=np.float32)
-        result: np.ndarray = np.asarray(multiplicity @ self.weights[ids]).ravel()
+        postings = self.weights[ids]
+        # A load checks large arrays by samples only; a damaged row number would make the
+        # product below write outside its array, so the rows read are checked first.
+        if postings.nnz and not 0 <= postings.indices.min() <= postings.indices.max() < self.size:
+            raise IndexCorrupt(
+                "the BM25 index is damaged (a posting names a passage that does not exist)"
+            )
+        result: np.ndarray = np.asarray(multiplicity @ postings).ravel()
         return result
 
     def top(

@@ -30,15 +30,14 @@ from qa.index.build import (
     corpus_changes,
 )
 from qa.index.embedders import Embedder
-from qa.index.store import (
+from qa.index.problems import (
     IndexCorrupt,
     IndexIncompatible,
     IndexMissing,
     IndexOutdated,
     IndexProblem,
-    IndexStore,
-    Snapshot,
 )
+from qa.index.store import IndexStore, Snapshot
 from qa.settings import Settings
 from qa.types import Choice
 
@@ -106,7 +105,7 @@ def state_of(problem: IndexProblem) -> IndexState:
 
 def changes(settings: Settings, snapshot: Snapshot) -> CorpusChanges:
     """What was added, changed or removed in the corpus folder since ``snapshot`` was built."""
-    files, _ = scan_corpus(settings.corpus)
+    files, _ = scan_corpus(settings.corpus, settings.max_file_bytes)
     return corpus_changes(files, snapshot.manifest)
 
 

@@ -3,7 +3,7 @@
 Layout::
 
     index/
-      CURRENT                 name of the live version folder
+      CURRENT                 the live version's name, and the size and SHA-256 of its manifest
       v-<time>-<id>/          one complete, immutable index version
         manifest.json         what built it and what every other file must be
         documents.jsonl       metadata of every document, and where its text is in texts.txt
@@ -16,30 +16,42 @@ Layout::
         bm25_data.npy, bm25_indices.npy, bm25_indptr.npy
                               the BM25 weight matrix, term by row (CSR arrays, no pickle)
         bm25_vocabulary.json  term → matrix row
+      encoders/<key>.onnx     the query encoder exported from the model, shared by versions
+                              (qa.index.embedders); a manifest records the one it was built with
       .embeddings/            vectors of an unfinished build, to resume from (qa.index.checkpoint)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
 leaves the previous version live. Writers (saving, cleaning) take the lock file
 ``.lock`` in turn, so two builds in two processes cannot delete each other's
-work; readers take no lock.
+work; readers take no lock. When the folder is read-only or the disk fills up,
+saving ends in :class:`IndexUnwritable`, removes what it wrote and leaves the
+previous version live.
 
-Loading checks every field of the manifest and every file's size, then its hash: in
-full for files up to FULL_HASH_BYTES, from evenly spread samples above that, so that
-a million-passage index loads in seconds (``load(full_check=True)``, or
-``qa index --verify``, reads every byte). Everything but the BM25 vocabulary and the
-HNSW graph is memory-mapped, so memory holds only what queries touch.
+Nothing read back is trusted. ``CURRENT`` and the manifest are read only if they are
+regular files of bounded size (a pipe or a link to ``/dev/zero`` in their place is
+refused, not waited on or read forever). The manifest must have the size and SHA-256
+that ``CURRENT`` states, so one flipped byte anywhere in it is caught before any of its
+fields is used; every field is then checked by type and range (:class:`Manifest`), every
+file by size and hash (:mod:`qa.index.integrity`: in full up to FULL_HASH_BYTES, by
+samples above, in full with ``load(full_check=True)`` or ``qa index --verify``), the
+query encoder always in full, and the files against each other. Which rows belong to
+which document is read from ``chunks.npy`` itself. Everything but the BM25 vocabulary and
+the HNSW graph is memory-mapped, so memory holds only what queries touch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -49,9 +61,30 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from qa.filesystem import read_bounded
+from qa.index.integrity import FileRecord, file_problem, file_record
 from qa.index.lexical import BM25Index
-from qa.index.tables import FILES as TABLE_FILES
-from qa.index.tables import ChunkTable, TableError, read_tables, write_tables
+from qa.index.manifest import (
+    BM25_ARRAYS,
+    FILES,
+    BuildSpec,
+    EncoderRecord,
+    Manifest,
+    ManifestError,
+    Pointer,
+    SkippedFile,
+    pointer_text,
+    shown,
+)
+from qa.index.problems import (
+    IndexCorrupt,
+    IndexIncompatible,
+    IndexMissing,
+    IndexOutdated,
+    IndexProblem,
+    IndexUnwritable,
+)
+from qa.index.tables import ChunkTable, TableError, load_array, read_tables, write_tables
 from qa.index.vectors import VectorIndex
 from qa.types import CatalogEntry, Chunk, Document
 
@@ -60,82 +93,44 @@ try:
 except ImportError:  # Windows: there, one writer at a time is the user's care
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
+
 # 2: columnar, memory-mapped tables; 3: documents carry their format, kind and organisation,
-# chunks their pages
-FORMAT_VERSION = 3
+# chunks their pages; 4: CURRENT holds the manifest's size and hash, the manifest records the
+# query encoder, and row ranges are read from chunks.npy
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-_BM25_ARRAYS = ("data", "indices", "indptr")
-_FILES = (
-    *TABLE_FILES,
-    "embeddings.npy",
-    "vectors.faiss",
-    *(f"bm25_{name}.npy" for name in _BM25_ARRAYS),
-    "bm25_vocabulary.json",
-)
-# Hashing every byte of a million-passage index at each load takes longer than the load.
-FULL_HASH_BYTES = 64 << 20
-SAMPLE_BLOCKS = 64
-SAMPLE_BLOCK_BYTES = 1 << 16
+POINTER_MAX_BYTES = 256
+"""``CURRENT`` holds one line of about 110 bytes."""
+MANIFEST_MAX_BYTES = 1 << 29
+"""About 200 bytes a document: room for two million documents, and no more read into memory."""
+_VERSION = r"v-[0-9]{8}T[0-9]{6,12}-[0-9a-f]{8}"
+_POINTER = re.compile(rf"({_VERSION})(?: ([0-9]{{1,12}}) ([0-9a-f]{{64}}))?\n?")
+_ENCODER_FILE = re.compile(r"encoders/[0-9A-Za-z_-]+\.onnx")
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-class IndexProblem(RuntimeError):
-    """Base for index problems: ``reason`` says what is wrong and ``fix`` the command that
-    mends it, so a caller can show either without taking the message apart."""
-
-    def __init__(self, reason: str, fix: str = "qa index --rebuild") -> None:
-        super().__init__(f"{reason}; run `{fix}`")
-        self.reason = reason
-        self.fix = fix
-
-
-class IndexMissing(IndexProblem):
-    """No index has been built in the folder yet."""
-
-
-class IndexIncompatible(IndexProblem):
-    """The index was built with other settings or by another format version."""
-
-
-class IndexOutdated(IndexIncompatible):
-    """Another version of qa wrote the index in a format this one cannot read."""
+def _unwritable(root: Path, error: OSError) -> IndexUnwritable:
+    """The sentence for a write that failed with ``error``, saying what the user can do."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return IndexUnwritable(
+            f"the index could not be saved because the disk holding {root} is full; the"
+            " previous index is unchanged: free some space and run `qa index` again"
+        )
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return IndexUnwritable(
+            f"the index folder {root} cannot be written ({error.strerror}): make it writable,"
+            " or choose another folder with --index"
+        )
+    return IndexUnwritable(
+        f"the index could not be saved in {root} ({error.strerror or error}); the previous"
+        " index is unchanged"
+    )
 
 
-class IndexCorrupt(IndexProblem):
-    """A file of the index is missing, truncated or altered."""
-
-
-@dataclass(frozen=True)
-class BuildSpec:
-    """What an index must have been built with to be used as is."""
-
-    model: str
-    dimension: int
-    max_tokens: int
-    chunk_size: int
-    chunk_overlap: int
-    chunker_version: int
-    tokenizer_version: int
-    chunk_context: bool
-    reader_version: int
-
-    def as_manifest(self) -> dict[str, Any]:
-        return {
-            "model": {
-                "name": self.model,
-                "dimension": self.dimension,
-                "max_tokens": self.max_tokens,
-            },
-            "chunking": {
-                "size": self.chunk_size,
-                "overlap": self.chunk_overlap,
-                "chunker_version": self.chunker_version,
-                "tokenizer_version": self.tokenizer_version,
-                "context": self.chunk_context,
-                "reader_version": self.reader_version,
-            },
-        }
+# --- the store -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -147,7 +142,7 @@ class Snapshot:
     """
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     catalog: dict[str, CatalogEntry]
     documents: Mapping[str, Document]
     chunks: ChunkTable
@@ -169,46 +164,6 @@ class Snapshot:
     def years(self) -> frozenset[int]:
         """The years the corpus has documents of."""
         return frozenset(e.year for e in self.catalog.values() if e.year is not None)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _sampled_sha256(path: Path) -> str:
-    """The hash of SAMPLE_BLOCKS blocks spread evenly over the file, first and last included:
-    it catches a file replaced or rewritten, not a single byte flipped in the middle."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    last = max(size - SAMPLE_BLOCK_BYTES, 0)
-    with path.open("rb") as handle:
-        for number in range(SAMPLE_BLOCKS):
-            handle.seek(last * number // (SAMPLE_BLOCKS - 1))
-            digest.update(handle.read(SAMPLE_BLOCK_BYTES))
-    return digest.hexdigest()
-
-
-def _file_record(path: Path) -> dict[str, Any]:
-    size = path.stat().st_size
-    record: dict[str, Any] = {"bytes": size, "sha256": _sha256(path)}
-    if size > FULL_HASH_BYTES:
-        record["sampled_sha256"] = _sampled_sha256(path)
-    return record
-
-
-def _check_file(path: Path, expected: dict[str, Any], full_check: bool) -> None:
-    if not path.is_file() or path.stat().st_size != expected["bytes"]:
-        raise IndexCorrupt(f"index file {path} is missing or truncated")
-    if full_check or "sampled_sha256" not in expected:
-        intact = _sha256(path) == expected["sha256"]
-    else:
-        intact = _sampled_sha256(path) == expected["sampled_sha256"]
-    if not intact:
-        raise IndexCorrupt(f"index file {path} was altered")
 
 
 def _package_version() -> str:
@@ -244,40 +199,104 @@ class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def current(self) -> Path | None:
-        pointer = self.root / CURRENT
+    def _pointer(self) -> Pointer:
+        """What ``CURRENT`` says; IndexMissing if there is none, IndexCorrupt if it cannot be
+        read as a pointer (a byte flipped in it, or something else put in its place)."""
+        path = self.root / CURRENT
         try:
-            name = pointer.read_text(encoding="utf-8").strip()
+            data = read_bounded(path, POINTER_MAX_BYTES)
         except (FileNotFoundError, NotADirectoryError):
+            raise IndexMissing(f"no index yet in {self.root}") from None
+        except OSError as error:
+            raise IndexCorrupt(
+                f"the index pointer {path} cannot be read ({error.strerror or error})"
+            ) from error
+        match = _POINTER.fullmatch(data.decode("ascii", "replace"))
+        if match is None:
+            raise IndexCorrupt(
+                f"the index pointer {path} is damaged (it does not name an index version)"
+            )
+        version, size, digest = match.groups()
+        return Pointer(version, int(size) if size else None, digest)
+
+    def current(self) -> Path | None:
+        """The live version's folder, or None when there is none or ``CURRENT`` is unreadable
+        (cleaning then keeps the newest version, and a build replaces the pointer)."""
+        try:
+            pointer = self._pointer()
+        except IndexProblem:
             return None
-        path = self.root / name
-        return path if name and path.is_dir() else None
+        path = self.root / pointer.version
+        return path if path.is_dir() else None
+
+    def _manifest_json(self, pointer: Pointer) -> Any:
+        """The parsed manifest of the version ``pointer`` names, after checking its size and
+        hash against the pointer (when the pointer has them)."""
+        folder = self.root / pointer.version
+        path = folder / MANIFEST
+        if not folder.is_dir():
+            raise IndexCorrupt(
+                f"the index pointer {self.root / CURRENT} names version {pointer.version},"
+                " which is not there"
+            )
+        try:
+            data = read_bounded(path, MANIFEST_MAX_BYTES)
+        except OSError as error:
+            raise IndexCorrupt(
+                f"index manifest {path} cannot be read ({error.strerror or error})"
+            ) from error
+        if pointer.manifest_sha256 is not None and (
+            len(data) != pointer.manifest_bytes
+            or hashlib.sha256(data).hexdigest() != pointer.manifest_sha256
+        ):
+            raise IndexCorrupt(
+                f"index manifest {path} does not match its checksum in {CURRENT} (damaged or"
+                " edited)"
+            )
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            raise IndexCorrupt(f"index manifest {path} is not valid JSON ({error})") from error
 
     def read_manifest(self) -> dict[str, Any] | None:
-        """The live manifest, or None when there is no readable index."""
-        path = self.current()
-        if path is None:
-            return None
+        """The live manifest as parsed JSON, or None when there is no readable index.
+
+        Only for telling which format of qa wrote the index, which works for earlier formats
+        too (their manifests have other fields, and no checksum); :meth:`load` checks the rest.
+        """
         try:
-            manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            data = self._manifest_json(self._pointer())
+        except IndexProblem:
             return None
-        return manifest
+        return data if isinstance(data, dict) else None
 
     def clean(self) -> list[str]:
-        """Remove what interrupted builds left and versions older than the previous one."""
+        """Remove what interrupted builds left and versions older than the previous one.
+
+        Best effort: in a folder that cannot be written (read-only, say) nothing is removed,
+        with a warning if something should have been; the index still serves.
+        """
         if not self.root.is_dir():
             return []
-        with _writer_lock(self.root):
-            return self._clean()
+        try:
+            with _writer_lock(self.root):
+                return self._clean()
+        except OSError as error:
+            if self._leftovers():
+                log.warning("cannot clean the index folder %s (%s)", self.root, error)
+            return []
 
-    def _clean(self) -> list[str]:
+    def _leftovers(self) -> list[Path]:
         live = self.current()
         versions = sorted(p for p in self.root.glob("v-*") if p.is_dir() and p != live)
-        removed = [p for p in self.root.glob(".tmp-*")] + versions[:-1]
+        return [*self.root.glob(".tmp-*"), *versions[:-1]]
+
+    def _clean(self) -> list[str]:
+        removed = self._leftovers()
         for path in removed:
             shutil.rmtree(path, ignore_errors=True)
-        (self.root / f"{CURRENT}.tmp").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.root / f"{CURRENT}.tmp").unlink(missing_ok=True)
         return [p.name for p in removed]
 
     def save(
@@ -288,138 +307,177 @@ class IndexStore:
         embeddings: np.ndarray,
         vectors: VectorIndex,
         bm25: BM25Index,
-        skipped: dict[str, dict[str, str]] | None = None,
+        skipped: Mapping[str, SkippedFile] | None = None,
+        encoder: Path | None = None,
     ) -> Path:
-        """Write a complete new version and make it live; return its folder."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with _writer_lock(self.root):
-            return self._save(spec, documents, chunks, embeddings, vectors, bm25, skipped)
+        """Write a complete new version and make it live; return its folder.
 
-    def _save(
-        self,
-        spec: BuildSpec,
-        documents: list[Document],
-        chunks: list[Chunk],
-        embeddings: np.ndarray,
-        vectors: VectorIndex,
-        bm25: BM25Index,
-        skipped: dict[str, dict[str, str]] | None,
-    ) -> Path:
+        ``encoder`` is the query encoder (in this folder) the version is built with; its
+        record in the manifest makes every load check it. IndexUnwritable if the folder
+        cannot be written, the previous version still live.
+        """
+
+        def write(folder: Path) -> bytes:
+            return self._write_version(
+                folder, spec, documents, chunks, embeddings, vectors, bm25, skipped or {}, encoder
+            )
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with _writer_lock(self.root):
+                return self._save(write)
+        except OSError as error:
+            raise _unwritable(self.root, error) from error
+
+    def _save(self, write: Callable[[Path], bytes]) -> Path:
+        """Make a version folder with ``write`` (which returns the manifest's bytes), move it
+        into place and point ``CURRENT`` at it; on failure remove what was written."""
         self._clean()
         # Microseconds, so that names sort in build order even for builds within one second:
         # clean() keeps the newest non-live version, the one a reader may still be loading.
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"v-{stamp}-{uuid.uuid4().hex[:8]}"
         temporary = self.root / f".tmp-{name}"
-        temporary.mkdir()
-
-        write_tables(temporary, documents, chunks)
-        np.save(temporary / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
-        vectors.save(temporary / "vectors.faiss")
-        for array in _BM25_ARRAYS:
-            np.save(temporary / f"bm25_{array}.npy", getattr(bm25.weights, array))
-        (temporary / "bm25_vocabulary.json").write_text(
-            json.dumps(bm25.vocabulary), encoding="utf-8"
-        )
-
-        rows: dict[str, dict[str, Any]] = {}
-        for row, chunk in enumerate(chunks):
-            entry = rows.setdefault(chunk.source, {"first_row": row, "rows": 0})
-            entry["rows"] += 1
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "package_version": _package_version(),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **spec.as_manifest(),
-            "counts": {"documents": len(documents), "chunks": len(chunks)},
-            "vector_index": {"kind": vectors.kind, "rows": vectors.size},
-            "documents": {
-                d.source: {
-                    "hash": d.content_hash,
-                    **rows.get(d.source, {"first_row": 0, "rows": 0}),
-                }
-                for d in documents
-            },
-            "skipped": skipped or {},
-            "files": {file: _file_record(temporary / file) for file in _FILES},
-        }
-        (temporary / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-        for file in (*_FILES, MANIFEST):
-            with (temporary / file).open("rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_folder(temporary)
-
         final = self.root / name
-        temporary.rename(final)
+        try:
+            temporary.mkdir()
+            manifest = write(temporary)
+            temporary.rename(final)
+        except OSError:  # a full disk, say: give back the space this build took
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
         pointer = self.root / f"{CURRENT}.tmp"
-        pointer.write_text(name + "\n", encoding="utf-8")
-        with pointer.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(pointer, self.root / CURRENT)
-        _fsync_folder(self.root)
+        try:
+            pointer.write_text(pointer_text(name, manifest), encoding="ascii")
+            with pointer.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(pointer, self.root / CURRENT)
+        except OSError:
+            shutil.rmtree(final, ignore_errors=True)
+            pointer.unlink(missing_ok=True)
+            raise
+        try:
+            _fsync_folder(self.root)
+        except OSError as error:  # the new version is live already: nothing to undo
+            log.warning("cannot sync the index folder %s (%s)", self.root, error)
         self._clean()
         return final
+
+    def _write_version(
+        self,
+        folder: Path,
+        spec: BuildSpec,
+        documents: list[Document],
+        chunks: list[Chunk],
+        embeddings: np.ndarray,
+        vectors: VectorIndex,
+        bm25: BM25Index,
+        skipped: Mapping[str, SkippedFile],
+        encoder: Path | None,
+    ) -> bytes:
+        """Write every file of a version into ``folder`` and sync them; return the manifest."""
+        write_tables(folder, documents, chunks)
+        np.save(folder / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+        try:
+            vectors.save(folder / "vectors.faiss")
+        except RuntimeError as error:  # faiss reports a failed write with the reason in words
+            code = next((c for c in _WRITE_ERRORS if os.strerror(c) in str(error)), errno.EIO)
+            raise OSError(code, os.strerror(code), str(folder / "vectors.faiss")) from error
+        for array in BM25_ARRAYS:
+            np.save(folder / f"bm25_{array}.npy", getattr(bm25.weights, array))
+        (folder / "bm25_vocabulary.json").write_text(json.dumps(bm25.vocabulary), encoding="utf-8")
+
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            package_version=_package_version(),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            spec=spec,
+            documents=len(documents),
+            chunks=len(chunks),
+            vector_kind=vectors.kind,
+            hashes={d.source: d.content_hash for d in documents},
+            skipped=skipped,
+            files={file: file_record(folder / file) for file in FILES},
+            encoder=None
+            if encoder is None
+            else EncoderRecord(
+                encoder.relative_to(self.root).as_posix(), file_record(encoder, always_full=True)
+            ),
+        )
+        data = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False).encode("utf-8")
+        (folder / MANIFEST).write_bytes(data)
+        for file in (*FILES, MANIFEST):
+            with (folder / file).open("rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_folder(folder)
+        return data
 
     def load(self, spec: BuildSpec | None = None, full_check: bool = False) -> Snapshot:
         """The live version, checked against ``spec`` field by field and file by file
         (every byte of every file with ``full_check``)."""
-        path = self.current()
-        if path is None:
-            raise IndexMissing(f"no index yet in {self.root}", fix="qa index")
-        try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+        pointer = self._pointer()
+        data = self._manifest_json(pointer)
+        found = data.get("format_version") if isinstance(data, dict) else None
+        if found != FORMAT_VERSION:
+            raise IndexOutdated(
+                f"unsupported index format {shown(found)} (this version reads {FORMAT_VERSION})"
+            )
+        folder = self.root / pointer.version
+        if pointer.manifest_sha256 is None:  # this format always writes it
             raise IndexCorrupt(
-                f"index manifest {path / MANIFEST} is unreadable ({error})"
+                f"the index pointer {self.root / CURRENT} has lost the checksum of its manifest"
+            )
+        try:
+            manifest = Manifest.from_json(data)
+        except ManifestError as error:
+            raise IndexCorrupt(
+                f"index manifest {folder / MANIFEST} is invalid ({error})"
             ) from error
-        check_manifest(manifest, spec)
-        for file, expected in manifest["files"].items():
-            _check_file(path / file, expected, full_check)
-        return _read_snapshot(path, manifest)
+        _check_spec(manifest, spec)
+        for file, expected in manifest.files.items():
+            _check_file(folder / file, expected, full_check)
+        if manifest.encoder is not None:
+            # In full at every load: one flipped weight changes every question's vector.
+            _check_file(self.root / manifest.encoder.file, manifest.encoder.record, True)
+        return _read_snapshot(folder, manifest)
 
 
-def check_manifest(manifest: dict[str, Any], spec: BuildSpec | None) -> None:
-    """Raise IndexOutdated for another format version, else IndexIncompatible naming the first
-    field that differs from ``spec``."""
-    found = manifest.get("format_version")
-    if found != FORMAT_VERSION:
-        raise IndexOutdated(
-            f"unsupported index format {found!r} (this version reads {FORMAT_VERSION})"
-        )
+def _check_file(path: Path, expected: FileRecord, full_check: bool) -> None:
+    problem = file_problem(path, expected, full_check)
+    if problem is not None:
+        raise IndexCorrupt(f"index file {path} {problem}")
+
+
+def _check_spec(manifest: Manifest, spec: BuildSpec | None) -> None:
+    """Raise IndexIncompatible naming the first field that differs from ``spec``."""
     if spec is None:
         return
-    expected = spec.as_manifest()
+    built, expected = manifest.spec.as_manifest(), spec.as_manifest()
     for group in ("model", "chunking"):
         for key, value in expected[group].items():
-            actual = manifest.get(group, {}).get(key)
+            actual = built[group][key]
             if actual != value:
                 raise IndexIncompatible(
                     f"index was built with {group}.{key} = {actual!r} but the settings ask for {value!r}"
                 )
 
 
-def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
+def _read_snapshot(path: Path, manifest: Manifest) -> Snapshot:
+    """The version's files, mapped, and checked against each other and the manifest: any
+    disagreement is IndexCorrupt, never a wrong row."""
     try:
         catalog, documents, chunks = read_tables(path)
-    except (TableError, KeyError, ValueError) as error:
+        embeddings = load_array(path / "embeddings.npy")
+        data, indices, indptr = (load_array(path / f"bm25_{array}.npy") for array in BM25_ARRAYS)
+        vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
+        _check_agreement(manifest, catalog, chunks, embeddings, (data, indices, indptr), vocabulary)
+        rows_of = chunks.document_rows()
+        weights = sp.csr_matrix(
+            (data, indices, indptr), shape=(len(vocabulary), len(chunks)), copy=False
+        )
+    except (TableError, OSError, ValueError, TypeError, KeyError, IndexError) as error:
         raise IndexCorrupt(f"index {path} is unreadable ({error})") from error
-    embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
-    data, indices, indptr = (
-        np.load(path / f"bm25_{array}.npy", mmap_mode="r") for array in _BM25_ARRAYS
-    )
-    vocabulary = json.loads((path / "bm25_vocabulary.json").read_text(encoding="utf-8"))
-    if len(chunks) != len(embeddings) or len(indptr) != len(vocabulary) + 1:
-        raise IndexCorrupt(f"index {path} has inconsistent row counts")
-    weights = sp.csr_matrix(
-        (data, indices, indptr), shape=(len(vocabulary), len(chunks)), copy=False
-    )
-    rows_of = {
-        source: range(entry["first_row"], entry["first_row"] + entry["rows"])
-        for source, entry in manifest["documents"].items()
-    }
-    vectors = _read_vectors(path / "vectors.faiss", manifest, len(chunks))
+    vectors = _read_vectors(path / "vectors.faiss", manifest)
     return Snapshot(
         path=path,
         manifest=manifest,
@@ -433,16 +491,56 @@ def _read_snapshot(path: Path, manifest: dict[str, Any]) -> Snapshot:
     )
 
 
-def _read_vectors(path: Path, manifest: dict[str, Any], rows: int) -> VectorIndex:
-    """The vector index, which must be of the kind and size the manifest names."""
+def _check_agreement(
+    manifest: Manifest,
+    catalog: Mapping[str, CatalogEntry],
+    chunks: ChunkTable,
+    embeddings: np.ndarray,
+    bm25: tuple[np.ndarray, np.ndarray, np.ndarray],
+    vocabulary: object,
+) -> None:
+    """TableError unless the files agree with the manifest and with each other in counts,
+    shapes, types and document hashes (the cheap checks: nothing scans the BM25 postings)."""
+    rows = len(chunks)
+    if manifest.chunks != rows or len(embeddings) != rows:
+        raise TableError(
+            f"the manifest counts {manifest.chunks} chunks, the tables {rows}"
+            f" and the embeddings {len(embeddings)}"
+        )
+    if {s: e.content_hash for s, e in catalog.items()} != dict(manifest.hashes):
+        raise TableError("the documents of the tables are not those of the manifest")
+    if embeddings.dtype != np.float32 or embeddings.shape[1:] != (manifest.spec.dimension,):
+        raise TableError(f"embeddings.npy holds {embeddings.dtype} rows of {embeddings.shape[1:]}")
+    data, indices, indptr = bm25
+    if not isinstance(vocabulary, dict):
+        raise TableError("bm25_vocabulary.json is not a map of terms to rows")
+    terms = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
+    if (
+        len(indptr) != len(terms) + 1
+        or len(data) != len(indices)
+        or int(indptr[0]) != 0
+        or int(indptr[-1]) != len(data)
+        or bool((np.diff(indptr) < 0).any())
+        or (
+            len(terms)
+            and (terms.min() < 0 or terms.max() >= len(terms) or np.bincount(terms).max() > 1)
+        )
+    ):
+        raise TableError("the BM25 arrays and vocabulary do not fit together")
+
+
+def _read_vectors(path: Path, manifest: Manifest) -> VectorIndex:
+    """The vector index, which must be of the kind, size and dimension the manifest names."""
     try:
         vectors = VectorIndex.load(path)
     except RuntimeError as error:  # faiss raises RuntimeError for any unreadable file
         raise IndexCorrupt(f"index file {path} is unreadable") from error
-    expected = manifest.get("vector_index", {"kind": "flat", "rows": rows})
-    if (vectors.kind, vectors.size) != (expected.get("kind"), expected.get("rows", rows)):
+    found = (vectors.kind, vectors.size, int(vectors.index.d))
+    expected = (manifest.vector_kind, manifest.chunks, manifest.spec.dimension)
+    if found != expected:
         raise IndexCorrupt(
-            f"index file {path} holds a {vectors.kind} index of {vectors.size} rows but the"
-            f" manifest names a {expected.get('kind')} index of {expected.get('rows')} rows"
+            f"index file {path} holds a {found[0]} index of {found[1]} rows of dimension"
+            f" {found[2]} but the manifest names a {expected[0]} index of {expected[1]} rows of"
+            f" dimension {expected[2]}"
         )
     return vectors

@@ -22,6 +22,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from qa.index.problems import IndexCorrupt
 from qa.types import CatalogEntry, Chunk, Document, DocumentKind
 
 TEXTS = "texts.txt"
@@ -115,12 +116,36 @@ def write_tables(folder: Path, documents: Sequence[Document], chunks: Sequence[C
     (folder / LABELS).write_text(json.dumps(list(labels), ensure_ascii=False), encoding="utf-8")
 
 
+def load_array(path: Path) -> np.ndarray:
+    """The array saved at ``path``, memory-mapped; TableError if it cannot be read as one.
+
+    numpy parses the header with Python's tokenizer and raises a dozen kinds of error for a
+    damaged one (ValueError, SyntaxError, TokenError, ...): all mean the same here.
+    """
+    try:
+        array: np.ndarray = np.load(path, mmap_mode="r")
+    except Exception as error:
+        raise TableError(f"{path} is not a readable array ({error!r})") from error
+    return array
+
+
 def _map(path: Path) -> mmap.mmap | bytes:
     """The file's bytes, mapped read-only (an empty file cannot be mapped)."""
     with path.open("rb") as handle:
         if path.stat().st_size == 0:
             return b""
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _decoded(texts: mmap.mmap | bytes, start: int, end: int) -> str:
+    """The text between two byte offsets of the texts file. A load checks a large texts file by
+    samples only, so a damaged byte may first be met here: IndexCorrupt, not a traceback."""
+    try:
+        return texts[start:end].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexCorrupt(
+            f"the index's {TEXTS} is damaged (not UTF-8 at byte {start + error.start})"
+        ) from error
 
 
 class DocumentTable(Mapping[str, Document]):
@@ -141,8 +166,9 @@ class DocumentTable(Mapping[str, Document]):
     def __getitem__(self, source: str) -> Document:
         entry = self._catalog[source]
         start, end = self._spans[source]
-        text = self._texts[start:end].decode("utf-8")
-        return Document(**vars(entry), text=text, pages=self._pages[source])
+        return Document(
+            **vars(entry), text=_decoded(self._texts, start, end), pages=self._pages[source]
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._catalog)
@@ -183,7 +209,7 @@ class ChunkTable(Sequence[Chunk]):
             self._sources[int(row["document"])],
             int(row["start"]),
             int(row["end"]),
-            self._texts[int(row["byte_start"]) : int(row["byte_end"])].decode("utf-8"),
+            _decoded(self._texts, int(row["byte_start"]), int(row["byte_end"])),
             self._label(int(row["section"])),
             self._label(int(row["paragraph"])),
             int(row["page"]) or None,
@@ -201,6 +227,26 @@ class ChunkTable(Sequence[Chunk]):
         ends = np.asarray(self._columns["end"][rows.start : rows.stop])
         holding = np.flatnonzero((starts <= offset) & (offset < ends))
         return rows.start + int(holding[0]) if len(holding) else rows.start
+
+    def document_rows(self) -> dict[str, range]:
+        """The rows of each document, read from the document column (one pass, no text).
+
+        The column is the truth about which passage belongs to which document, so no other
+        record of row ranges can disagree with it; TableError if a document's rows are not
+        consecutive, as :func:`write_tables` writes them.
+        """
+        rows = {source: range(0) for source in self._sources}
+        column = np.asarray(self._columns["document"])
+        if not len(column):
+            return rows
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(column)) + 1))
+        ends = np.append(starts[1:], len(column))
+        owners = column[starts]
+        if len(np.unique(owners)) != len(owners):
+            raise TableError("the chunks of a document are not consecutive rows")
+        for owner, start, end in zip(owners.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            rows[self._sources[owner]] = range(start, end)
+        return rows
 
     def _label(self, number: int) -> str | None:
         return None if number == NO_LABEL else self._labels[number]
@@ -226,13 +272,22 @@ def read_tables(
     }
     spans = {r["source"]: (int(r["bytes"][0]), int(r["bytes"][1])) for r in records}
     texts = _map(folder / TEXTS)
-    columns = np.load(folder / CHUNKS, mmap_mode="r")
+    columns = load_array(folder / CHUNKS)
     labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
-    if columns.dtype != CHUNK_COLUMNS:
+    if len(catalog) != len(records) or not all(
+        0 <= a <= b <= len(texts) for a, b in spans.values()
+    ):
+        raise TableError(f"{folder / DOCUMENTS} repeats a source or points past the texts")
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise TableError(f"{folder / LABELS} is not a list of labels")
+    if columns.dtype != CHUNK_COLUMNS or columns.ndim != 1:
         raise TableError(f"{folder / CHUNKS} has columns {columns.dtype}, not {CHUNK_COLUMNS}")
     if len(columns) and (
-        int(columns["document"].max()) >= len(records)
+        not 0 <= int(columns["document"].min()) <= int(columns["document"].max()) < len(records)
+        or int(columns["byte_start"].min()) < 0
         or int(columns["byte_end"].max()) > len(texts)
+        or bool((columns["byte_start"] > columns["byte_end"]).any())
+        or min(int(columns["section"].min()), int(columns["paragraph"].min())) < NO_LABEL
         or max(int(columns["section"].max()), int(columns["paragraph"].max())) >= len(labels)
     ):
         raise TableError(f"{folder / CHUNKS} points past the documents, texts or labels")

@@ -133,18 +133,18 @@ def _scored(
 ) -> _Scored:
     """``candidates`` with their relevance to ``question``.
 
-    Only the question and the single sentences are encoded, in one call; a list's vector
-    is the mean of its sentences' vectors, since encoding it whole would pad every
-    sentence of the batch to the list's length.
+    Only the question and the single sentences are encoded (the question as a query, the
+    sentences as passages); a list's vector is the mean of its sentences' vectors, since
+    encoding it whole would pad every sentence of the batch to the list's length.
     """
     sentences = [_quote(hit, *span) for hit in hits for span in sentence_spans(hit.chunk.text)]
-    encoded = embedder.encode([question, *(s.text for s in sentences)])
+    query = embedder.encode_queries([question])[0]
     membership = np.array([[_contains(c, s) for s in sentences] for c in candidates], np.float32)
-    vectors = membership @ encoded[1:]
+    vectors = membership @ embedder.encode([s.text for s in sentences])
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     terms = [frozenset(tokenize(c.text)) for c in candidates]
     relevance = (
-        vectors @ encoded[0]
+        vectors @ query
         + LEXICAL_WEIGHT * term_coverage(tokenize(question), terms)
         + RANK_WEIGHT / np.array([c.rank for c in candidates], dtype=np.float32)
     )

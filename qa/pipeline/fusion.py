@@ -1,6 +1,8 @@
 """Combine several rankings of the same rows into one (pure functions).
 
 A ranking is ``(rows, scores)``: row numbers best first and their scores.
+:func:`fuse` applies the method a :class:`qa.types.Fusion` setting names to the lexical
+and dense rankings.
 """
 
 from __future__ import annotations
@@ -9,7 +11,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.types import Fusion
+
 Ranking = tuple[np.ndarray, np.ndarray]
+
+DBSF_SPREAD = 3.0
+"""Distribution-based score fusion maps mean ± this many standard deviations to 0..1."""
+
+
+def fuse(
+    method: Fusion, lexical: Ranking, dense: Ranking, lexical_weight: float, rrf_k: int
+) -> Ranking:
+    """The hybrid ranking of ``lexical`` and ``dense`` by ``method``; ``lexical_weight``
+    is used by weighted fusion (dense gets the rest), ``rrf_k`` by RRF."""
+    if method == Fusion.WEIGHTED:
+        return weighted_score_fusion([lexical, dense], [lexical_weight, 1 - lexical_weight])
+    if method == Fusion.DBSF:
+        return distribution_based_score_fusion([lexical, dense])
+    return reciprocal_rank_fusion([lexical, dense], k=rrf_k)
 
 
 def reciprocal_rank_fusion(
@@ -44,6 +63,31 @@ def weighted_score_fusion(rankings: Sequence[Ranking], weights: Sequence[float])
         for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
             normalised = (score - low) / span if span > 0 else 1.0
             fused[row] = fused.get(row, 0.0) + weight * normalised
+    return _sorted(fused)
+
+
+def distribution_based_score_fusion(rankings: Sequence[Ranking]) -> Ranking:
+    """Sum of scores normalised per ranking by its own distribution: mean − 3σ → 0,
+    mean + 3σ → 1; a row missing from a ranking gets 0 there.
+
+    Min-max normalisation (:func:`weighted_score_fusion`) lets one outlier squeeze every
+    other score of its ranking towards 0, and BM25 and cosine scores spread differently
+    from one question to the next; the mean and spread of the whole candidate list are
+    steadier anchors. This is Qdrant's DBSF; Haystack's ``DISTRIBUTION_BASED_RANK_FUSION``
+    normalises the same way but keeps the larger of a row's scores instead of the sum.
+    A ranking whose scores are all equal says nothing about the question and adds 0.
+    """
+    fused: dict[int, float] = {}
+    for rows, scores in rankings:
+        if len(rows) == 0:
+            continue
+        values = scores.astype(np.float64)
+        mean, spread = float(values.mean()), float(values.std())
+        low = mean - DBSF_SPREAD * spread
+        span = 2 * DBSF_SPREAD * spread
+        for row, score in zip(rows.tolist(), values.tolist(), strict=True):
+            normalised = (score - low) / span if span > 0 else 0.0
+            fused[row] = fused.get(row, 0.0) + normalised
     return _sorted(fused)
 
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.store import Snapshot
-from qa.pipeline.fusion import Ranking, reciprocal_rank_fusion, weighted_score_fusion
+from qa.pipeline.fusion import Ranking, fuse
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
 from qa.settings import Settings
-from qa.types import Filters, Fusion, Mode
+from qa.types import Filters, Mode
 
 _EMPTY: Ranking = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
@@ -97,12 +97,24 @@ def retrieve(
         fused = lexical
     elif query.mode == Mode.DENSE:
         fused = dense
-    elif settings.fusion == Fusion.WEIGHTED:
-        weight = settings.lexical_weight
-        fused = weighted_score_fusion([lexical, dense], [weight, 1 - weight])
     else:
-        fused = reciprocal_rank_fusion([lexical, dense], k=settings.rrf_k)
-    _timed(timings, "fusion", started)
+        fused = fuse(settings.fusion, lexical, dense, settings.lexical_weight, settings.rrf_k)
+    started = _timed(timings, "fusion", started)
+    if settings.rerank_depth and query.mode == Mode.HYBRID and not query.blank:
+        from qa.pipeline.rerank import load_cross_encoder, rerank
+
+        def text_of(row: int) -> str:
+            return snapshot.chunks[row].text
+
+        fused = rerank(
+            fused,
+            query.text,
+            text_of,
+            load_cross_encoder(),
+            settings.rerank_depth,
+            settings.rerank_weight,
+        )
+        _timed(timings, "rerank", started)
     return Rankings(fused, lexical, dense)
 
 

@@ -68,7 +68,7 @@ def understand(
     text = _SURROGATES.sub("\ufffd", question)
     vector = None
     if mode != Mode.LEXICAL and text.strip():
-        vector = embedder.encode([text])[0]
+        vector = embedder.encode_queries([text])[0]
     timeframe = read_timeframe(text)
     sides = timeframe.sides(corpus_years)
     return Query(

@@ -99,7 +99,11 @@ class JudgementStage:
         rows, vectors, owners = self._records(snapshot)
         if not rows:
             return Found(())
-        vector = query.vector if query.vector is not None else self.embedder.encode([query.text])[0]
+        vector = (
+            query.vector
+            if query.vector is not None
+            else self.embedder.encode_queries([query.text])[0]
+        )
         similarity = np.zeros(len(rows), np.float32)
         np.maximum.at(similarity, owners, vectors @ vector)
         candidates = [

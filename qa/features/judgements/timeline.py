@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.features.judgements.extract import Form, Grade, Judgement
+from qa.features.matching import mutual_best
 from qa.index.embedders import Embedder
 from qa.text import WORD
 from qa.types import CatalogEntry, year_of
@@ -125,18 +126,6 @@ def whole_service(aspect: str, organisation: str | None) -> bool:
     return bool(words) and words <= _WHOLE_SERVICE
 
 
-def _mutual_best(similarity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    if similarity.size == 0:
-        return []
-    best_column = similarity.argmax(axis=1)
-    best_row = similarity.argmax(axis=0)
-    return [
-        (row, int(column))
-        for row, column in enumerate(best_column)
-        if best_row[column] == row and similarity[row, column] >= threshold
-    ]
-
-
 class _Groups:
     """Union-find over aspect wordings (lower-cased)."""
 
@@ -191,7 +180,7 @@ def judgement_rows(
             continue
         left, right = by_inspection[earlier], by_inspection[later]
         similarity = np.array([[vectors[a] @ vectors[b] for b in right] for a in left])
-        for row, column in _mutual_best(similarity, threshold):
+        for row, column in mutual_best(similarity, threshold):
             groups.join(left[row], right[column])
     return _rows(judgements, catalog, organisation_of, groups)
 

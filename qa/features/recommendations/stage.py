@@ -1,0 +1,130 @@
+"""The question path's recommendations feature: a question about what reports asked to
+improve is answered from the tracked items."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.features.recommendations.records import TrackedRecommendation
+from qa.features.recommendations.track import snapshot_recommendations
+from qa.index.embedders import Embedder
+from qa.index.store import Snapshot
+from qa.pipeline.select import Candidate
+from qa.pipeline.understand import Query
+from qa.types import AnswerSentence, Hit, Status
+
+_QUESTION_CUE = re.compile(
+    r"\brecommend\w*|\bareas?\s+(?:for|of|requiring|needing|that\s+need\w*|which\s+need\w*)\s+"
+    r"(?:further\s+)?(?:improv|develop)\w*|\bneed(?:s|ed)?\s+(?:to\s+)?improv\w*",
+    re.IGNORECASE,
+)
+
+
+def asks_about_recommendations(question: str) -> bool:
+    """Whether a question is about what reports asked to improve, so the tracked items answer it."""
+    return bool(_QUESTION_CUE.search(question))
+
+
+_STATUS_CUES = {
+    Status.REPEATED: re.compile(
+        r"\b(?:remain\w*|still|repeat\w*|again|persist\w*|outstanding)\b", re.I
+    ),
+    Status.ADDRESSED: re.compile(
+        r"\b(?:resolv\w*|address\w*|progress\w*|improved|met|fixed|achiev\w*|implement\w*)\b", re.I
+    ),
+    Status.NEW: re.compile(r"\b(?:new|first\s+(?:raised|made|time))\b", re.I),
+}
+
+
+def statuses_asked(question: str) -> frozenset[Status]:
+    """The statuses a question about recommendations asks for; empty means all of them."""
+    return frozenset(status for status, cue in _STATUS_CUES.items() if cue.search(question))
+
+
+class RecommendationStage:
+    """The question path's recommendations feature: for a question about what reports
+    asked to improve, the tracked items (and the progress reported on them) lead the
+    candidates, and the answer quotes the items with the status asked for.
+
+    Only a corpus of at most ``up_to_documents`` documents is tracked within a question
+    (tracking takes about 0.4 s per document); a larger one only once tracked elsewhere
+    (the Recommendations tab, ``qa recommendations``), so search stays interactive.
+    """
+
+    def __init__(self, embedder: Embedder, up_to_documents: int) -> None:
+        self.embedder = embedder
+        self.up_to_documents = up_to_documents
+
+    def applies(self, query: Query) -> bool:
+        return asks_about_recommendations(query.text)
+
+    def _tracked(self, snapshot: Snapshot) -> list[TrackedRecommendation]:
+        return snapshot_recommendations(snapshot, self.embedder, self.up_to_documents)
+
+    def lift(
+        self, snapshot: Snapshot, query: Query, candidates: list[Candidate]
+    ) -> list[Candidate]:
+        """Candidates with the passages holding tracked items, and the progress reported on
+        them, ahead of the rest (in fused order); only the reports of the periods the question
+        names count, when it names any."""
+        rows = set()
+        for tracked in self._tracked(snapshot):
+            places = [(tracked.recommendation.source, tracked.recommendation.places[0].start)]
+            if tracked.evidence is not None:
+                places.append((tracked.evidence.source, tracked.evidence.place.start))
+            for source, offset in places:
+                year = snapshot.catalog[source].year
+                if not query.sides or any(side.holds(year) for side in query.sides):
+                    rows.add(snapshot.chunks.row_at(snapshot.rows_of[source], offset))
+        if not rows:
+            return candidates
+        top = max((c.score for c in candidates), default=0.0)
+        known = {c.row for c in candidates}
+        missing = []
+        for row in sorted(rows - known):
+            source = snapshot.chunks.source_of(row)
+            missing.append(Candidate(row, 0.0, source, snapshot.catalog[source].year))
+        lifted = [
+            Candidate(c.row, c.score + top, c.source, c.year) if c.row in rows else c
+            for c in [*candidates, *missing]
+        ]
+        return sorted(lifted, key=lambda c: -c.score)
+
+    def answer(
+        self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], limit: int
+    ) -> tuple[AnswerSentence, ...]:
+        """The tracked items the question asks about ("remained": the repeated ones, with
+        the later report's wording), quoted from the passages shown, oldest report first;
+        addressed items bring the sentence that reports the progress."""
+        wanted = statuses_asked(query.text)
+        quoted: dict[tuple[str, int], AnswerSentence] = {}
+        for tracked in self._tracked(snapshot):
+            item = tracked.recommendation
+            year = snapshot.catalog[item.source].year
+            if (query.sides and not any(side.holds(year) for side in query.sides)) or (
+                wanted and tracked.status not in wanted
+            ):
+                continue
+            spans = [(item.source, place) for place in item.places]
+            if tracked.evidence is not None:
+                spans.append((tracked.evidence.source, tracked.evidence.place))
+            for source, place in spans:
+                hit = next(
+                    (
+                        h
+                        for h in hits
+                        if h.chunk.source == source
+                        and h.chunk.start <= place.start
+                        and place.end <= h.chunk.end
+                    ),
+                    None,
+                )
+                if hit is not None and (source, place.start) not in quoted:
+                    text = snapshot.documents[source].text[place.start : place.end]
+                    quoted[(source, place.start)] = AnswerSentence(
+                        text, hit.rank, source, place.start, place.end
+                    )
+                    if source == item.source:
+                        break  # one place per item; the progress sentence may follow
+        return tuple(quoted.values())[:limit]
