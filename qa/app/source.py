@@ -25,8 +25,8 @@ from qa.types import Document
 
 SOURCE_HEIGHT = 560
 
-# Pixels per PDF point: an A4 page is 1190 px wide, sharp at half a large dialog's width on a
-# screen of two device pixels per CSS pixel. About 300 KB of PNG per page.
+# Pixels per PDF point: an A4 page is 1190 px wide, sharp in the dialog's page column (about
+# 700 px) on a screen of two device pixels per CSS pixel. About 300 KB of PNG per page.
 PAGE_SCALE = 2.0
 
 
