@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     _settings_arguments(ask)
 
     evaluate = commands.add_parser(
-        "eval", help="measure retrieval on the reference questions (or a BEIR dataset), every mode"
+        "eval",
+        help="measure retrieval and answers on the reference questions and on outside BEIR"
+        " datasets, every mode, beside a naive anchor",
     )
     evaluate.add_argument(
         "--questions", type=Path, help="reference set (default: eval/questions.jsonl)"
@@ -97,14 +100,40 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--compare", type=Path, metavar="OLD.json", help="show the change against this report"
     )
-    evaluate.add_argument(
+    outside = evaluate.add_mutually_exclusive_group()
+    outside.add_argument(
         "--beir",
         type=Path,
+        action="append",
+        default=[],
         metavar="DIR",
-        help="evaluate on a BEIR dataset instead; with it, --index is the folder for its"
-        " documents and index (default DIR/.qa-index)",
+        help="also evaluate this BEIR dataset (repeatable); the shared Medline beside the"
+        " checkout (../shared/beir/med) is evaluated too when present, unless --beir-only",
+    )
+    outside.add_argument(
+        "--no-beir", action="store_true", help="skip every BEIR dataset: only the reference set"
+    )
+    evaluate.add_argument(
+        "--beir-only",
+        action="store_true",
+        help="skip the reference set: only the BEIR datasets (--beir, else the shared Medline)",
     )
     evaluate.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    evaluate.add_argument(
+        "--work",
+        type=Path,
+        help="folder for the BEIR datasets' documents and indexes and the anchor's vectors,"
+        " reused while unchanged (default OUT/work)",
+    )
+    evaluate.add_argument(
+        "--copy-from",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="first copy the files of folder SRC into --corpus (repeatable): a corpus of"
+        " several folders, e.g. ../shared/ilacs/reports and corpus for eval/ilacs",
+    )
     _settings_arguments(evaluate)
 
     recommendations = commands.add_parser(
@@ -345,59 +374,48 @@ def run_judgements(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.evaluation.beir import BeirError
     from qa.evaluation.compare import format_comparison
+    from qa.evaluation.markdown import write_reports
     from qa.evaluation.metrics import SHOWN_PASSAGES
-    from qa.evaluation.reference import default_paths, load_reference_set, validate_reference_set
-    from qa.evaluation.render import format_failures, format_table, write_reports
-    from qa.evaluation.report import Report
+    from qa.evaluation.reference import ReferenceSetError, project_root
+    from qa.evaluation.render import format_failures, format_run
     from qa.evaluation.report_json import ReportError, read_report
+    from qa.evaluation.suite import assemble_corpus, plan_eval, run_plan
 
     if args.k < SHOWN_PASSAGES:
         print(f"qa eval: --k must be at least {SHOWN_PASSAGES}", file=sys.stderr)
         return 2
-    questions_default, out_default = default_paths()
-    out = args.out or out_default
+    root = project_root()
+    out = args.out or root / "reports"
     try:
         previous = read_report(args.compare) if args.compare else None
-    except ReportError as error:
+        if args.copy_from:
+            assemble_corpus(args.copy_from, settings.corpus)
+        plan = plan_eval(
+            settings,
+            root,
+            questions=args.questions,
+            beir=args.beir,
+            default_beir=not args.no_beir and not (args.beir_only and args.beir),
+            work=args.work or out / "work",
+            k=args.k,
+            split=args.split,
+            reference=not args.beir_only,
+        )
+        open_searcher = partial(_open_searcher, settings, update=True, verbose=args.verbose)
+        run, questions = run_plan(plan, open_searcher, _Bar)
+    except (ReportError, ReferenceSetError, BeirError, ValueError) as error:
         print(f"qa eval: {error}", file=sys.stderr)
         return 2
-    report: Report
-    if args.beir:
-        from qa.evaluation.beir import BeirError, evaluate_beir, load_beir
-        from qa.evaluation.render import format_beir_table, write_beir_reports
-        from qa.index.embedders import load_embedder
-
-        try:
-            dataset = load_beir(args.beir, args.split)
-        except BeirError as error:
-            print(f"qa eval: {error}", file=sys.stderr)
-            return 2
-        workspace = args.index or args.beir / ".qa-index"
-        embedder = load_embedder(settings.model, settings.batch_size)
-        report = evaluate_beir(dataset, settings, embedder, workspace, args.split, progress=_Bar)
-        print(format_beir_table(report))
-        paths = write_beir_reports(report, out, previous)
-    else:
-        from qa.evaluation.run import evaluate
-
-        _require_corpus(settings)
-        path = args.questions or questions_default
-        problems = validate_reference_set(path, settings.corpus, settings.max_file_bytes)
-        if problems:
-            print("\n".join(problems), file=sys.stderr)
-            print(f"qa eval: {len(problems)} problem(s) in {path}", file=sys.stderr)
-            return 2
-        searcher = _open_searcher(settings, update=True, verbose=args.verbose)
-        questions = load_reference_set(path)
-        report = evaluate(searcher, questions, k=args.k, questions_file=str(path))
-        print(format_table(report))
-        if args.verbose and report.failures():
-            failures = format_failures(report, questions)
-            print("\nFailures (evidence not in the top 5):\n" + failures)
-        paths = write_reports(report, questions, out, previous)
+    print(format_run(run))
+    if args.verbose and run.reference is not None and run.reference.failures():
+        print(
+            "\nFailures (evidence not in the top 5):\n" + format_failures(run.reference, questions)
+        )
+    paths = write_reports(run, questions, out, previous)
     if previous is not None:
-        print("\n" + format_comparison(previous, report))
+        print("\n" + format_comparison(previous, run))
     print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from qa import cli
-from qa.evaluation import beir, compare, metrics, reference, render, run
+from qa.evaluation import beir, compare, markdown, metrics, reference, render, run
+from qa.evaluation.answers import AnswerFigures
 from qa.evaluation.metrics import OVERALL, evidence_metrics, first_cover_ranks
 from qa.evaluation.reference import Evidence, Question, QuestionType
 from qa.evaluation.report import (
+    EvaluationRun,
     Latency,
     LowConfidence,
     ModeSummary,
@@ -24,7 +26,7 @@ from qa.evaluation.report import (
     ReferenceReport,
     TypeSummary,
 )
-from qa.evaluation.report_json import ReportError, read_report, report_json, write_json
+from qa.evaluation.report_json import ReportError, part_json, read_report, run_json, write_json
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
 from qa.search import Searcher
@@ -367,7 +369,7 @@ def test_evaluate_writes_json_markdown_and_chart(
     searcher = Searcher.open(settings, HashingEmbedder())
     questions = reference.load_reference_set(questions_path)
     report = run.evaluate(searcher, questions, k=10)
-    record = report_json(report)
+    record = part_json(report)
     assert set(record["modes"]) == {"lexical", "dense", "hybrid"}
     lexical = record["modes"]["lexical"]
     assert lexical["questions"] == {"number": 1, "fact": 1, "cross_document": 1, "overall": 3}
@@ -378,12 +380,12 @@ def test_evaluate_writes_json_markdown_and_chart(
     assert record["modes"]["hybrid"]["low_confidence"]["unanswerable"] == 1
     assert record["questions"]["q3"]["modes"]["lexical"]["ranks"][0] is not None
 
-    paths = render.write_reports(report, questions, tmp_path / "out")
+    paths = markdown.write_reports(EvaluationRun("now", (report,)), questions, tmp_path / "out")
     assert [p.name for p in paths] == ["eval.json", "eval.png", "eval.md"]
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    markdown = paths[2].read_text(encoding="utf-8")
-    assert "| hybrid | **overall** | 3 |" in markdown and "![" in markdown
-    assert json.loads(paths[0].read_text(encoding="utf-8"))["k"] == 10
+    text = paths[2].read_text(encoding="utf-8")
+    assert "| hybrid | **overall** | 3 |" in text and "![" in text
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["parts"][0]["k"] == 10
     assert "R@1" in render.format_table(report).splitlines()[0]
 
 
@@ -411,10 +413,14 @@ def test_a_report_read_back_from_its_file_keeps_every_figure_and_prints_the_same
     searcher = Searcher.open(settings, HashingEmbedder())
     report = run.evaluate(searcher, reference.load_reference_set(questions_path), k=10)
     path = tmp_path / "eval.json"
-    write_json(report, path)
-    read = read_report(path)
+    write_json(EvaluationRun("now", (report,)), path)
+    (read,) = read_report(path).parts
     assert isinstance(read, ReferenceReport)
-    assert report_json(read) == report_json(report) == json.loads(path.read_text("utf-8"))
+    assert (
+        run_json(EvaluationRun("now", (read,)))
+        == run_json(EvaluationRun("now", (report,)))
+        == json.loads(path.read_text("utf-8"))
+    )
     assert render.format_table(read) == render.format_table(report)
     assert [s.mode for s in read.modes] == [Mode.LEXICAL, Mode.DENSE, Mode.HYBRID]
     assert read.questions[2].outcome(Mode.LEXICAL) == report.questions[2].outcome(Mode.LEXICAL)
@@ -425,12 +431,12 @@ def test_a_report_read_back_from_its_file_keeps_every_figure_and_prints_the_same
 
 def test_the_report_of_before_time_aware_selection_still_loads_for_compare() -> None:
     path = ROOT / "docs" / "eval-before-issue6.json"
-    old = read_report(path)
+    (old,) = read_report(path).parts
     assert isinstance(old, ReferenceReport) and old.k == 10 and len(old.questions) == 81
     hybrid = {s.mode: s for s in old.modes}[Mode.HYBRID]
     assert hybrid.metrics["cross_document"]["R@5"] == pytest.approx(0.8333)
     assert hybrid.low_confidence is not None and hybrid.low_confidence.unanswerable == 14
-    assert report_json(old) == json.loads(path.read_text(encoding="utf-8"))
+    assert {"format": 1, **part_json(old)} == json.loads(path.read_text(encoding="utf-8"))
 
 
 def test_a_damaged_report_names_the_file_and_the_field(
@@ -473,9 +479,10 @@ def test_compare_reports_gives_new_minus_old_and_changed_questions() -> None:
     assert changes[("overall", "R@5")] == pytest.approx(0.05)
     assert changes[("overall", "MRR@10")] == 0.0
     assert compare.changed_questions(old, new) == {"hybrid": ([], ["q1"])}
-    text = compare.format_comparison(old, new)
+    runs = EvaluationRun("then", (old,)), EvaluationRun("now", (new,))
+    text = compare.format_comparison(*runs)
     assert "+0.050" in text and "newly passing q1" in text
-    assert "| hybrid | overall | +0.050 | 0 |" in compare.format_comparison(old, new, markdown=True)
+    assert "| hybrid | overall | +0.050 | 0 |" in compare.format_comparison(*runs, markdown=True)
 
 
 def test_cli_eval_writes_reports_and_compares(
@@ -498,10 +505,12 @@ def test_cli_eval_writes_reports_and_compares(
         str(questions_path),
         "--out",
         str(tmp_path / "r"),
+        "--no-beir",
     ]
     assert cli.main(arguments) == 0
     first = capsys.readouterr().out
-    assert "hybrid   overall" in first and "eval.png" in first
+    assert "\nhybrid        overall " in first and "eval.png" in first
+    assert "anchor rrf" in first and "answers (hybrid)" in first
     assert cli.main([*arguments, "--compare", str(tmp_path / "r" / "eval.json"), "--verbose"]) == 0
     assert "Change against the report of" in capsys.readouterr().out
     assert "## Change against an earlier report" in (tmp_path / "r" / "eval.md").read_text(
@@ -517,7 +526,7 @@ def test_cli_eval_writes_reports_and_compares(
             }
         ],
     )
-    assert cli.main([*arguments[:-4], "--questions", str(broken)]) == 2
+    assert cli.main([*arguments[:-5], "--no-beir", "--questions", str(broken)]) == 2
     assert "quote not found" in capsys.readouterr().err
 
 
@@ -567,10 +576,9 @@ def test_beir_loader_keeps_judged_queries_and_rejects_bad_header(tmp_path: Path)
 
 def test_beir_file_names_are_safe_and_runs_rank_documents_by_first_passage() -> None:
     assert beir.file_name("d/5") == "d-d%2F5.txt" and not beir.file_name(".d6").startswith(".")
-    doc_of = {"a.txt": "A", "b.txt": "B", "q.txt": "q1"}
-    run = beir.document_run(["b.txt", "q.txt", "b.txt", "a.txt", "x.txt"], doc_of, "q1", depth=100)
+    run = beir.document_run(["B", "q1", "B", "A", None], "q1", depth=100)
     assert sorted(run, key=run.__getitem__, reverse=True) == ["B", "A"]
-    assert beir.document_run(["a.txt", "b.txt"], doc_of, "q9", depth=1) == {"A": 1.0}
+    assert beir.document_run(["A", "B"], "q9", depth=1) == {"A": 1.0}
 
 
 def test_beir_harness_on_a_tiny_dataset(tmp_path: Path) -> None:
@@ -592,11 +600,11 @@ def test_beir_harness_on_a_tiny_dataset(tmp_path: Path) -> None:
         assert all(0.0 <= v <= 1.0 for v in mode.metrics[OVERALL].values())
         assert mode.metrics[OVERALL]["R@10"] <= mode.metrics[OVERALL]["R@100"]
 
-    paths = render.write_beir_reports(report, tmp_path / "out")
-    assert [p.name for p in paths] == ["beir-tiny.json", "beir-tiny.md"]
+    paths = markdown.write_reports(EvaluationRun("now", (report,)), (), tmp_path / "out")
+    assert [p.name for p in paths] == ["eval.json", "eval.md"]
     assert "| lexical |" in paths[1].read_text(encoding="utf-8")
-    assert "nDCG@10" in render.format_beir_table(report)
-    assert read_report(paths[0]) == report  # a BEIR report holds no similarity: read back whole
+    assert "nDCG@10" in render.format_run(EvaluationRun("now", (report,)))
+    assert read_report(paths[0]).parts == (report,)  # no similarity kept: read back whole
     # A second run reuses the index and gives the same numbers.
     again = beir.evaluate_beir(dataset, settings, HashingEmbedder(), workspace)
     assert [m.metrics for m in again.modes] == [m.metrics for m in report.modes]
@@ -607,18 +615,18 @@ def test_cli_eval_beir(
 ) -> None:
     folder = write_beir(tmp_path / "tiny")
     monkeypatch.setattr("qa.index.embedders.load_embedder", lambda *_: HashingEmbedder())
-    assert (
-        cli.main(
-            ["eval", "--beir", str(folder), "--model", "hashing-test", "--out", str(tmp_path / "r")]
-        )
-        == 0
-    )
-    assert "BEIR tiny (test): 3 queries, 7/7 documents" in capsys.readouterr().out
-    assert (folder / ".qa-index" / "index" / "CURRENT").is_file()
-    assert (tmp_path / "r" / "beir-tiny.json").is_file()
-    assert (
-        cli.main(["eval", "--beir", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")]) == 2
-    )
+    out = tmp_path / "r"
+    only = ["eval", "--beir-only", "--model", "hashing-test", "--out", str(out)]
+    assert cli.main([*only, "--beir", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "BEIR tiny (test): 3 queries, 7/7 documents" in printed
+    assert "Reference set" not in printed and "BEIR med" not in printed
+    (workspace,) = (out / "work").glob("beir-tiny-*")
+    assert (workspace / "index" / "CURRENT").is_file()
+    assert not (folder / ".qa-index").exists()  # the dataset's folder is never written to
+    assert (out / "eval.json").is_file() and not (out / "eval.png").exists()
+    assert cli.main([*only, "--beir", str(tmp_path / "nothing")]) == 2
+    assert "corpus.jsonl is missing" in capsys.readouterr().err
 
 
 # --- quality gate (real model)
@@ -626,22 +634,34 @@ def test_cli_eval_beir(
 # Hybrid recall@5 over the 99 answerable questions of eval/questions.jsonl (126 questions
 # since 2026-12-01, when judgement, current and recommendation questions were added),
 # measured with `qa eval` (bundled all-MiniLM-L6-v2, chunk size 1000 / overlap 150, chunker 2,
-# weighted fusion 0.5, time-aware selection with side quota 3): hybrid 0.801. On the 67
-# questions the set held before, hybrid was 0.893. The gate allows 0.03 below it.
-HYBRID_RECALL_AT_5 = 0.801
+# weighted fusion 0.5, time-aware selection with side quota 3): hybrid 0.857 since evidence
+# items count as covered by their alternatives (0.801 before). On the 67 questions the set
+# held before, hybrid was 0.893. The gate allows 0.03 below it.
+HYBRID_RECALL_AT_5 = 0.857
 TOLERANCE = 0.03
 # Per question type: no type may fall more than TOLERANCE below these, and questions across
 # reports and years must reach 0.9. The first five are the figures before time-aware
-# selection (docs/eval-before-issue6.json); the last three were measured when they were added.
+# selection (docs/eval-before-issue6.json); the last three were measured on 2026-12-01 with
+# alternatives counted.
 BEFORE_TIME_AWARE = {
     "fact": 0.769, "number": 1.0, "list": 0.727, "paraphrase": 0.929, "cross_document": 0.833,
-    "judgement": 0.286, "current": 0.889, "recommendation": 0.833,
+    "judgement": 0.679, "current": 0.889, "recommendation": 0.833,
 }  # fmt: skip
 CROSS_DOCUMENT_TARGET = 0.9
+# The answers in hybrid mode (qa.evaluation.answers), measured on 2026-12-01: the share of
+# the 99 answerable questions whose first sentence (36) and some sentence (58) holds a gold
+# quote, and of the 126 questions whose answer is right (40). Issue 16's targets are below.
+ANSWER_FIRST_QUOTE = 36 / 99
+ANSWER_ANY_QUOTE = 58 / 99
+ANSWER_RIGHT = 40 / 126
+# Records against eval/recommendations.jsonl (8 items, all found, 7 statuses right) and
+# eval/judgements.jsonl (14 of 16 grades found), measured on 2026-12-01.
+RECOMMENDATION_STATUS_RIGHT = 7
+JUDGEMENTS_FOUND = 14
 
 
 @pytest.fixture(scope="module")
-def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModeSummary]:
+def real_report(tmp_path_factory: pytest.TempPathFactory) -> ReferenceReport:
     """Default settings on the shipped corpus: the project index if current, else a fresh one."""
     from qa.index import lifecycle
     from qa.index.embedders import load_embedder
@@ -653,8 +673,12 @@ def real_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModeSu
         build_index(settings, embedder)
     searcher = Searcher.open(settings, embedder)
     questions = reference.load_reference_set(ROOT / "eval" / "questions.jsonl")
-    report = run.evaluate(searcher, questions, k=10)
-    return {s.mode: s for s in report.modes}
+    return run.evaluate(searcher, questions, k=10, gold=ROOT / "eval")
+
+
+@pytest.fixture(scope="module")
+def real_summaries(real_report: ReferenceReport) -> dict[str, ModeSummary]:
+    return {s.mode: s for s in real_report.modes}
 
 
 @pytest.mark.slow
@@ -682,3 +706,33 @@ def test_gate_hybrid_recall_at_5_beats_each_single_mode(
     recall = {mode: s.metrics["overall"]["R@5"] for mode, s in real_summaries.items()}
     assert recall["hybrid"] >= recall["lexical"], recall
     assert recall["hybrid"] >= recall["dense"], recall
+
+
+def overall_answers(report: ReferenceReport) -> AnswerFigures:
+    assert report.answers is not None
+    return next(f for f in report.answers.types if f.group == OVERALL)
+
+
+@pytest.mark.slow
+def test_gate_answers_hold_the_evidence_no_less_often(real_report: ReferenceReport) -> None:
+    figures = overall_answers(real_report)
+    assert figures.first_quote / figures.answerable >= ANSWER_FIRST_QUOTE - TOLERANCE, figures
+    assert figures.any_quote / figures.answerable >= ANSWER_ANY_QUOTE - TOLERANCE, figures
+    assert figures.right / figures.questions >= ANSWER_RIGHT - TOLERANCE, figures
+    scores = {score.kind: score for score in real_report.records}
+    recommendations, judgements = scores["recommendations"], scores["judgements"]
+    assert recommendations.found == recommendations.gold, recommendations
+    assert (recommendations.status_right or 0) >= RECOMMENDATION_STATUS_RIGHT, recommendations
+    assert judgements.found >= JUDGEMENTS_FOUND, judgements
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 16 target: 0.59 / 0 of 27 flagged on 2026-12-01")
+def test_target_answers_hold_a_gold_quote_and_unanswerable_questions_are_flagged(
+    real_report: ReferenceReport,
+) -> None:
+    figures = overall_answers(real_report)
+    assert figures.any_quote / figures.answerable >= 0.9, figures
+    assert figures.flagged / figures.unanswerable >= 12 / 14, figures
+    assert figures.falsely_flagged <= 0.03 * figures.answerable, figures
+    assert figures.periods_complete == figures.comparisons, figures

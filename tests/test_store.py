@@ -291,3 +291,17 @@ def test_texts_and_large_arrays_stay_on_disk_until_read(
     for array in (weights.data, weights.indices, weights.indptr, snapshot.embeddings):
         assert not array.flags.owndata
     assert snapshot.chunks[0].text in snapshot.documents[snapshot.chunks[0].source].text
+
+
+def test_an_index_problem_survives_pickling_with_its_reason_and_fix() -> None:
+    """A build in a worker process raises it to its parent: one sentence, not composed twice."""
+    import pickle
+
+    for problem in (IndexIncompatible("built with other settings"), IndexMissing("no index yet")):
+        restored = pickle.loads(pickle.dumps(problem))
+        assert type(restored) is type(problem)
+        assert (str(restored), restored.reason, restored.fix) == (
+            str(problem),
+            problem.reason,
+            problem.fix,
+        )

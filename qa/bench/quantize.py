@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from qa.index.embedders import OnnxEmbedder, OnnxEncoder, load_tokenizer, token_feed
+from qa.index.embedders import (
+    OnnxEmbedder,
+    OnnxEncoder,
+    load_tokenizer,
+    quantize_per_channel,
+    token_feed,
+)
 
 CALIBRATION_PASSAGES = 64  # passages whose activations set the static ranges
 
@@ -54,21 +60,17 @@ def optimized(onnx_file: Path) -> Path:
 
 
 def dynamic(onnx_file: Path, per_channel: bool) -> Path:
+    """Per channel: the recipe builds use (:func:`qa.index.embedders.quantize_per_channel`)."""
+
     def write(target: Path) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.quantization.shape_inference import quant_pre_process
 
-        source = onnx_file
         if per_channel:
-            source = target.with_suffix(".pre.onnx")
-            quant_pre_process(str(onnx_file), str(source), skip_symbolic_shape=True)
-        try:
-            quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=per_channel)
-        finally:
-            if source != onnx_file:
-                source.unlink(missing_ok=True)
+            quantize_per_channel(onnx_file, target)
+        else:
+            quantize_dynamic(onnx_file, target, weight_type=QuantType.QInt8)
 
-    suffix = ".int8-channel.onnx" if per_channel else ".int8.onnx"
+    suffix = ".int8-channel.onnx" if per_channel else ".int8-tensor.onnx"
     return _written(onnx_file.with_suffix(suffix), write)
 
 

@@ -159,6 +159,9 @@ class SyntheticEmbedder:
         self.dimension = int(self._vectors.shape[1])
         self.max_tokens = max_tokens
         self.noise = noise
+        # It stands in for the INT8 export, which embeds the benchmark's questions: the
+        # index it builds must be one the question encoder may search.
+        self.quantized = True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)

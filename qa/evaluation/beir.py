@@ -1,4 +1,4 @@
-"""The evaluation harness on a BEIR-layout dataset (``qa eval --beir DIR``).
+"""The evaluation harness on a BEIR-layout dataset (``qa eval --beir DIR``, and Medline always).
 
 A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``),
 ``queries.jsonl`` (``_id``, ``text``) and ``qrels/<split>.tsv`` (header
@@ -9,18 +9,19 @@ mapped back to their BEIR document: the first passage of a document gives its
 rank, later ones are dropped. Metrics come from ``ir_measures`` with graded
 relevance from the qrels.
 
+With an anchor embedder the naive anchor (:mod:`.anchor`) ranks the whole documents.
+
 Example::
 
     dataset = load_beir(Path("scifact"))
-    report = evaluate_beir(dataset, settings, embedder, Path("scifact/.qa-index"))
-    print(format_beir_table(report))  # from qa.evaluation.render
+    report = evaluate_beir(dataset, settings, embedder, Path("reports/work/beir-scifact"))
+    print(format_part(report))  # from qa.evaluation.render
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -30,9 +31,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from qa.evaluation.anchor import Anchor, AnchorMethod
+from qa.evaluation.json_fields import jsonl_objects
 from qa.evaluation.metrics import BEIR_METRICS, OVERALL, document_metrics
 from qa.evaluation.report import (
     REPORT_MODES,
+    AnchorSummary,
     BeirReport,
     Latency,
     ModeSummary,
@@ -60,6 +64,11 @@ class BeirDocument:
     title: str
     text: str
 
+    @property
+    def content(self) -> str:
+        """The document as indexed and as the anchor ranks it: title, blank line, text."""
+        return f"{self.title}\n\n{self.text}\n" if self.title else f"{self.text}\n"
+
 
 @dataclass(frozen=True)
 class BeirDataset:
@@ -75,17 +84,10 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BeirError(f"{path} is missing")
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise BeirError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-            if not isinstance(record, dict) or "_id" not in record:
-                raise BeirError(f"{path}:{number}: a record needs an '_id'")
-            records.append(record)
+    for number, record in jsonl_objects(path, BeirError):
+        if "_id" not in record:
+            raise BeirError(f"{path}:{number}: a record needs an '_id'")
+        records.append(record)
     return records
 
 
@@ -143,11 +145,8 @@ def write_corpus(dataset: BeirDataset, folder: Path) -> dict[str, str]:
     for document in dataset.documents:
         name = file_name(document.id)
         sources[name] = document.id
-        content = (
-            f"{document.title}\n\n{document.text}\n" if document.title else f"{document.text}\n"
-        )
         path = folder / name
-        data = content.encode("utf-8")
+        data = document.content.encode("utf-8")
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
     for stale in folder.glob("*.txt"):
@@ -156,18 +155,16 @@ def write_corpus(dataset: BeirDataset, folder: Path) -> dict[str, str]:
     return sources
 
 
-def document_run(
-    sources: Sequence[str], doc_of: Mapping[str, str], query_id: str, depth: int
-) -> dict[str, float]:
-    """Passage sources (best first) → BEIR doc ids with strictly decreasing scores.
+def document_run(doc_ids: Sequence[str | None], query_id: str, depth: int) -> dict[str, float]:
+    """The BEIR doc ids of ranked units (best first; None for a unit of no document) as a run
+    with strictly decreasing scores.
 
     A document ranks where its first passage does; a document whose id is the
     query's own id is dropped, as BEIR's evaluation does (ArguAna, Quora).
     """
     ranked: list[str] = []
     seen: set[str] = set()
-    for source in sources:
-        doc_id = doc_of.get(source)
+    for doc_id in doc_ids:
         if doc_id is None or doc_id in seen or doc_id == query_id:
             continue
         seen.add(doc_id)
@@ -175,6 +172,30 @@ def document_run(
         if len(ranked) == depth:
             break
     return {doc_id: float(depth - position) for position, doc_id in enumerate(ranked)}
+
+
+def _overall(metrics: Mapping[str, Mapping[str, float]], queries: int) -> TypeSummary:
+    """The mean of each metric over the judged queries."""
+    means = {
+        name: statistics.fmean(v[name] for v in metrics.values()) if metrics else 0.0
+        for name in BEIR_METRICS
+    }
+    return TypeSummary(OVERALL, queries, published_metrics(means))
+
+
+def beir_anchor(dataset: BeirDataset, anchor: Anchor) -> tuple[AnchorSummary, ...]:
+    """The naive anchor's figures on whole documents (``anchor`` built on their contents)."""
+    ids = [document.id for document in dataset.documents]
+    runs: dict[AnchorMethod, dict[str, dict[str, float]]] = {m: {} for m in AnchorMethod}
+    for qid, text in dataset.queries.items():
+        for method, rows in anchor.rankings(text, DEPTH + 1).items():
+            runs[method][qid] = document_run([ids[row] for row in rows], qid, DEPTH)
+    return tuple(
+        AnchorSummary(
+            method, (_overall(document_metrics(dataset.qrels, run), len(dataset.queries)),)
+        )
+        for method, run in runs.items()
+    )
 
 
 def evaluate_beir(
@@ -185,8 +206,13 @@ def evaluate_beir(
     split: str = "test",
     modes: Sequence[Mode] = REPORT_MODES,
     progress: ProgressFactory | None = None,
+    anchor_embedder: Embedder | None = None,
 ) -> BeirReport:
-    """Index the dataset under ``workspace`` (updating an earlier index) and score every mode."""
+    """Index the dataset under ``workspace`` (updating an earlier index) and score every mode.
+
+    With ``anchor_embedder`` (MiniLM in ``qa eval``) the naive anchor ranks the whole
+    documents too, its vectors kept in ``workspace`` for the next run.
+    """
     from qa.search import Searcher
 
     settings = settings.replace(corpus=workspace / "corpus", index=workspace / "index")
@@ -201,22 +227,23 @@ def evaluate_beir(
         runs: dict[str, dict[str, float]] = {}
         seconds: list[float] = []
         for text in list(dataset.queries.values())[:1]:
-            searcher.search(text, k=10, mode=mode)  # warm-up, not timed
+            searcher.search(text, k=10, mode=mode, extract=False)  # warm-up, not timed
         for qid, text in dataset.queries.items():
             began = time.perf_counter()
             answer = searcher.search(
                 text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode, extract=False
             )
             seconds.append(time.perf_counter() - began)
-            runs[qid] = document_run([h.chunk.source for h in answer.hits], doc_of, qid, DEPTH)
+            runs[qid] = document_run([doc_of.get(h.chunk.source) for h in answer.hits], qid, DEPTH)
         metrics = document_metrics(dataset.qrels, runs)
         per_query[mode] = {qid: published_metrics(values) for qid, values in metrics.items()}
-        means = {
-            name: statistics.fmean(v[name] for v in metrics.values()) if metrics else 0.0
-            for name in BEIR_METRICS
-        }
-        overall = TypeSummary(OVERALL, len(dataset.queries), published_metrics(means))
+        overall = _overall(metrics, len(dataset.queries))
         summaries.append(ModeSummary(mode, (overall,), None, Latency.of(seconds)))
+    anchor: tuple[AnchorSummary, ...] = ()
+    if anchor_embedder is not None:
+        contents = [document.content for document in dataset.documents]
+        built = Anchor.build(contents, anchor_embedder, workspace, "documents", progress)
+        anchor = beir_anchor(dataset, built)
     return BeirReport(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         dataset=dataset.name,
@@ -229,4 +256,5 @@ def evaluate_beir(
         index_seconds=round(index_seconds, 2),
         modes=tuple(summaries),
         per_query=per_query,
+        anchor=anchor,
     )

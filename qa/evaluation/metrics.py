@@ -1,7 +1,8 @@
 """The relevance rule and the metrics, for the reference set and for BEIR (pure functions).
 
 A retrieved passage *covers* an evidence item when it comes from the quoted document
-and its text contains the quote, both with whitespace runs collapsed to one space.
+and its text contains the quote, both with whitespace runs collapsed to one space, or
+does so for one of the item's ``alternatives`` (the same fact stated elsewhere).
 For each question with evidence, averaged over questions:
 
 * ``R@c``: the fraction of the question's evidence items covered by the top ``c``
@@ -35,11 +36,19 @@ OVERALL = "overall"  # the group of all questions, beside one group per question
 BEIR_METRICS = ("nDCG@10", "R@10", "R@100", "MRR@10")
 
 
+def holds(source: str, text: str, evidence: Evidence) -> bool:
+    """Whether a text of document ``source`` (a passage, an answer sentence) states the item:
+    it is from the quoted document and holds the whole quote, or one of the alternatives."""
+    text = normalise_space(text)
+    return any(
+        source == quote.document and normalise_space(quote.quote) in text
+        for quote in evidence.quotes
+    )
+
+
 def covers(passage: Chunk, evidence: Evidence) -> bool:
-    """The relevance rule: same document, and the passage holds the whole quote."""
-    if passage.source != evidence.document:
-        return False
-    return normalise_space(evidence.quote) in normalise_space(passage.text)
+    """The relevance rule: the passage states the item (see :func:`holds`)."""
+    return holds(passage.source, passage.text, evidence)
 
 
 def first_cover_ranks(
@@ -49,17 +58,13 @@ def first_cover_ranks(
 
     Only the first counts: overlapping chunks that repeat a quote are no new evidence.
     """
-    texts = [(p.source, normalise_space(p.text)) for p in passages]
-    ranks: list[int | None] = []
-    for item in evidence:
-        quote = normalise_space(item.quote)
-        covering = (
-            rank
-            for rank, (source, text) in enumerate(texts, start=1)
-            if source == item.document and quote in text
+    return tuple(
+        next(
+            (rank for rank, p in enumerate(passages, start=1) if holds(p.source, p.text, item)),
+            None,
         )
-        ranks.append(next(covering, None))
-    return tuple(ranks)
+        for item in evidence
+    )
 
 
 def missed_evidence(

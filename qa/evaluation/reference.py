@@ -3,7 +3,10 @@
 A reference question names its evidence as quotes from documents, never as chunk
 ids, so the set survives any change of chunking. The file is JSONL read by
 :mod:`qa.questions`; each line adds ``id``, ``type`` and ``evidence`` (a list of
-``{"document": ..., "quote": ...}``) to its ``question``.
+``{"document": ..., "quote": ...}``) to its ``question``. The optional fields that the
+answer-level measures read (``answer``, ``answer_excludes``, ``periods``, ``missing``,
+``tags``, and ``period`` and ``alternatives`` on evidence) are described in
+``eval/README.md``; a file without them is read as before.
 
 Example::
 
@@ -13,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,21 +41,50 @@ class QuestionType(Choice):
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """A quote that answers (part of) a question, and the document it is in."""
+class Quote:
+    """An exact quote and the document it is in."""
 
     document: str
     quote: str
 
 
 @dataclass(frozen=True)
+class Evidence(Quote):
+    """A quote that answers (part of) a question, and the document it is in.
+
+    ``alternatives`` state the same thing in other words or another document (a grade
+    as a table row and as a heading): finding any of them finds the item, which still
+    counts once. ``period`` is the year the item speaks for, in comparisons.
+    """
+
+    period: str | None = None
+    alternatives: tuple[Quote, ...] = ()
+
+    @property
+    def quotes(self) -> tuple[Quote, ...]:
+        """Every way the item is stated: its quote first, then the alternatives."""
+        return (Quote(self.document, self.quote), *self.alternatives)
+
+
+@dataclass(frozen=True)
 class Question:
-    """One reference question; ``unanswerable`` questions have no evidence."""
+    """One reference question; ``unanswerable`` questions have no evidence.
+
+    ``answer``: strings one of which the answer's first sentence must hold;
+    ``answer_excludes``: the wrong values it must not hold; ``periods``: the periods a
+    comparison answer must cover, one cited sentence each; ``missing``: what the corpus
+    lacks for an unanswerable question; ``tags``: labels for figures across types.
+    """
 
     id: str
     question: str
     type: QuestionType
     evidence: tuple[Evidence, ...]
+    answer: tuple[str, ...] = ()
+    answer_excludes: tuple[str, ...] = ()
+    periods: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -62,23 +95,55 @@ class ReferenceSetError(ValueError):
     """The reference file cannot be used; the message lists every problem."""
 
 
+def _quote(item: object) -> Quote | None:
+    """A ``{"document", "quote"}`` object as a Quote; None when either is missing or empty."""
+    document = item.get("document") if isinstance(item, dict) else None
+    quote = item.get("quote") if isinstance(item, dict) else None
+    if not isinstance(document, str) or not isinstance(quote, str) or not normalise_space(quote):
+        return None
+    return Quote(document, quote)
+
+
 def _evidence(place: str, evidence: list[object], problems: list[str]) -> tuple[Evidence, ...]:
     """The well-formed evidence items of one question; a problem for each other item."""
     items: list[Evidence] = []
     for position, item in enumerate(evidence, start=1):
-        document = item.get("document") if isinstance(item, dict) else None
-        quote = item.get("quote") if isinstance(item, dict) else None
-        if (
-            not isinstance(document, str)
-            or not isinstance(quote, str)
-            or not normalise_space(quote)
-        ):
-            problems.append(
-                f"{place}: evidence {position} needs 'document' and a non-empty 'quote'"
-            )
+        where = f"{place}: evidence {position}"
+        quote = _quote(item)
+        if quote is None or not isinstance(item, dict):
+            problems.append(f"{where} needs 'document' and a non-empty 'quote'")
             continue
-        items.append(Evidence(document, quote))
+        period = item.get("period")
+        if period is not None and not isinstance(period, str):
+            problems.append(f"{where}: 'period' must be a string")
+            period = None
+        alternatives = item.get("alternatives", [])
+        if not isinstance(alternatives, list):
+            problems.append(f"{where}: 'alternatives' must be a list")
+            alternatives = []
+        others = [_quote(other) for other in alternatives]
+        if None in others:
+            problems.append(f"{where}: every alternative needs 'document' and a non-empty 'quote'")
+        found = tuple(other for other in others if other is not None)
+        items.append(Evidence(quote.document, quote.quote, period, found))
     return tuple(items)
+
+
+_STRING_LISTS = ("answer", "answer_excludes", "periods", "missing", "tags")
+
+
+def _strings(
+    place: str, fields: Mapping[str, object], problems: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """The optional lists of strings of one question; a problem for each malformed one."""
+    found: dict[str, tuple[str, ...]] = {}
+    for key in _STRING_LISTS:
+        value = fields.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(f"{place}: {key!r} must be a list of non-empty strings")
+            continue
+        found[key] = tuple(value)
+    return found
 
 
 def _parse(path: Path) -> tuple[list[tuple[str, Question]], list[str]]:
@@ -109,8 +174,14 @@ def _parse(path: Path) -> tuple[list[tuple[str, Question]], list[str]]:
             problems.append(f"{place}: an unanswerable question must have no evidence")
         if question_type != QuestionType.UNANSWERABLE and not evidence:
             problems.append(f"{place}: an answerable question needs at least one evidence item")
+        optional = _strings(place, line.fields, problems)
+        untagged = [p for p in optional.get("periods", ()) if p not in {e.period for e in items}]
+        if untagged:
+            problems.append(f"{place}: periods {untagged} tag no evidence item")
         if question_type is not None:
-            questions.append((place, Question(qid, line.question, question_type, items)))
+            questions.append(
+                (place, Question(qid, line.question, question_type, items, **optional))
+            )
     return questions, problems
 
 
@@ -130,23 +201,31 @@ def validate_reference_set(
     except FileNotFoundError as error:
         return [*problems, str(error)]
     texts: dict[str, str | None] = {}
+
+    def text_of(source: str) -> str | None:
+        """The document's text as indexed, whitespace collapsed; None if it cannot be read."""
+        if source not in texts:
+            file = files.get(source)
+            try:
+                document = read_document(file, 1 << 62) if file else None
+            except DocumentError:
+                document = None
+            texts[source] = normalise_space(document.text) if document else None
+        return texts[source]
+
     for place, question in parsed:
         for position, item in enumerate(question.evidence, start=1):
-            where = f"{place}: evidence {position}"
-            if item.document not in texts:
-                file = files.get(item.document)
-                try:
-                    document = read_document(file, 1 << 62) if file else None
-                except DocumentError:
-                    document = None
-                texts[item.document] = normalise_space(document.text) if document else None
-            text = texts[item.document]
-            if text is None:
-                problems.append(
-                    f"{where}: document {item.document!r} is not a readable file of {corpus_dir}"
-                )
-            elif normalise_space(item.quote) not in text:
-                problems.append(f"{where}: quote not found in {item.document}: {item.quote[:80]!r}")
+            for number, quote in enumerate(item.quotes):
+                where = f"{place}: evidence {position}" + (f" alternative {number}" * bool(number))
+                text = text_of(quote.document)
+                if text is None:
+                    problems.append(
+                        f"{where}: document {quote.document!r} is not a readable file of {corpus_dir}"
+                    )
+                elif normalise_space(quote.quote) not in text:
+                    problems.append(
+                        f"{where}: quote not found in {quote.document}: {quote.quote[:80]!r}"
+                    )
     return problems
 
 
@@ -158,11 +237,11 @@ def load_reference_set(path: Path) -> tuple[Question, ...]:
     return tuple(question for _, question in parsed)
 
 
-def default_paths(cwd: Path | None = None) -> tuple[Path, Path]:
-    """The project's reference file and report folder: beside the pyproject.toml of [tool.qa]."""
+def project_root(cwd: Path | None = None) -> Path:
+    """The folder of the project's pyproject.toml (of [tool.qa]), else ``cwd``: where
+    ``eval/``, ``reports/`` and the outside collections beside the checkout are found."""
     from qa.settings import find_pyproject
 
     cwd = (cwd or Path.cwd()).resolve()
     pyproject = find_pyproject(cwd)
-    root = pyproject.parent if pyproject else cwd
-    return root / "eval" / "questions.jsonl", root / "reports"
+    return pyproject.parent if pyproject else cwd

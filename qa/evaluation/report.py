@@ -1,9 +1,11 @@
 """The typed records of an evaluation report (their JSON is in :mod:`.report_json`).
 
-One set of records serves ``qa eval`` (a :class:`ReferenceReport`), ``qa eval --beir``
-(a :class:`BeirReport`) and ``--compare`` (either, read back from its file): per mode a
-:class:`ModeSummary`, per question type a :class:`TypeSummary`, per question a
-:class:`QuestionReport`.
+One run of ``qa eval`` is an :class:`EvaluationRun`: a :class:`ReferenceReport` for the
+reference set and a :class:`BeirReport` per outside collection, each with its naive anchor
+(:class:`AnchorSummary`). ``--compare`` reads any of them back from its file: per mode a
+:class:`ModeSummary`, per question type (and tag) a :class:`TypeSummary`, per question a
+:class:`QuestionReport`; answers and records have their own records
+(:mod:`.answers`, :mod:`.records`).
 
 Metrics and latencies are held as reports publish them (4 decimals; 0.01 ms) from the
 moment a record is made, so a fresh run and its file read back print the same tables.
@@ -21,7 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qa.evaluation.metrics import BEIR_METRICS, metric_names, percentile
+from qa.evaluation.anchor import AnchorMethod
+from qa.evaluation.answers import AnswerOutcome, AnswerSummary
+from qa.evaluation.metrics import BEIR_METRICS, OVERALL, metric_names, percentile
+from qa.evaluation.records import RecordScore
 from qa.evaluation.reference import QuestionType
 from qa.text import normalise_space
 from qa.types import Chunk, Mode
@@ -98,18 +103,44 @@ class TypeSummary:
 class ModeSummary:
     """Aggregates of one retrieval mode; ``low_confidence`` is None where the mode never sets it.
 
-    ``types`` are in display order, ``OVERALL`` last.
+    ``types`` are in display order, ``OVERALL`` last; ``tags`` the same means over the
+    questions of each tag (empty for BEIR and for reports written before tags).
     """
 
     mode: Mode
     types: tuple[TypeSummary, ...]
     low_confidence: LowConfidence | None
     latency: Latency
+    tags: tuple[TypeSummary, ...] = ()
 
     @property
     def metrics(self) -> dict[str, Mapping[str, float]]:
         """Per question type (and ``OVERALL``), the mean of each metric."""
         return {summary.type: summary.metrics for summary in self.types}
+
+
+@dataclass(frozen=True)
+class AnchorSummary:
+    """The naive anchor's figures on the same units, per method (see :mod:`.anchor`)."""
+
+    method: AnchorMethod
+    types: tuple[TypeSummary, ...]
+    tags: tuple[TypeSummary, ...] = ()
+
+    @property
+    def metrics(self) -> dict[str, Mapping[str, float]]:
+        return {summary.type: summary.metrics for summary in self.types}
+
+
+def anchor_base(
+    anchor: Sequence[AnchorSummary], tags: bool = False
+) -> Mapping[str, Mapping[str, float]]:
+    """The anchor fusion's figures per question type (or, with ``tags``, per tag): what every
+    ratio of a part is taken to; empty where the part has no anchor."""
+    fusion = next((a for a in anchor if a.method == AnchorMethod.RRF), None)
+    if fusion is None:
+        return {}
+    return {t.type: t.metrics for t in (fusion.tags if tags else fusion.types)}
 
 
 @dataclass(frozen=True)
@@ -145,11 +176,14 @@ class QuestionOutcome:
 
 @dataclass(frozen=True)
 class QuestionReport:
-    """One reference question's outcome in every mode, in report order."""
+    """One reference question's outcome in every mode, in report order, and how its answer
+    measured (None in reports written before answers were measured)."""
 
     id: str
     type: QuestionType
     outcomes: tuple[QuestionOutcome, ...]
+    tags: tuple[str, ...] = ()
+    answer: AnswerOutcome | None = None
 
     def outcome(self, mode: Mode) -> QuestionOutcome | None:
         return next((o for o in self.outcomes if o.mode == mode), None)
@@ -162,7 +196,11 @@ class QuestionReport:
 
 @dataclass(frozen=True)
 class ReferenceReport:
-    """The outcome of one ``qa eval`` run over a reference set."""
+    """The outcome of one ``qa eval`` run over a reference set.
+
+    ``anchor``, ``answers`` and ``records`` are empty (None) in reports written before
+    they were measured, and ``records`` where the set has no gold record files.
+    """
 
     created_at: str
     questions_file: str
@@ -172,6 +210,9 @@ class ReferenceReport:
     modes: tuple[ModeSummary, ...]
     unreachable: tuple[str, ...]
     questions: tuple[QuestionReport, ...]
+    anchor: tuple[AnchorSummary, ...] = ()
+    answers: AnswerSummary | None = None
+    records: tuple[RecordScore, ...] = ()
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -203,6 +244,7 @@ class BeirReport:
     index_seconds: float
     modes: tuple[ModeSummary, ...]
     per_query: Mapping[Mode, Mapping[str, Mapping[str, float]]]
+    anchor: tuple[AnchorSummary, ...] = ()
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -210,3 +252,33 @@ class BeirReport:
 
 
 Report = ReferenceReport | BeirReport
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    """Everything one ``qa eval`` measured: the reference set's report (if run) and one report
+    per outside collection, in that order; ``skipped`` says which were not run and why."""
+
+    created_at: str
+    parts: tuple[Report, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def reference(self) -> ReferenceReport | None:
+        return next((p for p in self.parts if isinstance(p, ReferenceReport)), None)
+
+    @property
+    def beir(self) -> tuple[BeirReport, ...]:
+        return tuple(p for p in self.parts if isinstance(p, BeirReport))
+
+
+def part_name(report: Report) -> str:
+    """How a report is named in tables and comparisons: its questions file or its dataset."""
+    if isinstance(report, BeirReport):
+        return f"BEIR {report.dataset}"
+    return report.questions_file or "reference set"
+
+
+def overall(summary: ModeSummary | AnchorSummary, metric: str) -> float:
+    """The overall mean of ``metric``, 0 where absent."""
+    return summary.metrics.get(OVERALL, {}).get(metric, 0.0)

@@ -1,23 +1,33 @@
 """Reports as JSON files, written and read field by field (the edge of :mod:`.report`).
 
-The file keeps every figure of a report, so ``--compare`` can set any earlier report,
-of either kind, beside a new one; reading names the file and the field of any damage.
+A file holds one :class:`~.report.EvaluationRun` (format 2: its parts, one per reference
+set or BEIR dataset) with every figure, so ``--compare`` can set any earlier report beside
+a new one. Files of format 1 (one reference or BEIR report each, written before the runs
+were joined) are read as a run of one part. Fields measured later (tags, anchor, answers,
+records) are written only when measured, so an older report reads back exactly as it was.
 
 Example::
 
-    write_json(report, Path("reports/eval.json"))
-    assert read_report(Path("reports/eval.json")) == report
+    write_json(run, Path("reports/eval.json"))
+    assert read_report(Path("reports/eval.json")) == run
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from qa.evaluation.anchor import ANCHOR_DESCRIPTION, AnchorMethod
+from qa.evaluation.answers import AnswerFigures, AnswerOutcome, AnswerSummary
+from qa.evaluation.json_fields import Fields, ReportError
+from qa.evaluation.records import RecordScore
 from qa.evaluation.reference import QuestionType
 from qa.evaluation.report import (
+    AnchorSummary,
     BeirReport,
+    EvaluationRun,
     Latency,
     LowConfidence,
     ModeSummary,
@@ -29,15 +39,10 @@ from qa.evaluation.report import (
     TypeSummary,
     published,
 )
-from qa.types import Choice, Mode
+from qa.types import Mode
 
-REPORT_FORMAT = 1
-_T = TypeVar("_T")
-_C = TypeVar("_C", bound=Choice)
-
-
-class ReportError(ValueError):
-    """A report file that cannot be read back; the message names the file and the field."""
+REPORT_FORMAT = 2
+PART_FORMAT = 1  # the format of a file holding one part, as written before runs were joined
 
 
 # --- writing
@@ -62,17 +67,46 @@ def _low_confidence_json(flags: LowConfidence) -> dict[str, Any]:
     }
 
 
+def _groups_json(types: tuple[TypeSummary, ...], tags: tuple[TypeSummary, ...]) -> dict[str, Any]:
+    """Metrics and question counts per type, and per tag where tags were measured."""
+    record: dict[str, Any] = {
+        "metrics": {t.type: dict(t.metrics) for t in types},
+        "questions": {t.type: t.questions for t in types},
+    }
+    if tags:
+        record["tag_metrics"] = {t.type: dict(t.metrics) for t in tags}
+        record["tag_questions"] = {t.type: t.questions for t in tags}
+    return record
+
+
 def _mode_json(summary: ModeSummary) -> dict[str, Any]:
     flags = summary.low_confidence
     return {
-        "metrics": {t.type: dict(t.metrics) for t in summary.types},
-        "questions": {t.type: t.questions for t in summary.types},
+        **_groups_json(summary.types, summary.tags),
         "low_confidence": None if flags is None else _low_confidence_json(flags),
         "latency_ms": {
             "median": summary.latency.median_ms,
             "p95": summary.latency.p95_ms,
             "queries": summary.latency.queries,
         },
+    }
+
+
+def _anchor_json(anchor: tuple[AnchorSummary, ...]) -> dict[str, Any]:
+    return {
+        "description": ANCHOR_DESCRIPTION,
+        "methods": {a.method.value: _groups_json(a.types, a.tags) for a in anchor},
+    }
+
+
+def _answers_json(answers: AnswerSummary) -> dict[str, Any]:
+    def figures(group: AnswerFigures) -> dict[str, int]:
+        return {key: value for key, value in asdict(group).items() if key != "group"}
+
+    return {
+        "mode": answers.mode.value,
+        "types": {f.group: figures(f) for f in answers.types},
+        "tags": {f.group: figures(f) for f in answers.tags},
     }
 
 
@@ -90,11 +124,23 @@ def _outcome_json(outcome: QuestionOutcome) -> dict[str, Any]:
     }
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """The JSON form of a report; both kinds share the shape of ``modes``."""
+def _question_json(question: QuestionReport) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "type": question.type.value,
+        "modes": {o.mode.value: _outcome_json(o) for o in question.outcomes},
+    }
+    if question.tags:
+        record["tags"] = list(question.tags)
+    if question.answer is not None:
+        record["answer"] = {**asdict(question.answer), "uncovered": list(question.answer.uncovered)}
+    return record
+
+
+def part_json(report: Report) -> dict[str, Any]:
+    """The JSON form of one part; both kinds share the shape of ``modes``."""
+    record: dict[str, Any]
     if isinstance(report, BeirReport):
-        return {
-            "format": REPORT_FORMAT,
+        record = {
             "kind": "beir",
             "created_at": report.created_at,
             "dataset": report.dataset,
@@ -116,121 +162,70 @@ def report_json(report: Report) -> dict[str, Any]:
                 for s in report.modes
             },
         }
+    else:
+        record = {
+            "kind": "reference",
+            "created_at": report.created_at,
+            "questions_file": report.questions_file,
+            "index_version": report.index_version,
+            "model": report.model,
+            "k": report.k,
+            "metric_names": list(report.metric_names),
+            "modes": {s.mode.value: _mode_json(s) for s in report.modes},
+            "unreachable_evidence": list(report.unreachable),
+            "questions": {q.id: _question_json(q) for q in report.questions},
+        }
+        if report.answers is not None:
+            record["answers"] = _answers_json(report.answers)
+        if report.records:
+            record["records"] = [
+                {**asdict(score), "misses": list(score.misses)} for score in report.records
+            ]
+    if report.anchor:
+        record["anchor"] = _anchor_json(report.anchor)
+    return record
+
+
+def run_json(run: EvaluationRun) -> dict[str, Any]:
+    """The JSON form of a whole ``qa eval`` run."""
     return {
         "format": REPORT_FORMAT,
-        "kind": "reference",
-        "created_at": report.created_at,
-        "questions_file": report.questions_file,
-        "index_version": report.index_version,
-        "model": report.model,
-        "k": report.k,
-        "metric_names": list(report.metric_names),
-        "modes": {s.mode.value: _mode_json(s) for s in report.modes},
-        "unreachable_evidence": list(report.unreachable),
-        "questions": {
-            q.id: {
-                "type": q.type.value,
-                "modes": {o.mode.value: _outcome_json(o) for o in q.outcomes},
-            }
-            for q in report.questions
-        },
+        "kind": "run",
+        "created_at": run.created_at,
+        "skipped": list(run.skipped),
+        "parts": [part_json(part) for part in run.parts],
     }
 
 
-def write_json(report: Report, path: Path) -> None:
-    text = json.dumps(report_json(report), indent=2, ensure_ascii=False)
+def write_json(run: EvaluationRun, path: Path) -> None:
+    text = json.dumps(run_json(run), indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
 
 
 # --- reading
 
 
-class _Fields:
-    """One JSON object of a report file, read field by field.
+def _read_groups(record: Fields) -> tuple[tuple[TypeSummary, ...], tuple[TypeSummary, ...]]:
+    def groups(metrics_key: str, counts_key: str) -> tuple[TypeSummary, ...]:
+        if not record.has(metrics_key):
+            return ()
+        metrics, counts = record.object(metrics_key), record.object(counts_key)
+        return tuple(
+            TypeSummary(group, counts.value(group, int), metrics.object(group).numbers())
+            for group in metrics.names()
+        )
 
-    A missing or mistyped field raises ReportError naming the file and the field's path
-    (``modes.hybrid.latency_ms.median``), so a damaged report says where it is damaged.
-    """
-
-    def __init__(self, value: object, file: Path, place: str) -> None:
-        if not isinstance(value, dict):
-            raise ReportError(f"{file}: {place or 'the file'} must be a JSON object")
-        self._value: dict[str, object] = value
-        self._file = file
-        self._place = place
-
-    def _where(self, key: str) -> str:
-        return f"{self._place}.{key}" if self._place else key
-
-    def error(self, key: str, wanted: str) -> ReportError:
-        return ReportError(f"{self._file}: field {self._where(key)!r} must be {wanted}")
-
-    def maybe(self, key: str, kind: type[_T]) -> _T | None:
-        """The field ``key`` as ``kind``, or None where it is null or absent."""
-        return None if self._value.get(key) is None else self.value(key, kind)
-
-    def value(self, key: str, kind: type[_T]) -> _T:
-        """The field ``key`` as ``kind`` (an int is a float too, a bool is no int)."""
-        value = self._value.get(key)
-        accepted = (int, float) if kind is float else (kind,)
-        if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
-            raise self.error(key, f"of type {kind.__name__}")
-        return kind(value)  # type: ignore[call-arg]
-
-    def names(self) -> list[str]:
-        """The names of the fields of this object, in file order."""
-        return list(self._value)
-
-    def object(self, key: str) -> _Fields:
-        return _Fields(self.value(key, dict), self._file, self._where(key))
-
-    def optional_object(self, key: str) -> _Fields | None:
-        value = self.maybe(key, dict)
-        return None if value is None else _Fields(value, self._file, self._where(key))
-
-    def items(self, key: str, kinds: tuple[type, ...]) -> list[Any]:
-        """The list ``key``, every item an instance of one of ``kinds`` (NoneType for null)."""
-        items = self.value(key, list)
-        if any(not isinstance(item, kinds) or isinstance(item, bool) for item in items):
-            raise self.error(key, "a list of " + " or ".join(k.__name__ for k in kinds))
-        return items
-
-    def objects(self, key: str) -> list[_Fields]:
-        where = self._where(key)
-        return [
-            _Fields(v, self._file, f"{where}[{n}]") for n, v in enumerate(self.items(key, (dict,)))
-        ]
-
-    def numbers(self) -> dict[str, float]:
-        """Every field of this object, each a number (metrics by name)."""
-        return {key: self.value(key, float) for key in self._value}
-
-    def member(self, key: str, kind: type[_C]) -> _C:
-        """The string field ``key`` as a member of the enum ``kind``."""
-        return self._member(kind, self.value(key, str), key)
-
-    def mode_named(self, name: str) -> Mode:
-        """The field ``name`` as a retrieval mode: reports key each mode's object by its name."""
-        return self._member(Mode, name, name)
-
-    def _member(self, kind: type[_C], text: str, key: str) -> _C:
-        try:
-            return kind.from_str(text)
-        except ValueError as error:
-            raise ReportError(f"{self._file}: field {self._where(key)!r} {error}") from None
+    return groups("metrics", "questions"), groups("tag_metrics", "tag_questions")
 
 
-def _read_mode(modes: _Fields, name: str) -> ModeSummary:
+def _read_mode(modes: Fields, name: str) -> ModeSummary:
     summary = modes.object(name)
-    metrics, counts = summary.object("metrics"), summary.object("questions")
+    types, tags = _read_groups(summary)
     flags = summary.optional_object("low_confidence")
     latency = summary.object("latency_ms")
     return ModeSummary(
-        mode=modes.mode_named(name),
-        types=tuple(
-            TypeSummary(group, counts.value(group, int), metrics.object(group).numbers())
-            for group in metrics.names()
-        ),
+        mode=modes.member_named(name, Mode),
+        types=types,
         low_confidence=None
         if flags is None
         else LowConfidence(
@@ -247,13 +242,60 @@ def _read_mode(modes: _Fields, name: str) -> ModeSummary:
             latency.value("p95", float),
             latency.value("queries", int),
         ),
+        tags=tags,
     )
 
 
-def _read_outcome(outcomes: _Fields, name: str) -> QuestionOutcome:
+def _read_anchor(part: Fields) -> tuple[AnchorSummary, ...]:
+    if not part.has("anchor"):
+        return ()
+    methods = part.object("anchor").object("methods")
+    return tuple(
+        AnchorSummary(methods.member_named(name, AnchorMethod), *_read_groups(methods.object(name)))
+        for name in methods.names()
+    )
+
+
+def _read_answers(part: Fields) -> AnswerSummary | None:
+    answers = part.optional_object("answers")
+    if answers is None:
+        return None
+    counts = [f.name for f in fields(AnswerFigures) if f.name != "group"]
+
+    def figures(groups: Fields) -> tuple[AnswerFigures, ...]:
+        return tuple(
+            AnswerFigures(name, *(groups.object(name).value(c, int) for c in counts))
+            for name in groups.names()
+        )
+
+    return AnswerSummary(
+        answers.member("mode", Mode),
+        figures(answers.object("types")),
+        figures(answers.object("tags")),
+    )
+
+
+def _read_answer(question: Fields) -> AnswerOutcome | None:
+    answer = question.optional_object("answer")
+    if answer is None:
+        return None
+    return AnswerOutcome(
+        sentences=answer.value("sentences", int),
+        first_sentence=answer.value("first_sentence", str),
+        first_quote=answer.value("first_quote", bool),
+        any_quote=answer.value("any_quote", bool),
+        answer_right=answer.maybe("answer_right", bool),
+        periods_complete=answer.maybe("periods_complete", bool),
+        uncovered=tuple(answer.items("uncovered", (str,))),
+        flagged=answer.value("flagged", bool),
+        right=answer.value("right", bool),
+    )
+
+
+def _read_outcome(outcomes: Fields, name: str) -> QuestionOutcome:
     outcome = outcomes.object(name)
     return QuestionOutcome(
-        mode=outcomes.mode_named(name),
+        mode=outcomes.member_named(name, Mode),
         ranks=tuple(outcome.items("ranks", (int, type(None)))),
         metrics=outcome.object("metrics").numbers(),
         low_confidence=outcome.value("low_confidence", bool),
@@ -271,60 +313,98 @@ def _read_outcome(outcomes: _Fields, name: str) -> QuestionOutcome:
     )
 
 
-def _read_question(questions: _Fields, qid: str) -> QuestionReport:
+def _read_question(questions: Fields, qid: str) -> QuestionReport:
     question = questions.object(qid)
     outcomes = question.object("modes")
     return QuestionReport(
         qid,
         question.member("type", QuestionType),
         tuple(_read_outcome(outcomes, name) for name in outcomes.names()),
+        tuple(question.items("tags", (str,))) if question.has("tags") else (),
+        _read_answer(question),
     )
 
 
-def _read_per_query(modes: _Fields, name: str) -> dict[str, dict[str, float]]:
+def _read_records(part: Fields) -> tuple[RecordScore, ...]:
+    if not part.has("records"):
+        return ()
+    return tuple(
+        RecordScore(
+            score.value("kind", str),
+            score.value("gold_file", str),
+            score.value("gold", int),
+            score.value("found", int),
+            score.maybe("status_right", int),
+            score.value("extra", int),
+            tuple(score.items("misses", (str,))),
+        )
+        for score in part.objects("records")
+    )
+
+
+def _read_per_query(modes: Fields, name: str) -> dict[str, dict[str, float]]:
     """A BEIR mode's metrics of each query."""
     per_query = modes.object(name).object("per_query")
     return {qid: per_query.object(qid).numbers() for qid in per_query.names()}
 
 
-def read_report(path: Path) -> Report:
-    """A report written earlier by ``qa eval`` or ``qa eval --beir``, for ``--compare``."""
-    try:
-        fields = _Fields(json.loads(path.read_text(encoding="utf-8")), path, "")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReportError(f"cannot read report {path} ({error})") from error
-    if fields.value("format", int) != REPORT_FORMAT:
-        raise fields.error("format", str(REPORT_FORMAT))
-    modes = fields.object("modes")
+def _read_part(part: Fields) -> Report:
+    modes = part.object("modes")
     summaries = tuple(_read_mode(modes, name) for name in modes.names())
-    kind = fields.value("kind", str)
+    kind = part.value("kind", str)
     if kind == "beir":
-        counts = fields.object("counts")
+        counts = part.object("counts")
         return BeirReport(
-            created_at=fields.value("created_at", str),
-            dataset=fields.value("dataset", str),
-            split=fields.value("split", str),
-            model=fields.value("model", str),
+            created_at=part.value("created_at", str),
+            dataset=part.value("dataset", str),
+            split=part.value("split", str),
+            model=part.value("model", str),
             documents=counts.value("documents", int),
             indexed_documents=counts.value("indexed_documents", int),
             chunks=counts.value("chunks", int),
             queries=counts.value("queries", int),
-            index_seconds=fields.value("index_seconds", float),
+            index_seconds=part.value("index_seconds", float),
             modes=summaries,
             per_query={
-                modes.mode_named(name): _read_per_query(modes, name) for name in modes.names()
+                modes.member_named(name, Mode): _read_per_query(modes, name)
+                for name in modes.names()
             },
+            anchor=_read_anchor(part),
         )
     if kind != "reference":
-        raise fields.error("kind", "'reference' or 'beir'")
-    questions = fields.object("questions")
+        raise part.error("kind", "'reference' or 'beir'")
+    questions = part.object("questions")
     return ReferenceReport(
-        created_at=fields.value("created_at", str),
-        questions_file=fields.value("questions_file", str),
-        index_version=fields.value("index_version", str),
-        model=fields.value("model", str),
-        k=fields.value("k", int),
+        created_at=part.value("created_at", str),
+        questions_file=part.value("questions_file", str),
+        index_version=part.value("index_version", str),
+        model=part.value("model", str),
+        k=part.value("k", int),
         modes=summaries,
-        unreachable=tuple(fields.items("unreachable_evidence", (str,))),
+        unreachable=tuple(part.items("unreachable_evidence", (str,))),
         questions=tuple(_read_question(questions, qid) for qid in questions.names()),
+        anchor=_read_anchor(part),
+        answers=_read_answers(part),
+        records=_read_records(part),
+    )
+
+
+def read_report(path: Path) -> EvaluationRun:
+    """A report written earlier by ``qa eval`` (any format), for ``--compare``."""
+    try:
+        record = Fields(json.loads(path.read_text(encoding="utf-8")), path, "")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportError(f"cannot read report {path} ({error})") from error
+    version = record.value("format", int)
+    if version == PART_FORMAT:
+        part = _read_part(record)
+        return EvaluationRun(part.created_at, (part,))
+    if version != REPORT_FORMAT:
+        raise record.error("format", f"{PART_FORMAT} or {REPORT_FORMAT}")
+    if record.value("kind", str) != "run":
+        raise record.error("kind", "'run'")
+    return EvaluationRun(
+        record.value("created_at", str),
+        tuple(_read_part(part) for part in record.objects("parts")),
+        tuple(record.items("skipped", (str,))),
     )

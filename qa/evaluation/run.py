@@ -2,12 +2,17 @@
 
 Each question is searched once per mode, the passages are scored against its evidence
 (:mod:`.metrics`), and the results are reduced to a :class:`~.report.ReferenceReport`.
-Only retrieval is timed: the extractive answer is timed by ``qa ask -v``.
+In :data:`~.answers.ANSWER_MODE` each question is also asked as ``qa ask`` asks it (its
+top k passages and the extractive answer) and the answer is scored (:mod:`.answers`); only
+retrieval is timed (the answer is timed by ``qa ask -v``). Given an anchor, the naive
+anchor ranks the same chunks (:mod:`.anchor`); given a folder of gold records, the index's
+records are scored (:mod:`.records`).
 
 Example::
 
     questions = load_reference_set(Path("eval/questions.jsonl"))
-    report = evaluate(searcher, questions, k=10)
+    chunks = [chunk.text for chunk in searcher.snapshot.chunks]
+    report = evaluate(searcher, questions, k=10, anchor=Anchor.build(chunks, anchor_embedder()))
     print(format_table(report))
 """
 
@@ -20,17 +25,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from qa.evaluation.anchor import Anchor, AnchorMethod
+from qa.evaluation.answers import ANSWER_MODE, AnswerOutcome, judge_answer, summarise_answers
 from qa.evaluation.metrics import (
     OVERALL,
     SHOWN_PASSAGES,
     evidence_metrics,
     first_cover_ranks,
+    holds,
     mean_by_group,
     missed_evidence,
 )
-from qa.evaluation.reference import Question, QuestionType, normalise_space
+from qa.evaluation.records import score_records
+from qa.evaluation.reference import Question, QuestionType
 from qa.evaluation.report import (
     REPORT_MODES,
+    AnchorSummary,
     Latency,
     LowConfidence,
     ModeSummary,
@@ -44,6 +54,8 @@ from qa.evaluation.report import (
 from qa.types import Answer, Chunk, Mode
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from qa.search import Searcher
 
 
@@ -59,6 +71,7 @@ class QuestionResult:
     best_similarity: float | None
     seconds: float
     metrics: Mapping[str, float]
+    answer: AnswerOutcome | None = None
 
     def outcome(self) -> QuestionOutcome:
         """The entry a report keeps of this result."""
@@ -79,22 +92,42 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def summarise(mode: Mode, results: Sequence[QuestionResult], threshold: float) -> ModeSummary:
-    """Aggregate one mode's results: metrics by type, low-confidence counts, latency."""
-    answerable = [r for r in results if r.question.answerable]
-    unanswerable = [r for r in results if not r.question.answerable]
-    metrics = mean_by_group(
-        {r.question.id: r.metrics for r in answerable},
-        {r.question.id: r.question.type.value for r in answerable},
+def type_summaries(
+    questions: Sequence[Question], metrics: Mapping[str, Mapping[str, float]]
+) -> tuple[tuple[TypeSummary, ...], tuple[TypeSummary, ...]]:
+    """Mean metrics of the answerable questions per type (``OVERALL`` last) and per tag.
+
+    ``metrics`` holds each answerable question's metrics by id.
+    """
+    answerable = [q for q in questions if q.answerable and q.id in metrics]
+    means = mean_by_group(
+        {q.id: metrics[q.id] for q in answerable},
+        {q.id: q.type.value for q in answerable},
         [t.value for t in QuestionType if t != QuestionType.UNANSWERABLE],
     )
     types = tuple(
         TypeSummary(
             group,
-            sum(1 for r in answerable if group in (OVERALL, r.question.type)),
-            published_metrics(means),
+            sum(1 for q in answerable if group in (OVERALL, q.type)),
+            published_metrics(values),
         )
-        for group, means in metrics.items()
+        for group, values in means.items()
+    )
+    tags: list[TypeSummary] = []
+    for tag in dict.fromkeys(tag for q in answerable for tag in q.tags):
+        members = [metrics[q.id] for q in answerable if tag in q.tags]
+        names = list(members[0])
+        values = {name: statistics.fmean(m[name] for m in members) for name in names}
+        tags.append(TypeSummary(tag, len(members), published_metrics(values)))
+    return types, tuple(tags)
+
+
+def summarise(mode: Mode, results: Sequence[QuestionResult], threshold: float) -> ModeSummary:
+    """Aggregate one mode's results: metrics by type and tag, low-confidence counts, latency."""
+    answerable = [r for r in results if r.question.answerable]
+    unanswerable = [r for r in results if not r.question.answerable]
+    types, tags = type_summaries(
+        [r.question for r in results], {r.question.id: r.metrics for r in answerable}
     )
     flags = None
     if mode != Mode.LEXICAL:  # the searcher computes the flag from the dense similarity only
@@ -107,21 +140,44 @@ def summarise(mode: Mode, results: Sequence[QuestionResult], threshold: float) -
             _median(r.best_similarity for r in unanswerable),
             _median(r.best_similarity for r in answerable),
         )
-    return ModeSummary(mode, types, flags, Latency.of([r.seconds for r in results]))
+    return ModeSummary(mode, types, flags, Latency.of([r.seconds for r in results]), tags)
 
 
 def unreachable_evidence(chunks: Iterable[Chunk], questions: Sequence[Question]) -> tuple[str, ...]:
-    """Evidence no passage of the index contains (the chunker split the quote): never findable."""
-    by_source: dict[str, list[str]] = {}
+    """Evidence no passage of the index contains, in any of its forms (the chunker split the
+    quote): never findable."""
+    by_source: dict[str, list[Chunk]] = {}
     for chunk in chunks:
-        by_source.setdefault(chunk.source, []).append(normalise_space(chunk.text))
+        by_source.setdefault(chunk.source, []).append(chunk)
     missing = []
     for question in questions:
         for item in question.evidence:
-            quote = normalise_space(item.quote)
-            if not any(quote in text for text in by_source.get(item.document, [])):
+            sources = {quote.document for quote in item.quotes}
+            candidates = [c for source in sources for c in by_source.get(source, [])]
+            if not any(holds(c.source, c.text, item) for c in candidates):
                 missing.append(f"{question.id}: {item.document}: {item.quote[:80]!r}")
     return tuple(missing)
+
+
+def anchor_summaries(
+    chunks: Sequence[Chunk],
+    questions: Sequence[Question],
+    k: int,
+    anchor: Anchor,
+) -> tuple[AnchorSummary, ...]:
+    """The naive anchor's metrics per method on the index's own chunks (see :mod:`.anchor`)."""
+    answerable = [q for q in questions if q.answerable]
+    ranks: dict[AnchorMethod, dict[str, tuple[int | None, ...]]] = {m: {} for m in AnchorMethod}
+    for question in answerable:
+        for method, rows in anchor.rankings(question.question, k).items():
+            ranks[method][question.id] = first_cover_ranks(
+                [chunks[row] for row in rows], question.evidence
+            )
+    summaries = []
+    for method, by_question in ranks.items():
+        types, tags = type_summaries(questions, evidence_metrics(by_question, k))
+        summaries.append(AnchorSummary(method, types, tags))
+    return tuple(summaries)
 
 
 def _search_all(
@@ -131,7 +187,8 @@ def _search_all(
     k: int,
     progress: Callable[[int], Any] | None,
 ) -> list[QuestionResult]:
-    """Every question searched in ``mode`` after one untimed warm-up, scored against its evidence."""
+    """Every question searched in ``mode`` after one untimed warm-up, scored against its evidence
+    (and, in the answer mode, its answer too)."""
     if questions:
         searcher.search(questions[0].question, k=k, mode=mode, extract=False)
     answers: list[tuple[Question, Answer, float]] = []
@@ -153,9 +210,17 @@ def _search_all(
             a.best_similarity,
             seconds,
             metrics.get(q.id, {}),
+            _judged_answer(searcher, q) if mode == ANSWER_MODE else None,
         )
         for q, a, seconds in answers
     ]
+
+
+def _judged_answer(searcher: Searcher, question: Question) -> AnswerOutcome:
+    """The answer a user reads, as ``qa ask`` gives it (the settings' top k passages, not the
+    evaluation depth, since the answer is built from the passages shown), scored."""
+    answer = searcher.search(question.question, mode=ANSWER_MODE)
+    return judge_answer(question, answer)
 
 
 def evaluate(
@@ -165,12 +230,21 @@ def evaluate(
     modes: Sequence[Mode] = REPORT_MODES,
     questions_file: str = "",
     progress: Callable[[int], Any] | None = None,
+    anchor: Anchor | None = None,
+    gold: Path | None = None,
 ) -> ReferenceReport:
-    """Search every question in every mode and score the passages against the evidence."""
+    """Search every question in every mode and score the passages against the evidence.
+
+    ``anchor``, built on the index's chunks in their order, adds the naive anchor's figures;
+    ``gold`` is the folder of gold record files to score the index's records by.
+    """
     if k < SHOWN_PASSAGES:
         raise ValueError(f"k must be at least {SHOWN_PASSAGES}, got {k}")
     by_mode = {mode: _search_all(searcher, questions, mode, k, progress) for mode in modes}
     snapshot = searcher.snapshot
+    anchored = anchor_summaries(list(snapshot.chunks), questions, k, anchor) if anchor else ()
+    judged = [(r.question, r.answer) for r in by_mode.get(ANSWER_MODE, []) if r.answer is not None]
+    answer_of = {question.id: outcome for question, outcome in judged}
     return ReferenceReport(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         questions_file=questions_file,
@@ -187,7 +261,12 @@ def evaluate(
                 question.id,
                 question.type,
                 tuple(results[position].outcome() for results in by_mode.values()),
+                question.tags,
+                answer_of.get(question.id),
             )
             for position, question in enumerate(questions)
         ),
+        anchor=anchored,
+        answers=summarise_answers(judged) if judged else None,
+        records=score_records(searcher, gold) if gold is not None else (),
     )

@@ -138,7 +138,7 @@ def load_embedder(model: str, batch_size: int = 32) -> Embedder:
     anything else through sentence-transformers (a build then exports it to ONNX)."""
     packaged = packaged_encoder(model)
     if packaged is not None:
-        return _cached_onnx(model, packaged)
+        return _cached_onnx(model, packaged, ())
     return load_sentence_transformer(model, batch_size)
 
 
@@ -170,6 +170,9 @@ class OnnxEncoder:
     quantized: bool = False
     """INT8 weights: the same model gives other vectors than its fp32 export, so an index
     records which of the two embedded it (BuildSpec)."""
+    spinning: bool = False
+    """Threads that spin while waiting, onnxruntime's default: only the benchmark's
+    reference for how embedding ran before (see :func:`onnx_session`)."""
 
 
 def load_tokenizer(tokenizer_file: Path, max_tokens: int) -> Any:
@@ -186,7 +189,7 @@ def load_tokenizer(tokenizer_file: Path, max_tokens: int) -> Any:
     return tokenizer
 
 
-def onnx_session(onnx_file: Path) -> Any:
+def onnx_session(onnx_file: Path, spinning: bool = False) -> Any:
     """An onnxruntime CPU session using the machine's cores (up to 4), warnings silenced.
 
     Its threads sleep instead of spinning while they wait for work: spinning threads hold
@@ -199,7 +202,7 @@ def onnx_session(onnx_file: Path) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = min(4, os.cpu_count() or 1)
     options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
 
 
@@ -224,7 +227,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, model: str, encoder: OnnxEncoder) -> None:
-        self._session = onnx_session(encoder.onnx_file)
+        self._session = onnx_session(encoder.onnx_file, encoder.spinning)
         self._inputs = [i.name for i in self._session.get_inputs()]
         self._tokenizer = load_tokenizer(encoder.tokenizer_file, encoder.max_tokens)
         self._pooling = encoder.pooling

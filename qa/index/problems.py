@@ -20,6 +20,17 @@ class IndexProblem(RuntimeError):
         self.reason = reason
         self.fix = fix
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled as its reason and fix (a build in a worker process raises it to its
+        parent), so the message is not composed twice."""
+        return (_restore, (type(self), self.reason, self.fix))
+
+
+def _restore(kind: type[IndexProblem], reason: str, fix: str | None) -> IndexProblem:
+    problem = kind.__new__(kind)
+    IndexProblem.__init__(problem, reason, fix)
+    return problem
+
 
 class IndexMissing(IndexProblem):
     """There is no index yet: `qa index` builds one."""
