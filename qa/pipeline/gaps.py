@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from qa.index.lexical import tokenize
 from qa.index.store import Snapshot
 from qa.pipeline.understand import Query
-from qa.types import display_date
+from qa.types import CatalogEntry, DocumentKind, display_date
 
-# A document is often published weeks after the date it states (an Ofsted report is dated by
-# its inspection and published 31-118 days later, median 42, in the ilacs reports): a year is
-# held by a document dated in it or in the last PUBLICATION_LAG days before it.
+# An inspection report is dated by its inspection and published weeks later (31-118 days,
+# median 42, in the ilacs reports): a year is held by a document dated in it, or by an
+# inspection report dated in the last PUBLICATION_LAG days before it. Other documents (a
+# cabinet paper, an article) are dated when they were published.
 PUBLICATION_LAG = datetime.timedelta(days=120)
 # Capitalised words inside a question, with their possessive: candidates for names.
 _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w’'&-]*(?:\s+[A-Z][\w’'&-]*)*")
@@ -46,21 +47,25 @@ def _start(date: str) -> datetime.date:
     return datetime.date(parts[0], parts[1], parts[2])
 
 
-def _holds(date: str | None, year: int) -> bool:
-    if not date:
+def _holds(entry: CatalogEntry, year: int) -> bool:
+    if not entry.date:
         return False
-    published_by = _start(date) + PUBLICATION_LAG
-    return int(date[:4]) == year or (int(date[:4]) == year - 1 and published_by.year == year)
+    if entry.year == year:
+        return True
+    published_by = _start(entry.date) + PUBLICATION_LAG
+    lagging = entry.kind == DocumentKind.INSPECTION_REPORT
+    return lagging and entry.year == year - 1 and published_by.year == year
 
 
 def period_gaps(query: Query, snapshot: Snapshot) -> list[Gap]:
     """Each year the question names that no document is dated in, with the closest dates."""
-    dates = sorted({e.date for e in snapshot.catalog.values() if e.date})
+    entries = list(snapshot.catalog.values())
+    dates = sorted({e.date for e in entries if e.date})
     gaps = []
     timeframe = query.timeframe
     named = [*timeframe.years, *(y for y in (timeframe.year_from, timeframe.year_to) if y)]
     for year in dict.fromkeys(named):
-        if any(_holds(date, year) for date in dates):
+        if any(_holds(entry, year) for entry in entries):
             continue
         before = [d for d in dates if int(d[:4]) < year]
         after = [d for d in dates if int(d[:4]) > year]
