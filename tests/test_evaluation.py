@@ -662,16 +662,20 @@ JUDGEMENTS_FOUND = 14
 
 @pytest.fixture(scope="module")
 def real_report(tmp_path_factory: pytest.TempPathFactory) -> ReferenceReport:
-    """Default settings on the shipped corpus: the project index if current, else a fresh one."""
+    """Default settings on the shipped corpus: the project index if current, else a fresh one.
+
+    Readiness is judged with the encoder questions go through (the build's INT8 export when
+    there is one), as ``qa ask`` judges it: the full model would call an exported index
+    incompatible."""
     from qa.index import lifecycle
-    from qa.index.embedders import load_embedder
+    from qa.index.embedders import load_embedder, load_query_embedder
 
     settings = Settings(corpus=ROOT / "corpus", index=ROOT / "index")
-    embedder = load_embedder(settings.model, settings.batch_size)
-    if lifecycle.status(settings, embedder).state is not lifecycle.IndexState.READY:
+    asking = load_query_embedder(settings.model, settings.index, settings.batch_size)
+    if lifecycle.status(settings, asking).state is not lifecycle.IndexState.READY:
         settings = settings.replace(index=tmp_path_factory.mktemp("gate") / "index")
-        build_index(settings, embedder)
-    searcher = Searcher.open(settings, embedder)
+        build_index(settings, load_embedder(settings.model, settings.batch_size))
+    searcher = Searcher.open(settings)
     questions = reference.load_reference_set(ROOT / "eval" / "questions.jsonl")
     return run.evaluate(searcher, questions, k=10, gold=ROOT / "eval")
 
