@@ -87,7 +87,9 @@ class Searcher:
         timings: dict[str, float] = {}
 
         started = time.perf_counter()
-        query = understand(question, mode, self.embedder, snapshot.years, snapshot.organisations)
+        query = understand(
+            question, mode, self.embedder, snapshot.years, snapshot.organisation_years
+        )
         timings["understand"] = time.perf_counter() - started
         rankings = retrieve(
             snapshot,
@@ -118,7 +120,15 @@ class Searcher:
 
         hits = assemble_hits(snapshot, chosen, rankings)
         best = rankings.best_similarity
-        gaps = find_gaps(query, snapshot) if not query.blank else ()
+        gaps = (
+            (
+                *find_gaps(query, snapshot),
+                *self.recommendations.gaps(snapshot, query),
+                *self.judgements.gaps(snapshot, query),
+            )
+            if not query.blank
+            else ()
+        )
         missing = unanswerable(query, gaps)
         weak = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
         statement = ""
@@ -162,11 +172,14 @@ class Searcher:
 
     def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
         """Stage 5, from text: the best sentences (one per compared period for a comparison;
-        from the latest documents first for "now", "current", "at present")."""
+        from the latest documents for "now", "current", "at present"; from the documents of
+        the period a question names when any passage comes from them, so "Who led the 2021
+        inspection?" is not answered from the 2025 report)."""
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
         if query.comparison:
             return extract_answer(query.text, hits, self.embedder, sides=periods)
         if query.timeframe.latest and periods and periods[-1]:
             latest = [h for h in hits if h.rank in periods[-1]]
             return extract_answer(query.text, latest, self.embedder)
-        return extract_answer(query.text, hits, self.embedder)
+        in_period = [h for h in hits if any(h.rank in ranks for ranks in periods)]
+        return extract_answer(query.text, in_period or hits, self.embedder)
