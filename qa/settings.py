@@ -86,7 +86,7 @@ class Settings:
     lexical_weight: float = 0.5
     candidates: int = 100
     top_k: int = 5
-    min_similarity: float = 0.35
+    min_similarity: float = 0.25
     max_file_mb: float = 100.0
     max_document_chars: int = 2_000_000
     max_document_chunks: int = 5_000
