@@ -133,7 +133,8 @@ def test_gate_ilacs_retrieval_per_type_and_tag_has_not_dropped(
     ilacs: tuple[ReferenceReport, tuple[Question, ...]],
 ) -> None:
     (summary,) = ilacs[0].modes
-    recall = {t.type: t.metrics["R@5"] for t in (*summary.types, *summary.tags)}
+    # A tag sharing a type's name (5 questions tagged "judgement") does not replace the type.
+    recall = {t.type: t.metrics["R@5"] for t in (*summary.tags, *summary.types)}
     for group, floor in ILACS_RECALL_AT_5.items():
         assert recall[group] >= floor - ILACS_TOLERANCE, (group, recall)
 
