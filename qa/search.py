@@ -174,7 +174,11 @@ class Searcher:
         """Stage 5, from text: the best sentences (one per compared period for a comparison;
         from the latest documents for "now", "current", "at present"; from the documents of
         the period a question names when any passage comes from them, so "Who led the 2021
-        inspection?" is not answered from the 2025 report)."""
+        inspection?" is not answered from the 2025 report). Likewise a question naming
+        organisations is answered from their documents when any passage comes from them:
+        "Who led Hampshire's 2024 inspection?" is not answered from another council's."""
+        named = [h for h in hits if h.organisation in query.organisations]
+        hits = tuple(named) if named else hits
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
         if query.comparison:
             return extract_answer(query.text, hits, self.embedder, sides=periods)

@@ -220,3 +220,33 @@ def test_the_named_councils_passages_outrank_the_same_words_from_another_council
         unboosted = [h for h in plain.search(question, k=5).hits if "Care leavers" in h.chunk.text]
         firsts_without_boost.add(unboosted[0].chunk.source)
     assert len(firsts_without_boost) == 1  # without it, the same council wins every question
+
+
+def test_a_question_naming_a_council_is_answered_from_that_councils_report(
+    tmp_path: Path,
+) -> None:
+    """Two councils' reports word their lead inspector alike; the answer quotes the named one."""
+
+    def report(council: str, inspector: str) -> str:
+        return (
+            f"Inspection of {council} local authority children's services\n\n"
+            "Inspection dates: 3 to 14 June 2024\n\n"
+            f"Lead inspector: {inspector}, His Majesty's Inspector\n\n"
+            "Judgement | Grade\n\nOverall effectiveness | Good\n\n"
+            "Leaders know their services well and the inspection found steady progress.\n"
+        )
+
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "eastbrook.txt": report("Eastbrook", "Alice Marsh"),
+            "westfield.txt": report("Westfield", "Brian Holt"),
+        },
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    build_index(settings, HashingEmbedder())
+    searcher = Searcher.open(settings, HashingEmbedder())
+    for council, inspector in (("Westfield", "Brian Holt"), ("Eastbrook", "Alice Marsh")):
+        answer = searcher.search(f"Who was the lead inspector of {council} in 2024?")
+        assert inspector in answer.sentences[0].text, (council, answer.sentences)
+        assert {h.organisation for h in answer.hits} == {"Eastbrook", "Westfield"}
