@@ -107,7 +107,7 @@ class Searcher:
         if self.recommendations.applies(query):
             candidates = self.recommendations.lift(snapshot, query, candidates)
             other_rankings = []
-        elif self.judgements.applies(query):
+        elif self.judgements.applies(query, snapshot):
             lifted = self.judgements.lift(snapshot, query, candidates)
             by_period = lifted == candidates  # the records already give each period
             candidates = lifted
@@ -166,7 +166,7 @@ class Searcher:
         if self.recommendations.applies(query):
             limit = 2 * self.settings.top_k
             return "", self.recommendations.answer(snapshot, query, hits, limit)
-        if self.judgements.applies(query):
+        if self.judgements.applies(query, snapshot):
             return self.judgements.answer(snapshot, query, hits)
         return "", ()
 

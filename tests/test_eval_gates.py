@@ -67,7 +67,7 @@ ILACS_ANSWERS_RIGHT = {
     "lead_inspector": 16 / 18,
     "passage_without_council": 15 / 20,
 }
-ILACS_RIGHT_OVERALL = 80 / 106
+ILACS_RIGHT_OVERALL = 81 / 106
 ILACS_ANY_QUOTE = 76 / 94
 ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
 ISSUE_16_TARGET = 0.9  # grade, lead-inspector and judgement-change answers right
@@ -162,7 +162,7 @@ def test_gate_ilacs_answers_and_judgement_records_have_not_dropped(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True, reason="issue 16 target: 23/25, 16/18 and 7/10 right, measured on 2026-12-01"
+    strict=True, reason="issue 16 target: 23/25, 16/18 and 8/10 right, measured on 2026-12-01"
 )
 def test_target_ilacs_grade_lead_inspector_and_judgement_change_answers_are_right(
     ilacs: tuple[ReferenceReport, tuple[Question, ...]],
