@@ -72,6 +72,22 @@ def test_lexical_scores_equal_bm25okapi_on_a_generated_corpus(vocabulary: Vocabu
         )
 
 
+def test_a_streamed_lexical_build_scores_as_bm25okapi_whatever_its_block_size(
+    vocabulary: Vocabulary,
+) -> None:
+    rows = [tokenize(p) for p in _passages(vocabulary, 20)]
+    reference = BM25Okapi(rows)
+    whole = BM25Index.build(rows, block=len(rows))
+    streamed = BM25Index.build((row for row in rows), block=7)  # read once, 7 rows a block
+    assert streamed.vocabulary == whole.vocabulary
+    assert (streamed.weights != whole.weights).nnz == 0
+    for query in generate_queries(vocabulary, [], 30, seed=2):
+        tokens = tokenize(query)
+        np.testing.assert_allclose(
+            streamed.scores(tokens), reference.get_scores(tokens), rtol=1e-6, atol=1e-6
+        )
+
+
 def test_synthetic_passage_vectors_are_near_their_sentences(vocabulary: Vocabulary) -> None:
     sentence_vectors = np.random.default_rng(0).normal(size=(len(vocabulary.sentences), 32))
     sentence_vectors /= np.linalg.norm(sentence_vectors, axis=1, keepdims=True)

@@ -301,7 +301,7 @@ def build_index(
         np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
     )
     stage("embed")
-    bm25 = BM25Index.build([tokenize(indexed(c)) for c in chunks])
+    bm25 = BM25Index.build(tokenize(indexed(c)) for c in chunks)  # one chunk's tokens at a time
     stage("lexical")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
