@@ -101,11 +101,13 @@ class Searcher:
         # A period's places alternate between the fused and the single rankings, unless
         # tracked recommendations were lifted to the front of the fused one.
         other_rankings = [rankings.dense[0].tolist(), rankings.lexical[0].tolist()]
+        started = time.perf_counter()
         if self.recommendations.applies(query):
             candidates = self.recommendations.lift(snapshot, query, candidates)
             other_rankings = []
         elif self.judgements.applies(query):
             candidates = self.judgements.lift(snapshot, query, candidates)
+        timings["features"] = time.perf_counter() - started
         if query.comparison and settings.diversity == Diversity.SIDES:
             candidates += period_candidates(snapshot, query, candidates, filters, settings, timings)
 
@@ -113,10 +115,17 @@ class Searcher:
         chosen = choose(snapshot, candidates, k, query, other_rankings, settings)
         timings["select"] = time.perf_counter() - started
 
+        started = time.perf_counter()
         hits = assemble_hits(snapshot, chosen, rankings)
         best = rankings.best_similarity
         gaps = find_gaps(query, snapshot) if not query.blank else ()
         missing = unanswerable(query, gaps)
+        groups = document_groups(hits)
+        notes = (
+            *(gap.note for gap in gaps),
+            *missing_periods(snapshot, query, hits, best, frozenset(g.label for g in gaps)),
+        )
+        timings["assemble"] = time.perf_counter() - started
         weak = mode != Mode.LEXICAL and (best is None or best < settings.min_similarity)
         statement = ""
         sentences: tuple[AnswerSentence, ...] = ()
@@ -136,12 +145,9 @@ class Searcher:
             low_confidence=low_confidence,
             best_similarity=best,
             sentences=sentences,
-            groups=document_groups(hits),
+            groups=groups,
             comparison=query.comparison,
-            missing=(
-                *(gap.note for gap in gaps),
-                *missing_periods(snapshot, query, hits, best, frozenset(g.label for g in gaps)),
-            ),
+            missing=notes,
             statement=statement,
         )
 

@@ -86,6 +86,25 @@ def test_index_then_ask_json(
     assert record["passages"][0]["source"] == "fostering.md"
 
 
+def test_verbose_ask_times_every_stage_of_the_question_path(
+    cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "-v", "adoption panel approved adopters", *cli]) == 0
+    err = capsys.readouterr().err
+    timing = next(line for line in err.splitlines() if line.startswith("timing: understand"))
+    stages = [part.split()[0] for part in timing.removeprefix("timing: ").split(", ")]
+    assert stages == [
+        "understand",
+        "lexical",
+        "dense",
+        "fusion",
+        "features",
+        "select",
+        "assemble",
+        "answer",
+    ]
+
+
 def test_questions_file_of_plain_lines(
     cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
