@@ -167,7 +167,9 @@ def _parser() -> argparse.ArgumentParser:
     _settings_arguments(judgements)
 
     bench = commands.add_parser(
-        "bench", help="measure build, load, memory and query latency on generated corpora"
+        "bench",
+        help="measure build, load, memory and query latency on generated corpora, and each"
+        " stage of one question on the shipped corpus",
     )
     bench.add_argument(
         "--sizes",
