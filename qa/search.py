@@ -97,7 +97,9 @@ class Searcher:
         timings: dict[str, float] = {}
 
         started = time.perf_counter()
-        query = understand(question, mode, self.embedder, snapshot.years, snapshot.organisations)
+        query = understand(
+            question, mode, self.embedder, snapshot.years, snapshot.organisation_years
+        )
         timings["understand"] = time.perf_counter() - started
         rankings = retrieve(
             snapshot,
@@ -111,24 +113,35 @@ class Searcher:
         # A period's places alternate between the fused and the single rankings, unless
         # tracked recommendations were lifted to the front of the fused one.
         other_rankings = [rankings.dense[0].tolist(), rankings.lexical[0].tolist()]
+        by_period = True
         started = time.perf_counter()
         if self.recommendations.applies(query):
             candidates = self.recommendations.lift(snapshot, query, candidates)
             other_rankings = []
         elif self.judgements.applies(query):
-            candidates = self.judgements.lift(snapshot, query, candidates)
+            lifted = self.judgements.lift(snapshot, query, candidates)
+            by_period = lifted == candidates  # the records already give each period
+            candidates = lifted
         timings["features"] = time.perf_counter() - started
         if query.comparison and settings.diversity == Diversity.SIDES:
             candidates += period_candidates(snapshot, query, candidates, filters, settings, timings)
 
         started = time.perf_counter()
-        chosen = choose(snapshot, candidates, k, query, other_rankings, settings)
+        chosen = choose(snapshot, candidates, k, query, other_rankings, settings, by_period)
         timings["select"] = time.perf_counter() - started
 
         started = time.perf_counter()
         hits = assemble_hits(snapshot, chosen, rankings)
         best = rankings.best_similarity
-        gaps = find_gaps(query, snapshot) if not query.blank else ()
+        gaps = (
+            (
+                *find_gaps(query, snapshot),
+                *self.recommendations.gaps(snapshot, query),
+                *self.judgements.gaps(snapshot, query),
+            )
+            if not query.blank
+            else ()
+        )
         missing = unanswerable(query, gaps)
         groups = document_groups(hits)
         notes = (
@@ -175,11 +188,14 @@ class Searcher:
 
     def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
         """Stage 5, from text: the best sentences (one per compared period for a comparison;
-        from the latest documents first for "now", "current", "at present")."""
+        from the latest documents for "now", "current", "at present"; from the documents of
+        the period a question names when any passage comes from them, so "Who led the 2021
+        inspection?" is not answered from the 2025 report)."""
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
         if query.comparison:
             return extract_answer(query.text, hits, self.embedder, sides=periods)
         if query.timeframe.latest and periods and periods[-1]:
             latest = [h for h in hits if h.rank in periods[-1]]
             return extract_answer(query.text, latest, self.embedder)
-        return extract_answer(query.text, hits, self.embedder)
+        in_period = [h for h in hits if any(h.rank in ranks for ranks in periods)]
+        return extract_answer(query.text, in_period or hits, self.embedder)

@@ -115,7 +115,7 @@ def test_no_answer_gives_the_same_passages_without_an_answer(
     passages_only = json_lines(capsys.readouterr().out)[0]
     assert answered["answer"]["sentences"]
     assert passages_only["passages"] == answered["passages"]
-    assert passages_only["answer"] == {"text": "", "sentences": []}
+    assert passages_only["answer"] == {"statement": "", "text": "", "sentences": []}
     assert main(["ask", "--no-answer", *question, *cli]) == 0
     printed = capsys.readouterr().out
     assert "Answer:" not in printed

@@ -117,7 +117,8 @@ def test_lexical_mode_has_no_dense_evidence_and_no_confidence_flag(searcher: Sea
 
 
 def test_unrelated_question_is_flagged_low_confidence(searcher: Searcher) -> None:
-    answer = searcher.search("quantum chromodynamics lattice gauge")
+    # No word of it is in the corpus (the hashing embedder scores shared words only).
+    answer = searcher.search("volcanic eruptions in Iceland")
     assert answer.low_confidence
     related = searcher.search("The adoption panel met eleven times and approved fourteen adopters.")
     assert not related.low_confidence
