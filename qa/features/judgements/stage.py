@@ -49,9 +49,10 @@ _CHANGE = re.compile(
     re.IGNORECASE,
 )
 # A question about an aspect's change without a grade word says it with a verb ("did it
-# improve", "has it declined"); "flagged for improvement" is about a list, not a grade.
+# improve", "has it declined"); "flagged for improvement" and "what changes followed" are
+# about a list, not a grade.
 _CHANGE_VERB = re.compile(
-    r"\b(?:improv(?:e|ed|es|ing)|chang(?:e|ed|es|ing)|declin(?:e|ed|es|ing)|worsen\w*"
+    r"\b(?:improv(?:e|ed|es|ing)|chang(?:ed|ing)|declin(?:e|ed|es|ing)|worsen\w*"
     r"|(?:got|get|gotten|become|became)\s+(?:better|worse)|kept|keep|retain\w*|maintain\w*)\b",
     re.IGNORECASE,
 )
@@ -96,9 +97,10 @@ class JudgementStage:
         """A question about grades, unless it asks for a person or a figure ("Who led the
         inspection that rated it inadequate?"): a grade does not answer that.
 
-        With ``snapshot``, also a question about the change of an aspect the corpus grades,
+        With ``snapshot``, also a question comparing periods on an aspect the corpus grades,
         named without a grade word ("Did the impact of leaders on social work practice
-        improve between 2022 and 2026?"): the grades are its evidence.
+        improve between 2022 and 2026?"): the grades are its evidence. "What leadership
+        changes followed the 2017 inspection?" compares nothing and stays with the passages.
         """
         if finding_pattern(query.text) not in (None, DATE_FINDING):
             return False
@@ -106,7 +108,7 @@ class JudgementStage:
             return True
         return (
             snapshot is not None
-            and bool(query.sides)
+            and query.comparison
             and bool(_CHANGE_VERB.search(query.text))
             and self._names_aspect(snapshot, query)
         )
