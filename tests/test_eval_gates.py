@@ -61,14 +61,14 @@ ILACS_RECALL_AT_5 = {
 # Share of answers right (see qa.evaluation.answers): grade questions (judgement without
 # judgement_change, and current tagged judgement: 25), lead inspector (18), questions whose
 # gold passage never names the council (20), all 106; and the share of answerable
-# questions whose answer holds a gold quote in some sentence (75 of 94).
+# questions whose answer holds a gold quote in some sentence (76 of 94).
 ILACS_ANSWERS_RIGHT = {
     "grade": 23 / 25,
-    "lead_inspector": 14 / 18,
-    "passage_without_council": 12 / 20,
+    "lead_inspector": 16 / 18,
+    "passage_without_council": 15 / 20,
 }
-ILACS_RIGHT_OVERALL = 75 / 106
-ILACS_ANY_QUOTE = 75 / 94
+ILACS_RIGHT_OVERALL = 81 / 106
+ILACS_ANY_QUOTE = 76 / 94
 ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
 ISSUE_16_TARGET = 0.9  # grade, lead-inspector and judgement-change answers right
 
@@ -133,7 +133,8 @@ def test_gate_ilacs_retrieval_per_type_and_tag_has_not_dropped(
     ilacs: tuple[ReferenceReport, tuple[Question, ...]],
 ) -> None:
     (summary,) = ilacs[0].modes
-    recall = {t.type: t.metrics["R@5"] for t in (*summary.types, *summary.tags)}
+    # A tag sharing a type's name (5 questions tagged "judgement") does not replace the type.
+    recall = {t.type: t.metrics["R@5"] for t in (*summary.tags, *summary.types)}
     for group, floor in ILACS_RECALL_AT_5.items():
         assert recall[group] >= floor - ILACS_TOLERANCE, (group, recall)
 
@@ -161,7 +162,7 @@ def test_gate_ilacs_answers_and_judgement_records_have_not_dropped(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    strict=True, reason="issue 16 target: 23/25, 14/18 and 7/10 right, measured on 2026-12-01"
+    strict=True, reason="issue 16 target: 23/25, 16/18 and 8/10 right, measured on 2026-12-01"
 )
 def test_target_ilacs_grade_lead_inspector_and_judgement_change_answers_are_right(
     ilacs: tuple[ReferenceReport, tuple[Question, ...]],

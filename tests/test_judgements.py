@@ -146,6 +146,26 @@ def test_a_question_about_a_grade_change_states_both_grades_oldest_first(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "graded"),
+    [
+        ("Did help and protection improve between 2020 and 2024?", True),
+        ("Has help and protection declined since 2020?", True),
+        # A list of areas "for improvement", or of changes made, is not a grade's change.
+        ("Was accommodation for care leavers flagged for improvement in 2020 and 2024?", False),
+        ("What leadership and governance changes followed the 2017 Ofsted inspection?", False),
+    ],
+)
+def test_a_change_of_a_graded_aspect_is_answered_from_grades_without_a_grade_word(
+    real_searcher: Searcher, question: str, graded: bool
+) -> None:
+    answer = real_searcher.search(question)
+    assert ("→" in answer.statement) is graded, answer.statement
+    if graded:
+        assert answer.statement.rstrip(".").endswith("declined")
+
+
+@pytest.mark.slow
 def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: Searcher) -> None:
     answer = real_searcher.search(
         "What did Ofsted judge the experiences and progress of care leavers?"

@@ -71,7 +71,7 @@ _FINDINGS = (
     (
         re.compile(
             r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
-            r"|\bwhich\s+(?:inspector|councillor|officer|person|director|member)\b",
+            r"|\bwhich\s+(?:inspector|HMI|councillor|officer|person|director|member)\b",
             re.I,
         ),
         _PERSON,

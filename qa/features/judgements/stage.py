@@ -48,6 +48,14 @@ _CHANGE = re.compile(
     r"|^\W*when\b",
     re.IGNORECASE,
 )
+# A question about an aspect's change without a grade word says it with a verb ("did it
+# improve", "has it declined"); "flagged for improvement" and "what changes followed" are
+# about a list, not a grade.
+_CHANGE_VERB = re.compile(
+    r"\b(?:improv(?:e|ed|es|ing)|chang(?:ed|ing)|declin(?:e|ed|es|ing)|worsen\w*"
+    r"|(?:got|get|gotten|become|became)\s+(?:better|worse)|kept|keep|retain\w*|maintain\w*)\b",
+    re.IGNORECASE,
+)
 _LOWEST_FIRST = re.compile(r"\b(?:lowest|worst|weakest)\b", re.IGNORECASE)
 _HIGHEST_FIRST = re.compile(r"\b(?:highest|best|strongest)\b", re.IGNORECASE)
 # How well a question names an aspect: the F1 of the aspect words they share, each weighted
@@ -85,11 +93,33 @@ class JudgementStage:
         self._cache: dict[Path, list[Row]] = {}
         self._lock = threading.Lock()
 
-    def applies(self, query: Query) -> bool:
+    def applies(self, query: Query, snapshot: Snapshot | None = None) -> bool:
         """A question about grades, unless it asks for a person or a figure ("Who led the
-        inspection that rated it inadequate?"): a grade does not answer that."""
-        asks_other = finding_pattern(query.text) not in (None, DATE_FINDING)
-        return bool(_CUE.search(query.text)) and not asks_other
+        inspection that rated it inadequate?"): a grade does not answer that.
+
+        With ``snapshot``, also a question comparing periods on an aspect the corpus grades,
+        named without a grade word ("Did the impact of leaders on social work practice
+        improve between 2022 and 2026?"): the grades are its evidence. "What leadership
+        changes followed the 2017 inspection?" compares nothing and stays with the passages.
+        """
+        if finding_pattern(query.text) not in (None, DATE_FINDING):
+            return False
+        if _CUE.search(query.text):
+            return True
+        return (
+            snapshot is not None
+            and query.comparison
+            and bool(_CHANGE_VERB.search(query.text))
+            and self._names_aspect(snapshot, query)
+        )
+
+    def _names_aspect(self, snapshot: Snapshot, query: Query) -> bool:
+        rows = self._records(snapshot)
+        return any(
+            score >= ASPECT_COVERAGE
+            for row, score in zip(rows, aspect_coverage(rows, query.text), strict=True)
+            if not query.organisations or row.organisation in query.organisations
+        )
 
     def rows(self, snapshot: Snapshot) -> list[Row]:
         return self._records(snapshot)
@@ -162,7 +192,7 @@ class JudgementStage:
         authority ... were judged inadequate in 2019"), which the records do not hold.
         Measured on both reference sets: blocking flags one unanswerable question more in
         each; blocking also without a known organisation refused an answerable one."""
-        if not self.applies(query) or not query.sides:
+        if not self.applies(query, snapshot) or not query.sides:
             return ()
         rows = self._records(snapshot)
         coverage = aspect_coverage(rows, query.text)
