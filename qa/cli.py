@@ -205,11 +205,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 class _Bar:
     """A tqdm progress bar on stderr, created only when there is work to show."""
 
-    def __init__(self, total: int, description: str) -> None:
+    def __init__(self, total: int, description: str, unit: str = "passage") -> None:
         from tqdm import tqdm
 
         self._bar = tqdm(
-            total=total, desc=description, unit="chunk", file=sys.stderr, dynamic_ncols=True
+            total=total, desc=description, unit=unit, file=sys.stderr, dynamic_ncols=True
         )
 
     def update(self, n: int) -> None:
@@ -229,9 +229,12 @@ def _say(message: str, file: TextIO | None = None) -> None:
 
 
 def _print_report(report: BuildReport, file: TextIO) -> None:
-    """The files a build skipped, then its summary, each on one line."""
+    """Each file the build read (with its pages and passages), the files it skipped and
+    why (on stderr), then its summary, each on one line."""
     from qa.render.terminal import terminal_line
 
+    for line in report.file_lines():
+        _say(terminal_line(line), file)
     for error in report.errors:
         _say(terminal_line(f"skipped {error}"))
     _say(terminal_line(report.summary()), file)

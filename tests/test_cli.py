@@ -16,7 +16,7 @@ from qa.cli import main
 from qa.corpus import load_corpus
 from qa.index.embedders import HashingEmbedder
 
-from .conftest import rewrite_manifest, write_corpus
+from .conftest import make_pdf, rewrite_manifest, write_corpus
 
 PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
     "rank": (int,),
@@ -303,6 +303,23 @@ def test_index_reports_skipped_files(
     assert "3 documents" in out
 
 
+def test_index_accounts_for_each_file_it_reads_with_pages_and_passages(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_pdf(tiny_corpus / "report.pdf", [["Respite care for families."], ["Short breaks."]])
+    write_corpus(tiny_corpus, {"broken.pdf": b"%PDF-1.4 not really"})
+    assert main(["index", *cli]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert "read report.pdf (2 pages, 1 passage)" in lines
+    assert any(line.startswith("read adoption.txt (") for line in lines)
+    assert "skipped broken.pdf: " in err and "Reading" in err
+    assert lines[-1].startswith("Rebuilt index: 4 documents")
+    # An unchanged corpus reads nothing again.
+    assert main(["index", *cli]) == 0
+    assert capsys.readouterr().out.startswith("Index is up to date")
+
+
 def test_interrupted_index_says_the_previous_index_is_unchanged(
     cli: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -339,7 +356,8 @@ def test_index_output_shows_no_third_party_progress_bars(tiny_corpus: Path, tmp_
         check=True,
     )
     assert "Loading weights" not in done.stderr
-    assert done.stdout.startswith("Rebuilt index: 3 documents")
+    assert done.stdout.splitlines()[-1].startswith("Rebuilt index: 3 documents")
+    assert [line for line in done.stderr.splitlines() if line.strip() and "%|" not in line] == []
 
 
 def test_organisation_flag_keeps_one_councils_passages(

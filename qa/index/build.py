@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 
@@ -40,7 +40,42 @@ from qa.types import CatalogEntry, Chunk, Document, LoadError
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], Any]
-ProgressFactory = Callable[[int, str], Any]
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> Any: ...
+
+    def close(self) -> Any: ...
+
+
+class ProgressFactory(Protocol):
+    """Makes the bar of one build stage: ``total`` units (passages unless ``unit`` says
+    otherwise) under ``description``; the CLI draws tqdm, the app st.progress."""
+
+    def __call__(self, total: int, description: str, unit: str = "passage") -> ProgressBar: ...
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a build did with one file: ``read`` (and how many passages, and pages for
+    formats with pages), ``reused`` unchanged from the previous version, or ``skipped``
+    with the reason."""
+
+    source: str
+    status: str
+    passages: int = 0
+    pages: int | None = None
+    reason: str = ""
+
+    def line(self) -> str:
+        if self.status == "skipped":
+            return f"skipped {self.source}: {self.reason}"
+        pages = f"{_count(self.pages, 'page')}, " if self.pages else ""
+        return f"{self.status} {self.source} ({pages}{_count(self.passages, 'passage')})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
@@ -154,6 +189,13 @@ class BuildReport:
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds per build stage (read and chunk, embed, lexical, vector index, save), so the
     cost of each is known; the benchmark reports them."""
+    files: tuple[FileOutcome, ...] = ()
+    """Each file of the corpus, in the order read: read, reused or skipped."""
+
+    def file_lines(self) -> list[str]:
+        """One line per file this build read, with its pages and passages (reused files are
+        counted in the summary, skipped ones are in ``errors``)."""
+        return [f.line() for f in self.files if f.status == "read"]
 
     def summary(self) -> str:
         if self.unchanged:
@@ -289,31 +331,42 @@ def build_index(
     vectors: list[np.ndarray] = []
     pending: list[tuple[int, list[Chunk]]] = []
     skipped: dict[str, SkippedFile] = {}
-    reused = 0
+    outcomes: list[FileOutcome] = []
+
+    def take(file: CorpusFile, reader: DocumentReader) -> None:
+        """One file into the new version: its previous rows if unchanged, else read."""
+        old = previous.catalog.get(file.source) if previous else None
+        if previous is not None and old is not None and old.content_hash == file.content_hash:
+            rows = previous.rows_of[file.source]
+            documents.append(previous.documents[file.source])
+            chunks.extend(previous.chunks[rows.start : rows.stop])
+            vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
+            outcomes.append(FileOutcome(file.source, "reused", rows.stop - rows.start))
+            return
+        document, content_hash = _read_as_hashed(file, reader)
+        try:
+            if isinstance(document, DocumentError):
+                raise document
+            new_chunks = document_chunks(document, settings)
+        except DocumentError as error:
+            errors.append(LoadError(file.source, str(error)))
+            skipped[file.source] = SkippedFile(content_hash, str(error))
+            outcomes.append(FileOutcome(file.source, "skipped", reason=str(error)))
+            return
+        outcomes.append(FileOutcome(file.source, "read", len(new_chunks), len(document.pages)))
+        documents.append(document)
+        pending.append((len(vectors), new_chunks))
+        vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
+        chunks.extend(new_chunks)
+
+    reading = progress(len(files), "Reading", unit="file") if progress and files else None
     with DocumentReader(settings.read_limits) as reader:
         for file in files:
-            old = previous.catalog.get(file.source) if previous else None
-            if previous is not None and old is not None and old.content_hash == file.content_hash:
-                rows = previous.rows_of[file.source]
-                documents.append(previous.documents[file.source])
-                chunks.extend(previous.chunks[rows.start : rows.stop])
-                vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
-                reused += 1
-                continue
-            document, content_hash = _read_as_hashed(file, reader)
-            try:
-                if isinstance(document, DocumentError):
-                    raise document
-                new_chunks = document_chunks(document, settings)
-            except DocumentError as error:
-                errors.append(LoadError(file.source, str(error)))
-                skipped[file.source] = SkippedFile(content_hash, str(error))
-                continue
-            documents.append(document)
-            pending.append((len(vectors), new_chunks))
-            vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
-            chunks.extend(new_chunks)
-
+            take(file, reader)
+            if reading is not None:
+                reading.update(1)
+    if reading is not None:
+        reading.close()
     stage("read_chunk")
     to_embed = sum(len(c) for _, c in pending)
     bar = progress(to_embed, "Embedding") if progress and to_embed else None
@@ -342,8 +395,10 @@ def build_index(
     # every document new, the fresh rows are in chunk order and need no joining, and the
     # vector index's own copy replaces ours once it is made. That is made before the BM25
     # matrix, whose build briefly holds its postings twice, so the two peaks do not add up.
+    reused = sum(f.status == "reused" for f in outcomes)
     embeddings = np.concatenate(vectors) if reused else fresh
-    del fresh, vectors
+    del fresh
+    vectors.clear()
     stage("embed")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
@@ -366,4 +421,5 @@ def build_index(
         seconds=time.perf_counter() - started,
         rebuilt=previous is None,
         stages=stages,
+        files=tuple(outcomes),
     )
