@@ -25,7 +25,7 @@ from qa.index.store import IndexStore, Snapshot
 from qa.pipeline.answer import extract_answer
 from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
 from qa.pipeline.gaps import find_gaps, unanswerable
-from qa.pipeline.retrieve import allowed_rows, candidates_of, period_candidates, retrieve
+from qa.pipeline.retrieve import candidates_of, period_candidates, retrieve, search_scope
 from qa.pipeline.select import choose
 from qa.pipeline.understand import Query, understand
 from qa.settings import Settings
@@ -93,7 +93,7 @@ class Searcher:
             snapshot,
             query,
             max(settings.candidates, k),
-            allowed_rows(snapshot, filters),
+            search_scope(filters),
             settings,
             timings,
         )
