@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 
+from qa.backends.loading import load_version
 from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
 from qa.index.build import build_spec
@@ -49,7 +50,7 @@ class Searcher:
         embedder = embedder or load_query_embedder(
             settings.model, settings.index, settings.batch_size
         )
-        snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
+        snapshot = load_version(settings, build_spec(settings, embedder))
         return cls(settings, snapshot, embedder)
 
     def refresh(self) -> bool:
@@ -60,7 +61,9 @@ class Searcher:
             return False
         with self._lock:
             if live != self.snapshot.path:
-                self.snapshot = store.load(build_spec(self.settings, self.embedder))
+                self.snapshot = load_version(
+                    self.settings, build_spec(self.settings, self.embedder)
+                )
         return True
 
     def search(

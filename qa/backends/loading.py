@@ -21,7 +21,12 @@ def load_version(
     backend can search it; one built without Milvus cannot be searched by Milvus
     (IndexIncompatible: a build for Milvus mends it).
     """
-    snapshot = IndexStore(settings.index).load(spec, full_check)
+    return with_backend(settings, IndexStore(settings.index).load(spec, full_check))
+
+
+def with_backend(settings: Settings, snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` searched by the backend the settings choose; an IndexProblem when that
+    backend cannot search it."""
     if settings.backend is Backend.EMBEDDED:
         return snapshot
     record = snapshot.manifest.backend
