@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         help="check every byte of the live index against its manifest (loading samples large"
         " files) and build nothing",
     )
+    index.add_argument(
+        "--workers",
+        type=int,
+        help="embed on Ray with this many model processes (a local Ray, or --ray-address);"
+        " needs the scale extra",
+    )
+    index.add_argument("--ray-address", help="the Ray cluster to embed on (e.g. ray://head:10001)")
     _settings_arguments(index)
 
     ask = commands.add_parser("ask", help="print the passages that answer a question")
@@ -189,6 +196,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             "chunk_size": args.chunk_size,
             "chunk_overlap": args.chunk_overlap,
             "top_k": getattr(args, "top_k", None),
+            "workers": getattr(args, "workers", None),
+            "ray_address": getattr(args, "ray_address", None),
         }
     )
 

@@ -39,7 +39,6 @@ from qa.types import Backend, CatalogEntry, Chunk, Document, LoadError
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], Any]
 ProgressFactory = Callable[[int, str], Any]
 
 
@@ -296,11 +295,17 @@ def build_index(
     def indexed(chunk: Chunk) -> str:
         return search_text(catalog[chunk.source], chunk, settings.chunk_context)
 
+    runner = None
+    if settings.workers > 1 or settings.ray_address:
+        from qa.index.ray_embedding import ray_runner
+
+        runner = ray_runner(embedder, settings.batch_size, settings.workers, settings.ray_address)
     fresh = checkpoint.embed(
         embedder,
         [indexed(c) for _, new_chunks in pending for c in new_chunks],
         settings.batch_size,
         bar.update if bar else None,
+        runner,
     )
     if bar is not None:
         bar.close()
