@@ -41,7 +41,7 @@ from qa.backends.base import Ranking, empty_ranking
 from qa.index.lexical import K1, B
 from qa.index.manifest import BackendRecord
 from qa.index.problems import IndexCorrupt, SearchUnavailable
-from qa.settings import Settings
+from qa.settings import Settings, SettingsError
 from qa.types import Backend, CatalogEntry, Chunk, Filters
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,13 @@ def shown_uri(uri: str) -> str:
 def connect(uri: str) -> Any:
     """One client per URI and process: Milvus Lite starts a server process per file, and a
     file can be open in only one process at a time."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
-
+    try:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+    except ImportError:
+        raise SettingsError(
+            "backend = 'milvus' needs pymilvus and Milvus Lite: pip install -e '.[scale]'"
+        ) from None
     if is_lite(uri):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
     try:
