@@ -21,7 +21,7 @@ from qa.backends.milvus import connect, expression, folder_key
 from qa.cli import main
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
-from qa.index.problems import IndexIncompatible
+from qa.index.problems import IndexIncompatible, SearchUnavailable
 from qa.index.store import IndexStore
 from qa.search import Searcher
 from qa.settings import Settings
@@ -222,3 +222,30 @@ def test_a_build_killed_while_writing_milvus_leaves_the_previous_version_answeri
     assert len(ours) == 2 and live.manifest.backend.collection in ours
     vector = HashingEmbedder().encode_queries(["knife crime budget"])[0]
     assert np.isin(live.search.dense(vector, 3, None)[0], live.rows_of["budget.txt"]).any()
+
+
+@pytest.mark.slow
+def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(
+    settings: Settings, tmp_path: Path
+) -> None:
+    uri = str(tmp_path / "held" / "milvus.db")
+    (tmp_path / "held").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE, uri], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(SearchUnavailable, match="one process at a time"):
+            build_index(settings.replace(backend=Backend.MILVUS, milvus_uri=uri), HashingEmbedder())
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_FILE = """
+import sys, time
+from pymilvus import MilvusClient
+client = MilvusClient(sys.argv[1])
+print("open", flush=True)
+time.sleep(120)
+"""

@@ -114,7 +114,8 @@ def _terms_text(terms: Sequence[str]) -> str:
     """The search terms as the lexical field holds them; a chunk whose terms exceed a
     VARCHAR (some 10,000 words, far above any chunk size) keeps its first terms."""
     text = " ".join(terms)
-    return text if len(text.encode()) <= TEXT_BYTES else _clipped(text).rsplit(" ", 1)[0]
+    clipped = _clipped(text)
+    return clipped if clipped == text else clipped.rsplit(" ", 1)[0]
 
 
 def _strings(values: Iterable[str]) -> str:

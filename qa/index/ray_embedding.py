@@ -16,7 +16,9 @@ qa's dependencies, not the index folder.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -51,9 +53,17 @@ class _ShippedOnnx:
     tokenizer: bytes
 
     def __call__(self) -> Embedder:
-        folder = Path(tempfile.mkdtemp(prefix="qa-encoder-"))
-        (folder / "model.onnx").write_bytes(self.onnx)
-        (folder / "tokenizer.json").write_bytes(self.tokenizer)
+        """The embedder, from files unpacked once per node and export: named by the export's
+        hash, written under temporary names and renamed, so actors starting together on one
+        node never read a half-written file."""
+        digest = hashlib.sha256(self.onnx + self.tokenizer).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / f"qa-encoder-{digest}"
+        folder.mkdir(exist_ok=True)
+        for name, data in (("model.onnx", self.onnx), ("tokenizer.json", self.tokenizer)):
+            if not (folder / name).is_file():
+                partial_file = folder / f".{name}.{os.getpid()}"
+                partial_file.write_bytes(data)
+                os.replace(partial_file, folder / name)
         files = replace(
             self.encoder, onnx_file=folder / "model.onnx", tokenizer_file=folder / "tokenizer.json"
         )
