@@ -7,6 +7,7 @@ its own index folder, so the collections of one folder never touch another's.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -19,8 +20,9 @@ from qa.backends.embedded import EmbeddedBackend
 from qa.backends.loading import load_version
 from qa.backends.milvus import connect, expression, folder_key
 from qa.cli import main
-from qa.index.build import build_index
+from qa.index.build import build_index, search_text
 from qa.index.embedders import HashingEmbedder
+from qa.index.lexical import K1, B, tokenize
 from qa.index.problems import IndexIncompatible, SearchUnavailable
 from qa.index.store import IndexStore
 from qa.search import Searcher
@@ -249,3 +251,34 @@ client = MilvusClient(sys.argv[1])
 print("open", flush=True)
 time.sleep(120)
 """
+
+
+def test_milvus_scores_our_terms_by_bm25_with_lucenes_idf_and_our_k1_and_b(
+    dated: Settings,
+) -> None:
+    """The one difference from the embedded BM25 (BM25Okapi's idf, floored for terms in
+    most rows): Milvus's idf is log(1 + (N - n + 0.5) / (n + 0.5)); the terms, lengths, k1
+    and b are the same, so scores follow from the chunks' own tokens."""
+    snapshot = load_version(dated)
+    rows = [
+        tokenize(search_text(snapshot.catalog[c.source], c, dated.chunk_context))
+        for c in snapshot.chunks
+    ]
+    average = sum(map(len, rows)) / len(rows)
+    query = tokenize(
+        "council adoption panel approved adopters; foster carers; care leavers in Sutton"
+    )
+
+    def expected(tokens: list[str]) -> float:
+        score = 0.0
+        for term in query:  # a repeated query term counts each time, as in BM25Okapi
+            n = sum(term in row for row in rows)
+            tf = tokens.count(term)
+            idf = math.log(1 + (len(rows) - n + 0.5) / (n + 0.5))
+            score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * len(tokens) / average))
+        return score
+
+    found, scores = snapshot.search.lexical(query, len(rows), None)
+    assert len(found) >= 3
+    for row, score in zip(found.tolist(), scores.tolist(), strict=True):
+        assert score == pytest.approx(expected(rows[row]), rel=1e-4)
