@@ -37,5 +37,7 @@ def with_backend(settings: Settings, snapshot: Snapshot) -> Snapshot:
         )
     from qa.backends.milvus import open_collection
 
-    search = open_collection(settings, record.collection, len(snapshot.chunks))
+    search = open_collection(
+        settings, record.collection, len(snapshot.chunks), snapshot.bm25.vocabulary
+    )
     return dataclasses.replace(snapshot, search=search)

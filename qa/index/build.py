@@ -329,9 +329,7 @@ def build_index(
     if settings.backend is Backend.MILVUS:
         from qa.backends.milvus import MilvusPublisher
 
-        publisher = MilvusPublisher(
-            settings, chunks, catalog, embeddings, lambda chunk: tokenize(indexed(chunk))
-        )
+        publisher = MilvusPublisher(settings, chunks, catalog, embeddings, bm25)
     store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder, publisher)
     checkpoint.clear()
     stage("save")
