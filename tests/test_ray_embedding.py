@@ -29,12 +29,16 @@ def local_ray() -> Iterator[None]:  # starting Ray and its two workers takes 10-
     """A local Ray of two CPUs, so two actors, each its own worker process; they import this
     checkout's qa, as a build that starts its own Ray arranges."""
     package = Path(qa.__file__).resolve().parent
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"py_modules": [str(package)]},
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        # Ray waits 30 s for its control process to start, which two busy cores can exceed
+        # (seen here at a load average of 6); a slow start is not what these tests test.
+        patch.setenv("RAY_gcs_server_port_wait_time_s", "180")
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"py_modules": [str(package)]},
+        )
     yield
     ray.shutdown()
 
