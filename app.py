@@ -2,8 +2,8 @@
 
 Run it with ``streamlit run app.py``. This file is the frame every page shares: page
 settings, style, the index, the sidebar's filters and the navigation between the pages of
-:mod:`qa.app` (Search, Recommendations, Documents). The HTML the pages show comes from
-:mod:`qa.render.html`, where every piece of document text is escaped. The question and
+:mod:`qa.app` (Search, Recommendations, Judgements, Documents). The HTML the pages show comes
+from :mod:`qa.render.html`, where every piece of document text is escaped. The question and
 every choice of the sidebar are kept in the address, so a copied link opens the same results.
 """
 
@@ -30,9 +30,9 @@ from qa.types import Filters, Mode, display_date
 
 APP_TITLE = "Ofsted reports: find the evidence"
 APP_SUBTITLE = (
-    "Ask a question about Croydon's children's services and their Ofsted inspections. "
-    "You get the passages of the reports that answer it, each cited to its document, date, "
-    "section and paragraph, so you can check every line against the source."
+    "Ask a question about children's services and their Ofsted inspections. You get the "
+    "passages of the reports that answer it, each cited to its document, date, section, "
+    "paragraph and page, so you can check every line against the source."
 )
 MODE_HELP = (
     "Words: passages containing the question's words (BM25). Meaning: passages close in meaning "
@@ -41,6 +41,7 @@ MODE_HELP = (
 NAVIGATION = (
     ("search.py", "Search"),
     ("recommendations.py", "Recommendations"),
+    ("judgements.py", "Judgements"),
     ("documents.py", "Documents"),
 )
 
@@ -49,6 +50,17 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
     """Filters and display options, each kept in the address (``bind``) for a shared link."""
     documents = searcher.snapshot.catalog
     st.sidebar.header("Narrow the search")
+    organisations = sorted(searcher.snapshot.organisations)
+    bodies: list[str] = []
+    if len(organisations) > 1:
+        bodies = st.sidebar.multiselect(
+            "Organisations",
+            organisations,
+            placeholder="All organisations",
+            key="organisations",
+            bind="query-params",
+            help="The councils or other bodies the documents are about, as they name them.",
+        )
     ordered = sorted(documents, key=lambda s: (documents[s].date or "", documents[s].title))
     chosen = st.sidebar.multiselect(
         "Documents",
@@ -98,7 +110,10 @@ def sidebar(searcher: Searcher, settings: Settings) -> SearchOptions:
         )
     )
     filters = Filters(
-        sources=frozenset(chosen) if chosen else None, year_from=year_from, year_to=year_to
+        sources=frozenset(chosen) if chosen else None,
+        year_from=year_from,
+        year_to=year_to,
+        organisations=frozenset(bodies) if bodies else None,
     )
     return SearchOptions(mode or Mode.HYBRID, int(k), filters, bool(ranking))
 

@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--year-from", type=int, help="only documents dated in or after this year")
     ask.add_argument("--year-to", type=int, help="only documents dated in or before this year")
     ask.add_argument(
+        "--no-answer",
+        action="store_true",
+        help="only the passages, no quoted answer: batch retrieval at any -k without the"
+        " answer stage's encoder run",
+    )
+    ask.add_argument(
         "--no-update",
         action="store_true",
         help="fail instead of updating the index when the corpus changed",
@@ -168,7 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     _settings_arguments(judgements)
 
     bench = commands.add_parser(
-        "bench", help="measure build, load, memory and query latency on generated corpora"
+        "bench",
+        help="measure build, load, memory and query latency on generated corpora, and each"
+        " stage of one question on the shipped corpus",
     )
     bench.add_argument(
         "--sizes",
@@ -323,7 +331,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         year_to=args.year_to,
     )
     for question in questions:
-        answer = searcher.search(question, k=settings.top_k, mode=args.mode, filters=filters)
+        answer = searcher.search(
+            question, k=settings.top_k, mode=args.mode, filters=filters, extract=not args.no_answer
+        )
         if args.json:
             print(json.dumps(answer_record(answer), ensure_ascii=False), flush=True)
         else:

@@ -75,7 +75,7 @@ class Settings:
     lexical_weight: float = 0.5
     candidates: int = 100
     top_k: int = 5
-    min_similarity: float = 0.35
+    min_similarity: float = 0.25
     max_file_mb: float = 100.0
     batch_size: int = 32
     time_boost: float = 0.1

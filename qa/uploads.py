@@ -27,7 +27,7 @@ from qa.index.build import BuildReport, ProgressFactory, build_index
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
 from qa.settings import Settings
-from qa.types import Document
+from qa.types import Document, DocumentKind
 
 MAX_NAME_LENGTH = 150
 # Letters, digits, spaces and the punctuation of ordinary report names: "Cabinet 4 Dec (final).pdf".
@@ -203,13 +203,18 @@ def save_upload(
 
 @dataclass(frozen=True)
 class DocumentInfo:
-    """One row of the document list: what a user needs to judge a source at a glance."""
+    """One row of the document list: what a user needs to judge a source at a glance,
+    including whom it is about and what it is (a newspaper's account of an inspection is
+    not the inspection report)."""
 
     source: str
     title: str
     date: str | None
     size_bytes: int | None
     chunks: int
+    organisation: str | None
+    kind: DocumentKind
+    format: str
 
 
 def list_documents(snapshot: Snapshot, corpus: Path) -> list[DocumentInfo]:
@@ -221,7 +226,18 @@ def list_documents(snapshot: Snapshot, corpus: Path) -> list[DocumentInfo]:
         except OSError:
             size = None
         chunks = len(snapshot.rows_of.get(source, range(0)))
-        rows.append(DocumentInfo(source, document.title, document.date, size, chunks))
+        rows.append(
+            DocumentInfo(
+                source,
+                document.title,
+                document.date,
+                size,
+                chunks,
+                document.organisation,
+                document.kind,
+                document.format,
+            )
+        )
     return sorted(rows, key=lambda row: (row.date or "", row.title), reverse=True)
 
 

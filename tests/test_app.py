@@ -41,6 +41,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = {
     "Search": "qa/app/search.py",
     "Recommendations": "qa/app/recommendations.py",
+    "Judgements": "qa/app/judgements.py",
     "Documents": "qa/app/documents.py",
 }
 REPO_ENCODERS = APP.parent / "index" / "encoders"
@@ -376,6 +377,26 @@ def test_comparison_shows_each_document_side_by_side_oldest_first(full: Workspac
     assert answer_block(at)
 
 
+def test_the_answer_states_the_grades_and_their_change_first_with_markers(
+    full: Workspace,
+) -> None:
+    at = ask(start(), CHANGE)
+    block = answer_block(at)
+    statement = re.search(r'<p class="qa-statement">(.*?)</p>', block)
+    assert statement is not None and block.index("qa-statement") < block.index("<p>")
+    said = html.unescape(re.sub(r"<[^>]+>", "", statement.group(1))).replace("\xa0", " ")
+    grade = "(?:Outstanding|Good|Requires improvement to be good|Inadequate)"
+    change = rf"{grade} \([^)]*2020\) \[\d\] → {grade} \([^)]*2024\) \[\d\]"
+    assert re.fullmatch(rf"Croydon: [^:]+: {change}: (?:improved|declined|unchanged)\.", said)
+    shown = {re.search(r'data-rank="(\d+)"', p).group(1): p for p in passages(at)}  # type: ignore[union-attr]
+    links = re.findall(r'href="#passage-(\d+)"[^>]*>\[(\d+)\]</a>', statement.group(1))
+    assert len(links) == 2
+    for target, marker in links:
+        assert target == marker and marker in shown, "each marker links to a passage shown"
+    for _, marker in links:  # the passage a marker names states a grade
+        assert re.search(grade, passage_text(shown[marker]), re.IGNORECASE)
+
+
 def test_comparison_with_a_year_without_documents_says_so(full: Workspace) -> None:
     at = ask(start(), "Compare 2015 and 2024 for care leavers")
     assert any("2015" in note.value for note in at.info)
@@ -420,6 +441,37 @@ def test_recommendations_page_lists_each_reports_items_with_a_status(full: Works
     assert shown and all('data-status="new"' in i for i in shown)
 
 
+def test_judgements_page_tables_each_grade_by_inspection_with_its_citation(
+    full: Workspace,
+) -> None:
+    at = start("Judgements")
+    assert any('<span class="qa-title">Croydon</span>' in h.value for h in at.html)
+    table = next(h.value for h in at.html if 'class="qa-judgements"' in h.value)
+    assert re.findall(r'<th scope="col">(\w+)</th>', table)[1:] == ["2017", "2020", "2024"]
+    rows = dict(re.findall(r'<th scope="row"><a href="#[^"]+">([^<]+)</a></th>(.*?)</tr>', table))
+    help_row = rows["The experiences and progress of children who need help and protection"]
+    grades = re.findall(r'<span class="qa-grade [^"]+">([^<]+)</span>', help_row)
+    assert grades == ["Good", "Requires improvement to be good"], "2020, then 2024"
+    aspect = next(h.value for h in at.html if "help and protection</span><span class" in h.value)
+    assert "qa-change-declined" in aspect and "Children in need of help and protection" in aspect
+    cited = [h.value for h in at.html if 'class="qa-statement-cite"' in h.value]
+    assert len(cited) >= 10
+    assert any("23 March 2020" in c and "para 3.4" in c for c in cited)
+    assert any("4 December 2024" in c for c in cited)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 3, "a chart for each aspect graded at several inspections"
+    described = [chart.proto.alt for chart in charts]  # the chart in words, for screen readers
+    assert any(
+        re.fullmatch(r"[^:]+: Good \([^)]*2020\), Requires improvement to be good \([^)]*2024\)", d)
+        for d in described
+    )
+
+    at.button(key="judgement-0-0-0").click().run()  # the first statement of the first grade
+    assert not at.exception
+    marked = re.search(r'<mark id="passage">(.*?)</mark>', at.get("iframe")[0].proto.srcdoc, re.S)
+    assert marked is not None and "inadequate" in html.unescape(marked.group(1)).lower()
+
+
 def test_markup_in_recommendations_is_shown_literally(full: Workspace) -> None:
     at = start("Recommendations")
     review = [h.value for h in at.html if 'class="qa-rec" data-status="undated"' in h.value]
@@ -435,7 +487,9 @@ def test_markup_in_recommendations_is_shown_literally(full: Workspace) -> None:
 def test_documents_page_lists_documents_and_index_state(shared: Workspace) -> None:
     at = start("Documents")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Title", "Date", "Size", "Passages", "File"]
+    assert list(table.columns) == [
+        "Title", "Organisation", "Kind", "Date", "Format", "Size", "Passages", "File",
+    ]  # fmt: skip
     assert set(table["File"]) == {CABINET_2020, NEWS_2020, SCRUTINY_2019, HOSTILE}
     row = table[table["File"] == CABINET_2020].iloc[0]
     assert row["Date"] == "23 March 2020" and row["Size"].endswith("KB") and row["Passages"] > 5

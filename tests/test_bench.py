@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
+import qa.index.embedders
 from qa.bench.synthetic import (
     SyntheticEmbedder,
     Vocabulary,
@@ -22,6 +24,7 @@ from qa.bench.synthetic import (
 )
 from qa.chunking import chunk_document
 from qa.corpus import load_corpus
+from qa.index.embedders import HashingEmbedder
 from qa.index.lexical import BM25Index, tokenize
 from qa.types import Backend, Document
 
@@ -73,6 +76,22 @@ def test_lexical_scores_equal_bm25okapi_on_a_generated_corpus(vocabulary: Vocabu
         )
 
 
+def test_a_streamed_lexical_build_scores_as_bm25okapi_whatever_its_block_size(
+    vocabulary: Vocabulary,
+) -> None:
+    rows = [tokenize(p) for p in _passages(vocabulary, 20)]
+    reference = BM25Okapi(rows)
+    whole = BM25Index.build(rows, block=len(rows))
+    streamed = BM25Index.build((row for row in rows), block=7)  # read once, 7 rows a block
+    assert streamed.vocabulary == whole.vocabulary
+    assert (streamed.weights != whole.weights).nnz == 0
+    for query in generate_queries(vocabulary, [], 30, seed=2):
+        tokens = tokenize(query)
+        np.testing.assert_allclose(
+            streamed.scores(tokens), reference.get_scores(tokens), rtol=1e-6, atol=1e-6
+        )
+
+
 def test_synthetic_passage_vectors_are_near_their_sentences(vocabulary: Vocabulary) -> None:
     sentence_vectors = np.random.default_rng(0).normal(size=(len(vocabulary.sentences), 32))
     sentence_vectors /= np.linalg.norm(sentence_vectors, axis=1, keepdims=True)
@@ -87,6 +106,42 @@ def test_synthetic_passage_vectors_are_near_their_sentences(vocabulary: Vocabula
     assert rows
     assert float(sentence_vectors[rows].mean(axis=0) @ vector) > 0.3
     assert float(np.abs(embedder.encode([passage])[0] - vector).max()) == 0.0
+
+
+def test_the_question_benchmark_times_each_stage_per_setting_and_prints_its_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Figures printed, none asserted: the fake embedder times the pipeline, not the model."""
+    from qa.bench.latency import SETTINGS, measure_questions
+    from qa.bench.report import format_questions
+    from qa.bench.run import machine
+
+    embedder = HashingEmbedder()
+    monkeypatch.setattr(qa.index.embedders, "load_embedder", lambda *_, **__: embedder)
+    monkeypatch.setattr(qa.index.embedders, "load_query_embedder", lambda *_, **__: embedder)
+    lines = (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+
+    figures = measure_questions(SHIPPED_CORPUS, questions, tmp_path, rounds=2)
+    table = "\n".join(format_questions({"machine": machine(), "questions": asdict(figures)}))
+    print(table)
+
+    assert figures.questions == 3 and figures.rounds == 2
+    assert [run.setting for run in figures.runs] == list(SETTINGS)
+    for run in figures.runs:
+        assert run.total.p50_ms <= run.total.p95_ms <= run.total.p99_ms
+        assert {"understand", "lexical", "dense", "features", "select", "assemble"} <= set(
+            run.stages
+        )
+        assert ("answer" in run.stages) == run.setting.answer
+    rows = [line for line in table.splitlines() if line.startswith("| k = ")]
+    assert [row.split(" | ")[0] for row in rows] == 2 * [
+        "| k = 5",
+        "| k = 100",
+        "| k = 100, no answer",
+    ]
+    assert "3 reference questions × 2 rounds" in table and " cores." in table
 
 
 @pytest.mark.slow
@@ -106,6 +161,7 @@ def test_a_small_benchmark_run_writes_its_reports(
         questions=REPO / "eval" / "questions.jsonl",
         embedding_sample=16,
         backends=(Backend.EMBEDDED, Backend.MILVUS) if milvus else (Backend.EMBEDDED,),
+        question_rounds=1,
     )
     paths = write_reports(run_benchmark(config), config.out)
     with capsys.disabled():  # the figures belong in the CI log, not in pytest's capture
@@ -126,5 +182,17 @@ def test_a_small_benchmark_run_writes_its_reports(
     # One build row and one serving row per size, and with Milvus a row per backend and size.
     assert len(table_rows) == (8 if milvus else 4)
     assert paths[2].read_bytes().startswith(b"\x89PNG")
+    questions = record["questions"]
+    assert [(r["setting"]["k"], r["setting"]["answer"]) for r in questions["runs"]] == [
+        (5, True),
+        (100, True),
+        (100, False),
+    ]
+    for run in questions["runs"]:
+        assert {"understand", "lexical", "dense", "features", "select", "assemble"} <= set(
+            run["stages"]
+        )
+        assert ("answer" in run["stages"]) == run["setting"]["answer"]
+    assert "one question p95 < 300 ms" in paths[1].read_text()
     options = record["model"]["options"]
     assert len(options) >= 7 and all(o["passages_per_second"] > 0 for o in options)

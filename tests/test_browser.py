@@ -4,13 +4,17 @@ At a desktop (1280 px) and a phone (390 px) width: asks a question, checks that
 the answer, a passage and its citation are visible, opens the passage in its
 source and checks it is highlighted and scrolled into view; lists the documents;
 follows an answer's citation marker to its passage in a side-by-side comparison;
-opens a shared link with filters; opens the Recommendations page. Screenshots of
-each step go to $QA_SCREENSHOTS (default tests/screenshots-out) for a person to
-look at. Skipped when Chromium is not installed.
+opens a shared link with filters; opens the Recommendations and Judgements pages. Over a
+few of the real Ofsted reports (PDF, ../shared/ilacs beside the repository; skipped when
+absent): opens a passage on its printed page, highlighted, lists the councils' judgements
+and narrows them by organisation from the sidebar. Screenshots of each step go to
+$QA_SCREENSHOTS (default tests/screenshots-out) for a person to look at. Skipped when
+Chromium is not installed.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -29,7 +33,7 @@ import pytest
 from qa.index.build import build_index
 from qa.index.embedders import load_embedder
 from qa.settings import Settings
-from tests.conftest import SHIPPED_CORPUS
+from tests.conftest import ILACS, SHIPPED_CORPUS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,15 +65,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over a copy of the shipped corpus and a built index."""
+def browser_ready() -> None:
     if not CHROMIUM.is_file():
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    root = tmp_path_factory.mktemp("browser")
-    corpus, index = root / "corpus", root / "index"
-    shutil.copytree(SHIPPED_CORPUS, corpus)
+
+
+@contextmanager
+def serving(corpus: Path, index: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over ``corpus``, its index built first."""
     if (REPO / "index" / "encoders").is_dir():  # skip re-exporting the ONNX question encoder
         shutil.copytree(REPO / "index" / "encoders", index / "encoders")
     settings = Settings(corpus=corpus, index=index)
@@ -77,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     port = free_port()
     env = os.environ | {"QA_CORPUS": str(corpus), "QA_INDEX": str(index)}
-    log = (root / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
@@ -96,7 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(f"streamlit did not start:\n{(root / 'streamlit.log').read_text()}")
+                pytest.fail(f"streamlit did not start:\n{log_path.read_text()}")
             time.sleep(0.5)
         yield url
     finally:
@@ -107,6 +111,51 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over a copy of the shipped corpus."""
+    browser_ready()
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(SHIPPED_CORPUS, root / "corpus")
+    with serving(root / "corpus", root / "index", root / "streamlit.log") as url:
+        yield url
+
+
+def real_reports() -> list[Path]:
+    """A few of the real Ofsted reports: every inspection of the council with the most, and
+    the first of the next council (two organisations, several dates, PDFs as users have them)."""
+    facts = ILACS / "reports.csv"
+    if not facts.is_file():
+        pytest.skip(f"the real reports are not at {ILACS} (CI has them beside the repository)")
+    with facts.open(encoding="utf-8") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: (r["local_authority"], r["file"]))
+    by_council: dict[str, list[str]] = {}
+    for row in rows:
+        by_council.setdefault(row["local_authority"], []).append(row["file"])
+    most = max(by_council, key=lambda council: len(by_council[council]))
+    other = next(council for council in sorted(by_council) if council != most)
+    return [ILACS / "reports" / name for name in (*by_council[most], by_council[other][0])]
+
+
+@pytest.fixture(scope="module")
+def reports_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over a few real reports (PDF)."""
+    browser_ready()
+    root = tmp_path_factory.mktemp("reports")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in real_reports():
+        shutil.copyfile(path, corpus / path.name)
+    with serving(corpus, root / "index", root / "streamlit.log") as url:
+        yield url
+
+
+def assert_fits(page: Any) -> None:
+    """No sideways scrolling of the page itself (a wide table may scroll inside it)."""
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, "the page is wider than the window"
 
 
 @contextmanager
@@ -150,8 +199,7 @@ def test_question_passage_citation_and_source_view(
         expect(page.locator("[data-testid='stCode']").first).to_be_visible()
         expect(passage.locator("mark").first).to_be_visible()
         assert passage.bounding_box()["width"] <= width  # type: ignore[index]
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"results-{width}.png")
 
@@ -202,8 +250,7 @@ def test_answer_markers_and_side_by_side_comparison(server: str, width: int) -> 
         if width > 800:  # side by side; a phone stacks the columns
             boxes = [page.locator(".qa-group").nth(i).bounding_box() for i in range(2)]
             assert boxes[0]["x"] < boxes[1]["x"] and abs(boxes[0]["y"] - boxes[1]["y"]) < 5  # type: ignore[index]
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"comparison-{width}.png")
 
@@ -249,8 +296,7 @@ def test_recommendations_view(server: str, width: int) -> None:
         for status in ("Addressed", "Repeated", "New"):  # the page streams in: wait for each
             badge = page.locator(".qa-badge", has_text=status).first
             expect(badge).to_be_visible(timeout=90_000)
-        no_overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert no_overflow, "the page is wider than the window"
+        assert_fits(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"recommendations-{width}.png")
         repeated = page.locator('.qa-rec[data-status="repeated"]').first
@@ -265,3 +311,89 @@ def test_recommendations_view(server: str, width: int) -> None:
         page.wait_for_timeout(1000)
         assert frame.locator("mark#passage").evaluate(IN_VIEW)
         page.screenshot(path=folder / f"recommendations-source-{width}.png")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_judgements_view(server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    folder = screenshot_folder()
+    with browser_page(width) as page:
+        page.goto(server)
+        page.get_by_label("Your question").wait_for(timeout=90_000)
+        page.get_by_role("link", name="Judgements").click()
+        table = page.locator("table.qa-judgements")
+        expect(table).to_be_visible(timeout=90_000)
+        expect(table.locator("thead th")).to_have_text(["Aspect", "2017", "2020", "2024"])
+        row = table.locator("tbody tr", has_text="need help and protection")
+        expect(row.locator(".qa-grade")).to_have_text(["Good", "Requires improvement to be good"])
+        expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
+        assert_fits(page)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=folder / f"judgements-{width}.png")
+
+        row.locator("a").click()  # the aspect's name leads to its statements and chart
+        aspect = page.locator(".qa-aspect", has_text="need help and protection")
+        page.wait_for_timeout(1000)
+        assert aspect.evaluate(IN_VIEW), "the table's link did not scroll to the aspect"
+        expect(aspect.locator(".qa-change")).to_have_text("declined")
+        number = (aspect.get_attribute("id") or "").removeprefix("aspect-")
+        box = page.locator(f".st-key-judgement-{number}")
+        expect(box.get_by_test_id("stVegaLiteChart")).to_be_visible()
+        expect(box.locator(".qa-statement-cite").first).to_contain_text("para")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=folder / f"judgements-aspect-{width}.png")
+
+        box.get_by_role("button", name="View in source").last.click()
+        mark = page.frame_locator('iframe[title^="Text of"]').locator("mark#passage")
+        expect(mark).to_contain_text("requires improvement", ignore_case=True, timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert mark.evaluate(IN_VIEW)
+        page.screenshot(path=folder / f"judgements-source-{width}.png")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_real_reports_passage_on_its_printed_page(reports_server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    folder = screenshot_folder()
+    question = "How well are care leavers supported into suitable accommodation?"
+    with browser_page(width) as page:
+        page.goto(f"{reports_server}/?{urllib.parse.urlencode({'q': question})}")
+        expect(page.locator(".qa-hit").first).to_be_visible(timeout=90_000)
+        expect(page.locator(".qa-cite .qa-where").first).to_contain_text("p. ")
+        page.get_by_role("button", name="View in source").first.click()
+        pages = page.frame_locator('iframe[title^="Pages of"]')
+        sheet = pages.locator("figure img").first
+        expect(sheet).to_be_visible(timeout=60_000)
+        assert sheet.evaluate("img => img.complete && img.naturalWidth > 1000"), "a sharp page"
+        expect(pages.locator("figcaption").first).to_contain_text("Page ")
+        page.wait_for_timeout(1500)  # the frame's script scrolls to the passage
+        assert pages.locator("#passage").evaluate(IN_VIEW), "the page is not on the passage"
+        text = page.frame_locator('iframe[title^="Text of"]').locator("mark#passage")
+        expect(text).to_be_visible()
+        assert_fits(page)
+        page.screenshot(path=folder / f"pdf-page-{width}.png")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_real_reports_judgements_and_organisation_filter(reports_server: str, width: int) -> None:
+    from playwright.sync_api import expect
+
+    folder = screenshot_folder()
+    with browser_page(width) as page:
+        page.goto(f"{reports_server}/judgements")
+        tables = page.locator("table.qa-judgements")
+        expect(tables).to_have_count(2, timeout=90_000)  # two councils
+        expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
+        assert_fits(page)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=folder / f"judgements-reports-{width}.png")
+        if width > 800:  # the sidebar is open beside the page: a choice goes to the address
+            first = page.locator(".qa-rec-head .qa-title").first.inner_text()
+            page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.click()
+            page.get_by_role("option", name=first, exact=True).click()
+            page.wait_for_url("**organisations=*", timeout=30_000)
+            page.keyboard.press("Escape")
+            expect(tables).to_have_count(1)
+            expect(page.locator(".qa-rec-head .qa-title")).to_have_text([first])

@@ -86,6 +86,42 @@ def test_index_then_ask_json(
     assert record["passages"][0]["source"] == "fostering.md"
 
 
+def test_verbose_ask_times_every_stage_of_the_question_path(
+    cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "-v", "adoption panel approved adopters", *cli]) == 0
+    err = capsys.readouterr().err
+    timing = next(line for line in err.splitlines() if line.startswith("timing: understand"))
+    stages = [part.split()[0] for part in timing.removeprefix("timing: ").split(", ")]
+    assert stages == [
+        "understand",
+        "lexical",
+        "dense",
+        "fusion",
+        "features",
+        "select",
+        "assemble",
+        "answer",
+    ]
+
+
+def test_no_answer_gives_the_same_passages_without_an_answer(
+    cli: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = ["-k", "3", "adoption panel approved adopters"]
+    assert main(["ask", "--json", *question, *cli]) == 0
+    answered = json_lines(capsys.readouterr().out)[0]
+    assert main(["ask", "--json", "--no-answer", *question, *cli]) == 0
+    passages_only = json_lines(capsys.readouterr().out)[0]
+    assert answered["answer"]["sentences"]
+    assert passages_only["passages"] == answered["passages"]
+    assert passages_only["answer"] == {"statement": "", "text": "", "sentences": []}
+    assert main(["ask", "--no-answer", *question, *cli]) == 0
+    printed = capsys.readouterr().out
+    assert "Answer:" not in printed
+    assert "The adoption panel met eleven times" in printed
+
+
 def test_questions_file_of_plain_lines(
     cli: list[str], tmp_path: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.index.build import build_index
+from qa.index.build import build_index, search_text
+from qa.index.embedders import HashingEmbedder, embed_passages
 from qa.index.problems import IndexCorrupt
 from qa.index.store import IndexStore
 from qa.index.vectors import AnnParams, VectorIndex
@@ -64,6 +65,21 @@ def test_small_indexes_stay_exact() -> None:
     vectors = np.eye(8, dtype=np.float32)
     assert VectorIndex.build(vectors, AnnParams(threshold=9)).kind == "flat"
     assert VectorIndex.build(vectors, AnnParams(threshold=8)).kind == "hnsw"
+
+
+@pytest.mark.parametrize("threshold", [1, 10_000])
+def test_a_build_saves_the_vectors_the_embedder_gave_whichever_index_holds_them(
+    settings: Settings, embedder: HashingEmbedder, threshold: int
+) -> None:
+    """The build writes the vector index's own copy of the vectors (flat or HNSW storage)."""
+    build_index(settings.replace(ann_threshold=threshold), embedder)
+    snapshot = IndexStore(settings.index).load()
+    texts = [
+        search_text(snapshot.catalog[c.source], c, settings.chunk_context) for c in snapshot.chunks
+    ]
+    assert snapshot.vectors.kind == ("hnsw" if threshold == 1 else "flat")
+    expected = embed_passages(embedder, texts, settings.batch_size)
+    np.testing.assert_array_equal(snapshot.embeddings, expected)
 
 
 def test_an_index_file_of_another_kind_than_the_manifest_says_is_refused(

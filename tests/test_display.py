@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from qa.citation import cite
 from qa.render.export import CSV_COLUMNS, answer_csv, answer_markdown, escape_markdown
-from qa.render.html import highlight_spans, marked_html, source_html
+from qa.render.html import highlight_spans, marked_html
+from qa.render.source import source_html
 from qa.types import Answer, AnswerSentence, Chunk, Hit, display_date
 
 HOSTILE = "**bold** # heading <script>alert(1)</script> & <b>tag</b> [link](x) $x$"

@@ -134,11 +134,13 @@ def test_unanswerable_questions_are_right_when_flagged_and_a_silent_answer_is_no
         "u", "What happened in 2022?", QuestionType.UNANSWERABLE, (), missing=("2022",)
     )
     assert judge_answer(unanswerable, answer(low=True)).right
+    # A note beside an answer (a period the corpus lacks among several asked) is not a refusal:
+    # only an answer that says the corpus cannot answer counts as flagged.
     noted = answer(
         sentence("report.txt", "Overall effectiveness: good"),
         missing=("No document in the corpus is dated 2022.",),
     )
-    assert judge_answer(unanswerable, noted).flagged
+    assert not judge_answer(unanswerable, noted).flagged
     silent = judge_answer(unanswerable, answer())
     assert not silent.flagged and not silent.right
     falsely = judge_answer(grade_question(), answer(low=True))

@@ -15,7 +15,7 @@ from .conftest import write_corpus
 
 REPORTS = {
     "review-2019.txt": "Annual Fostering Review\n\nDATE: 12 June 2019\n\n1. Foster carers were recruited and trained by the team.\n",
-    "review-2022.txt": "Annual Fostering Review\n\nDATE: 2 December 2022\n\n1. Foster carers were recruited quickly and stayed.\n",
+    "inspection-2022.txt": "Inspection of Northmoor local authority children's services\n\nInspection dates: 21 November to 2 December 2022\n\n1. Foster carers were recruited quickly and stayed.\n",
     "review-2024.txt": "Annual Fostering Review\n\nDATE: 4 December 2024\n\n1. Foster carers were supported by a new hub.\n",
 }
 
@@ -38,11 +38,17 @@ def test_a_year_no_document_is_dated_is_said_with_the_closest_dates_and_flagged(
     assert answer.low_confidence and answer.sentences == ()
 
 
-def test_a_document_dated_weeks_before_a_year_holds_it(searcher: Searcher) -> None:
-    """A report dated December 2022 is published in 2023: "in 2023" finds it, unflagged."""
+def test_an_inspection_report_dated_weeks_before_a_year_holds_it(searcher: Searcher) -> None:
+    """An inspection ending in December 2022 is published in 2023: "in 2023" finds it; a
+    council paper dated December 2024 was published then, so 2025 is still missing."""
     answer = searcher.search("How were foster carers recruited in 2023?")
     assert answer.missing == ()
     assert not answer.low_confidence
+    assert (
+        searcher.search("How were foster carers recruited in 2025?")
+        .missing[0]
+        .startswith("No document in the corpus is dated 2025")
+    )
 
 
 def test_a_name_no_document_mentions_is_said_and_flagged(searcher: Searcher) -> None:

@@ -1,4 +1,4 @@
-"""What the app's frame and pages share: the index, builds with progress, the source view.
+"""What the app's frame and pages share: the index, builds with progress, readable errors.
 
 The frame (``app.py``) opens the index and reads the sidebar, then hands the result to
 the page being shown with :func:`share_frame`; a page reads it with :func:`shared_frame`.
@@ -16,13 +16,11 @@ from datetime import datetime
 
 import streamlit as st
 
-from qa.citation import Citation
 from qa.index import lifecycle
 from qa.index.build import CorpusChanges
 from qa.index.embedders import ModelError, load_query_embedder
 from qa.index.problems import IndexProblem
 from qa.render.export import escape_markdown
-from qa.render.html import citation_html, source_page
 from qa.search import Searcher
 from qa.settings import Settings, SettingsError
 from qa.types import Filters, Mode
@@ -34,7 +32,6 @@ MODE_LABELS = {
     Mode.LEXICAL: "Exact words only",
     Mode.DENSE: "Meaning only",
 }
-SOURCE_HEIGHT = 560
 # The app builds these without asking, as the page cannot work otherwise and nothing this version
 # could use is lost. An index built with other settings (perhaps on purpose, by someone else) or
 # damaged waits for the user's click on "Rebuild the index"; a stale one still answers.
@@ -256,46 +253,3 @@ def show_problem(settings: Settings | None, problem: Exception) -> None:
             ),
             icon=":material/error:",
         )
-
-
-# --- the source view ----------------------------------------------------------------------------
-
-
-def _same_words(text: str, quoted: str) -> bool:
-    return text.split() == quoted.split()
-
-
-@st.dialog("Passage in its source", width="large")
-def source_dialog(searcher: Searcher, citation: Citation, quoted: str, question: str) -> None:
-    """The whole document with the cited text highlighted and scrolled into view.
-
-    ``quoted`` is the text as the page showed it: if the document no longer holds it at
-    the cited place, the dialog says so instead of highlighting something else.
-    """
-    document = searcher.snapshot.documents.get(citation.source)
-    st.html(citation_html(citation))
-    if document is None or not _same_words(document.text[citation.start : citation.end], quoted):
-        st.warning("This document changed or was removed after the search; search again.")
-        return
-    st.caption(
-        "The passage is highlighted in the whole document below; scroll to read what comes "
-        "before and after it."
-    )
-    st.iframe(
-        source_page(document.text, citation, question),
-        height=SOURCE_HEIGHT,
-        alt=f"Text of {document.title} with the passage highlighted",
-    )
-    left, right = st.columns([2, 3], vertical_alignment="center")
-    path = searcher.settings.corpus / citation.source
-    with left:
-        if path.is_file():
-            st.download_button(
-                "Download the original file",
-                data=path.read_bytes(),
-                file_name=path.name,
-                icon=":material/download:",
-                on_click="ignore",
-            )
-    with right:
-        st.code(citation.line(), language=None, wrap_lines=True)

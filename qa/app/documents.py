@@ -21,7 +21,7 @@ from qa.app.components import (
 from qa.corpus import SUFFIXES
 from qa.index.embedders import Embedder, ModelError, load_embedder
 from qa.index.problems import IndexProblem
-from qa.render.html import documents_html, format_size
+from qa.render.html import documents_html, format_label, format_size
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import display_date
@@ -96,13 +96,18 @@ def show_index(searcher: Searcher, settings: Settings) -> None:
 
 
 def show_documents(searcher: Searcher, settings: Settings) -> None:
-    """The documents as a table, or on a narrow screen as a list (style.css shows one)."""
+    """The documents as a table, or on a narrow screen as a list (style.css shows one), each
+    with whom it is about and what it is, read from its text: with many councils in one
+    corpus, a reader needs both to judge a source."""
     st.subheader("Documents")
     documents = list_documents(searcher.snapshot, settings.corpus)
     rows = [
         {
             "Title": info.title,
+            "Organisation": info.organisation or "not stated",
+            "Kind": info.kind.value.capitalize(),
             "Date": display_date(info.date),
+            "Format": format_label(info.format),
             "Size": format_size(info.size_bytes),
             "Passages": info.chunks,
             "File": info.source,
@@ -116,8 +121,11 @@ def show_documents(searcher: Searcher, settings: Settings) -> None:
             width="stretch",
             key="document-list",
             column_config={
-                "Title": st.column_config.TextColumn(width=340),
+                "Title": st.column_config.TextColumn(width=280),
+                "Organisation": st.column_config.TextColumn(width=165),
+                "Kind": st.column_config.TextColumn(width=125),
                 "Date": st.column_config.TextColumn(width=120),
+                "Format": st.column_config.TextColumn(width=70),
                 "Size": st.column_config.TextColumn(width=65),
                 "Passages": st.column_config.NumberColumn(width=75),
                 "File": st.column_config.TextColumn(),

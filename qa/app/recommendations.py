@@ -11,7 +11,8 @@ from itertools import groupby
 
 import streamlit as st
 
-from qa.app.components import shared_frame, source_dialog
+from qa.app.components import shared_frame
+from qa.app.source import source_dialog
 from qa.citation import cite
 from qa.features.recommendations import TrackedRecommendation, snapshot_recommendations
 from qa.render.html import STATUS_LABELS, recommendation_html, report_heading_html

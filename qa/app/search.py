@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from qa.app.components import MODE_LABELS, Frame, plain, shared_frame, source_dialog
+from qa.app.components import MODE_LABELS, Frame, plain, shared_frame
+from qa.app.source import source_dialog
 from qa.citation import cite
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE
 from qa.render.export import answer_csv, answer_markdown
@@ -45,6 +46,8 @@ def ranking_text(hit: Hit, mode: Mode) -> str:
 def describe_search(mode: Mode, filters: Filters, titles: dict[str, str]) -> str:
     """One line saying how the results were searched, for the page and the exports."""
     parts = [MODE_LABELS[mode].replace(" (recommended)", "")]
+    if filters.organisations is not None:
+        parts.append("organisations: " + "; ".join(sorted(filters.organisations)))
     if filters.sources is not None:
         names = sorted(titles.get(s, s) for s in filters.sources)
         parts.append("documents: " + "; ".join(names))
@@ -159,7 +162,7 @@ def show_answer(frame: Frame, answer: Answer) -> None:
         with st.expander(WEAK_MATCHES, expanded=False):
             show_hits(frame, answer.hits, answer.question, "weak")
         return
-    if answer.sentences:
+    if answer.statement or answer.sentences:
         st.html(answer_html(answer))
     for note in answer.missing:
         st.info(plain(note), icon=":material/event_busy:")

@@ -1,1 +1,1 @@
-"""Speed and memory benchmarks on generated corpora."""
+"""Speed and memory benchmarks: generated corpora at scale, one question on the shipped corpus."""

@@ -11,8 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from qa.bench.latency import TARGET_K_RATIO, TARGET_P95_MS
 from qa.evaluation.chart import MODE_COLOURS
 from qa.types import Mode
+
+TARGET_BUILD_GB = 6.0
+"""Issue 15: building a million passages peaks under this resident memory."""
 
 
 def format_markdown(record: dict[str, Any]) -> str:
@@ -41,6 +45,7 @@ def format_markdown(record: dict[str, Any]) -> str:
             for o in record["model"]["options"]
         ),
         "",
+        *format_questions(record),
         "| passages | read+chunk s | embed s (synthetic) | real embed s (extrapolated) | lexical s"
         " | vector index s | save s | passages/s (excl. real embed) | index MB | build RSS MB |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -85,7 +90,88 @@ def format_markdown(record: dict[str, Any]) -> str:
         )
     if any(r.get("milvus") for r in record["sizes"]):
         lines += ["", *_backend_table(record)]
-    return "\n".join(lines) + "\n"
+    lines += ["", *format_targets(record)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_questions(record: dict[str, Any]) -> list[str]:
+    """The single-question tables (qa.bench.latency): totals, then each stage's p50 / p95."""
+    figures = record.get("questions")
+    if not figures:
+        return []
+    runs = figures["runs"]
+    before, after = figures["load_average"]
+    stages = list(dict.fromkeys(name for run in runs for name in run["stages"]))
+    lines = [
+        f"One question on the shipped corpus ({figures['corpus']}), the default pipeline end to"
+        " end through `Searcher.search`, model and index loaded:"
+        f" {figures['questions']} reference questions × {figures['rounds']} rounds after an"
+        f" untimed round; 1-minute load average {before:.1f} before, {after:.1f} after, on"
+        f" {record['machine']['cores']} cores.",
+        "",
+        "| asked | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for run in runs:
+        total = run["total"]
+        lines.append(
+            f"| {_asked(run['setting'])} | {total['p50_ms']:.1f} | {total['p95_ms']:.1f}"
+            f" | {total['p99_ms']:.1f} |"
+        )
+    lines += [
+        "",
+        "Each stage, ms (p50 / p95; 0 where a question skips it):",
+        "",
+        "| asked | " + " | ".join(stages) + " |",
+        "|---|" + "---:|" * len(stages),
+    ]
+    for run in runs:
+        cells = [
+            "{p50_ms:.1f} / {p95_ms:.1f}".format(**run["stages"][name])
+            if name in run["stages"]
+            else "–"
+            for name in stages
+        ]
+        lines.append(f"| {_asked(run['setting'])} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _asked(setting: dict[str, Any]) -> str:
+    return f"k = {setting['k']}" + ("" if setting["answer"] else ", no answer")
+
+
+def format_targets(record: dict[str, Any]) -> list[str]:
+    """Issue 15's and 16's speed and memory targets against what this run measured."""
+    lines = ["| target | measured |", "|---|---|"]
+    options = record["model"]["options"]
+    default = next((o for o in options if "the default" in o["name"]), None)
+    if default is not None:
+        ratio = default["passages_per_second"] / options[0]["passages_per_second"]
+        lines.append(f"| embedding throughput ≥ 2× the fp32 reference | {ratio:.2f}× |")
+    figures = record.get("questions")
+    if figures:
+        first, large = figures["runs"][0], figures["runs"][1]
+        p95 = first["total"]["p95_ms"]
+        lines.append(
+            f"| one question p95 < {TARGET_P95_MS:.0f} ms ({_asked(first['setting'])})"
+            f" | {p95:.1f} ms |"
+        )
+        ratios = "; ".join(
+            f"{q[:3]} {large['total'][q] / max(first['total'][q], 1e-9):.2f}×"
+            for q in ("p50_ms", "p95_ms")
+        )
+        lines.append(
+            f"| {_asked(large['setting'])} ≤ {TARGET_K_RATIO}× {_asked(first['setting'])}"
+            f" | {ratios} |"
+        )
+    if record["sizes"]:
+        largest = max(record["sizes"], key=lambda r: r["build"]["passages"])
+        lines.append(
+            f"| build peak RSS < {TARGET_BUILD_GB:.0f} GB at 1M passages"
+            f" | {largest['build']['peak_rss_mb'] / 1024:.2f} GB at"
+            f" {largest['build']['passages']:,} passages |"
+        )
+    return [*lines, ""] if len(lines) > 2 else []
 
 
 def _backend_table(record: dict[str, Any]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The speed and scale benchmark: build, load and query generated corpora of N passages.
+"""The speed and scale benchmark: build, load and query generated corpora of N passages,
+after timing one question's stages on the shipped corpus (:mod:`qa.bench.latency`).
 
 Every figure comes from the product's own path (``build_index``, ``IndexStore``,
 ``Searcher``); each build, each serving run and each comparison runs in a fresh process,
@@ -29,10 +30,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from qa.bench.latency import Percentiles, QuestionFigures, measure_questions
 from qa.bench.report import write_reports
 from qa.bench.synthetic import Vocabulary, corpus_vocabulary, generate_queries, write_corpus
 from qa.corpus import load_corpus
-from qa.evaluation.metrics import percentile
 from qa.index.embedders import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -64,6 +65,8 @@ class BenchConfig:
     """Passages the real model embeds per option: about 15 s each on two cores."""
     backends: tuple[Backend, ...] = (Backend.EMBEDDED,)
     """With Milvus, each size is also built, served and compared on a Milvus Lite file."""
+    question_rounds: int = 3
+    """Timed rounds over the reference questions on the shipped corpus (qa.bench.latency)."""
 
     @property
     def work_folder(self) -> Path:
@@ -105,17 +108,6 @@ class BuildFigures:
     stages: dict[str, float]
     index_bytes: int
     peak_rss_mb: float
-
-
-@dataclass(frozen=True)
-class Percentiles:
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> Percentiles:
-        return cls(*(percentile(seconds, q) * 1000 for q in (0.5, 0.95, 0.99)))
 
 
 @dataclass(frozen=True)
@@ -445,7 +437,13 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
     sample = _sample_passages(vocabulary, config.seed)[: config.embedding_sample]
     log.info("embedding %d corpus sentences with the real model", len(vocabulary.sentences))
     model = _in_fresh_process(measure_model, base.model, vocabulary.sentences, sample, work)
-    results = []
+    questions = None
+    if config.questions.is_file():
+        log.info("timing the reference questions on %s", config.corpus)
+        questions = _in_fresh_process(
+            measure_questions, config.corpus, config.questions, work, config.question_rounds
+        )
+    results: list[SizeResult] = []
     for size in config.sizes:
         settings = _settings(config, size)
         if settings.corpus.exists():
@@ -457,21 +455,21 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         log.info("N=%d: serving %d queries per mode", size, len(queries))
         serve = _in_fresh_process(measure_serving, settings, queries, work)
         results.append(SizeResult(size, build, serve, build.passages / model.passages_per_second))
-        write_reports(bench_record(config, model, results), config.out)
+        write_reports(bench_record(config, model, questions, results), config.out)
         log.info("N=%d: recall of the dense index against exact search", size)
         dense = _in_fresh_process(compare_dense, settings, queries, work)
         results[-1] = replace(results[-1], dense=dense)
-        write_reports(bench_record(config, model, results), config.out)
+        write_reports(bench_record(config, model, questions, results), config.out)
         log.info("N=%d: comparing with rank-bm25", size)
         lexical = _in_fresh_process(compare_lexical, settings, queries[: rank_bm25_queries(size)])
         results[-1] = replace(results[-1], lexical=lexical)
-        write_reports(bench_record(config, model, results), config.out)
+        write_reports(bench_record(config, model, questions, results), config.out)
         if Backend.MILVUS in config.backends:
             log.info("N=%d: building, serving and comparing on Milvus", size)
             milvus = _in_fresh_process(measure_milvus, settings, vocabulary, queries, work)
             results[-1] = replace(results[-1], milvus=milvus)
-            write_reports(bench_record(config, model, results), config.out)
-    return bench_record(config, model, results)
+            write_reports(bench_record(config, model, questions, results), config.out)
+    return bench_record(config, model, questions, results)
 
 
 def _sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
@@ -482,7 +480,10 @@ def _sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
 
 
 def bench_record(
-    config: BenchConfig, model: ModelFigures, results: Sequence[SizeResult]
+    config: BenchConfig,
+    model: ModelFigures,
+    questions: QuestionFigures | None,
+    results: Sequence[SizeResult],
 ) -> dict[str, Any]:
     return {
         "machine": machine(),
@@ -490,6 +491,7 @@ def bench_record(
         "queries": config.queries,
         "embedder": "synthetic (real-model sentence vectors composed per passage)",
         "model": asdict(model),
+        "questions": asdict(questions) if questions else None,
         "sizes": [
             asdict(r)
             | ({"lexical": asdict(r.lexical) | {"speedup": r.lexical.speedup}} if r.lexical else {})

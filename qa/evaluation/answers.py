@@ -12,11 +12,12 @@ mode ``qa ask`` and the app use by default (:data:`ANSWER_MODE`). The definition
   collapsed): "Good" is right only if the sentence does not also say "requires improvement".
 * ``periods`` (comparisons): a period is covered when some sentence holds an evidence item
   whose ``period`` it is; the answer is complete when every period is covered.
-* ``flagged``: the answer tells the user that the corpus may not hold what was asked:
-  ``Answer.low_confidence`` (the answer then quotes nothing and says the corpus does not
-  seem to answer), or a note in ``Answer.missing`` ("No document in the corpus is dated
-  2022."). An answer that merely quotes nothing is not flagged: it tells the user nothing.
-  Flagging an unanswerable question is wanted; flagging an answerable one is a false flag.
+* ``flagged``: the answer tells the user that the corpus does not hold what was asked:
+  ``Answer.low_confidence`` (the answer then quotes nothing and says so, naming what is
+  missing: "No document in the corpus is dated 2022."). A note on one missing part of an
+  answer that still answers for the rest (one year of a comparison) is not a flag, nor is an
+  answer that merely quotes nothing: it tells the user nothing. Flagging an unanswerable
+  question is wanted; flagging an answerable one is a false flag.
 * ``right``, the one figure per question that issue 16's acceptance reads: for an
   answerable question ``answer_right`` where ``answer`` is set, else every period covered
   where ``periods`` is set, else ``first_quote``; for an unanswerable question ``flagged``.
@@ -106,7 +107,7 @@ def first_sentence_right(question: Question, sentences: Sequence[AnswerSentence]
 
 def is_flagged(answer: Answer) -> bool:
     """The answer says the corpus may not hold what was asked (see the module docstring)."""
-    return answer.low_confidence or bool(answer.missing)
+    return answer.low_confidence
 
 
 def judge_answer(question: Question, answer: Answer) -> AnswerOutcome:

@@ -213,6 +213,7 @@ def evaluate_beir(
     With ``anchor_embedder`` (MiniLM in ``qa eval``) the naive anchor ranks the whole
     documents too, its vectors kept in ``workspace`` for the next run.
     """
+    from qa.index.embedders import SentenceTransformerEmbedder
     from qa.search import Searcher
 
     settings = settings.replace(corpus=workspace / "corpus", index=workspace / "index")
@@ -220,7 +221,9 @@ def evaluate_beir(
     started = time.perf_counter()
     build = build_index(settings, embedder, progress=progress)
     index_seconds = time.perf_counter() - started
-    searcher = Searcher.open(settings, embedder)
+    # The model itself builds; its faster export, made by the build, embeds the questions.
+    exported = isinstance(embedder, SentenceTransformerEmbedder)
+    searcher = Searcher.open(settings, None if exported else embedder)
     summaries: list[ModeSummary] = []
     per_query: dict[Mode, dict[str, dict[str, float]]] = {}
     for mode in modes:

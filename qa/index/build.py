@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -74,6 +74,30 @@ def search_text(document: CatalogEntry, chunk: Chunk, with_context: bool) -> str
         if part and all(part not in said for said in (*context, chunk.text)):
             context.append(part)
     return "\n".join([*context, chunk.text])
+
+
+class _Texts(Sequence[str]):
+    """``text`` of each chunk, made when it is read: the embedding checkpoint reads each
+    text twice (to key it, then in its shard), and a list of a million search texts held
+    1 GB through the embedding."""
+
+    def __init__(self, chunks: Sequence[Chunk], text: Callable[[Chunk], str]) -> None:
+        self._chunks = chunks
+        self._text = text
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._text(chunk) for chunk in self._chunks[index]]
+        return self._text(self._chunks[index])
 
 
 @dataclass(frozen=True)
@@ -302,7 +326,7 @@ def build_index(
         runner = ray_runner(embedder, settings.batch_size, settings.workers, settings.ray_address)
     fresh = checkpoint.embed(
         embedder,
-        [indexed(c) for _, new_chunks in pending for c in new_chunks],
+        _Texts([c for _, new_chunks in pending for c in new_chunks], indexed),
         settings.batch_size,
         bar.update if bar else None,
         runner,
@@ -314,17 +338,21 @@ def build_index(
         vectors[slot] = fresh[start : start + len(new_chunks)]
         start += len(new_chunks)
 
-    embeddings = (
-        np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), np.float32)
-    )
+    # The vectors are held once, not three times (1.5 GB each at a million passages): with
+    # every document new, the fresh rows are in chunk order and need no joining, and the
+    # vector index's own copy replaces ours once it is made. That is made before the BM25
+    # matrix, whose build briefly holds its postings twice, so the two peaks do not add up.
+    embeddings = np.concatenate(vectors) if reused else fresh
+    del fresh, vectors
     stage("embed")
-    bm25 = BM25Index.build([tokenize(indexed(c)) for c in chunks])
-    stage("lexical")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
     )
     vector_index = VectorIndex.build(embeddings, ann)
+    embeddings = vector_index.stored_vectors()
     stage("vector_index")
+    bm25 = BM25Index.build(tokenize(indexed(c)) for c in chunks)  # one chunk's tokens at a time
+    stage("lexical")
     publisher = None
     if settings.backend is Backend.MILVUS:
         from qa.backends.milvus import MilvusPublisher

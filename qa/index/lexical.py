@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -71,6 +71,9 @@ K1 = 1.5
 B = 0.75
 EPSILON = 0.25
 
+BUILD_BLOCK = 4096
+"""Rows whose postings a build gathers in Python lists before packing them into numpy."""
+
 _UNITS = {
     "m": "million",
     "mn": "million",
@@ -119,6 +122,72 @@ def tokenize(text: str) -> list[str]:
     return [term for term in _stemmer().stemWords(words) if term]
 
 
+class _RowPostings:
+    """Each row's distinct term ids and counts, appended row by row into numpy blocks.
+
+    A Python int in a list costs about 36 bytes and a numpy int32 4, so rows are gathered
+    in lists of ``block`` rows and then packed.
+    """
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self.packed: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.terms: list[int] = []
+        self.counts: list[int] = []
+        self.widths: list[int] = []
+        self.lengths: list[int] = []
+
+    def add(self, terms: list[int], counts: list[int], length: int) -> None:
+        self.terms += terms
+        self.counts += counts
+        self.widths.append(len(terms))
+        self.lengths.append(length)
+        if len(self.widths) == self.block:
+            self._pack()
+
+    def _pack(self) -> None:
+        self.packed.append(
+            (
+                np.asarray(self.terms, dtype=np.int32),
+                np.asarray(self.counts, dtype=np.int32),
+                np.asarray(self.widths, dtype=np.int64),
+                np.asarray(self.lengths, dtype=np.float64),
+            )
+        )
+        self.terms, self.counts, self.widths, self.lengths = [], [], [], []
+
+    def weights(self, vocabulary_size: int) -> sp.csr_matrix:
+        """The BM25 weight of every (term, row) posting, as ``BM25Okapi`` computes it (in
+        float64, then stored as float32), in a term-by-row matrix."""
+        self._pack()
+        terms, counts, widths, lengths = (
+            np.concatenate([block[i] for block in self.packed]) for i in range(4)
+        )
+        self.packed = []
+        n_rows = len(lengths)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(widths, out=indptr[1:])
+        document_frequency = np.bincount(terms, minlength=vocabulary_size).astype(np.float64)
+        idf = np.log(n_rows - document_frequency + 0.5) - np.log(document_frequency + 0.5)
+        if len(idf):
+            floor = EPSILON * float(idf.mean())
+            idf = np.where(idf < 0, floor, idf)
+        average_length = float(lengths.sum() / n_rows) if n_rows else 0.0
+        values = np.empty(len(terms), dtype=np.float32)
+        for first in range(0, n_rows, self.block):  # bounded float64 temporaries
+            last = min(first + self.block, n_rows)
+            span = slice(indptr[first], indptr[last])
+            tf = counts[span].astype(np.float64)
+            row_lengths = np.repeat(lengths[first:last], widths[first:last])
+            denominator = tf + K1 * (1 - B + B * row_lengths / max(average_length, 1e-12))
+            values[span] = idf[terms[span]] * tf * (K1 + 1) / denominator
+        del counts  # before the transposition, which holds the matrix twice
+        by_row = sp.csr_matrix((values, terms, indptr), shape=(n_rows, vocabulary_size))
+        weights = by_row.T.tocsr()  # one transposition: each term's rows stay in order
+        weights.sort_indices()
+        return weights
+
+
 @dataclass(frozen=True)
 class BM25Index:
     """Per-term BM25 weights for every row: ``weights[term, row]``."""
@@ -131,37 +200,25 @@ class BM25Index:
         return int(self.weights.shape[1])
 
     @classmethod
-    def build(cls, rows: Sequence[Sequence[str]]) -> BM25Index:
-        """Weights equal to ``BM25Okapi(rows).get_scores([term])`` for every term."""
+    def build(cls, rows: Iterable[Sequence[str]], block: int = BUILD_BLOCK) -> BM25Index:
+        """Weights equal to ``BM25Okapi(rows).get_scores([term])`` for every term.
+
+        ``rows`` is read once, one row at a time (a generator does), and only each row's
+        distinct term ids and counts are kept, in numpy blocks of ``block`` rows: a million
+        passages' token lists held at once took most of a 11.5 GB build. The weights need
+        the corpus-wide document frequencies and average length, so they are computed
+        after the last row.
+        """
         vocabulary: dict[str, int] = {}
-        term_ids: list[int] = []
-        row_ids: list[int] = []
-        counts: list[int] = []
-        lengths = np.zeros(len(rows), dtype=np.float64)
-        for row, tokens in enumerate(rows):
-            lengths[row] = len(tokens)
-            for term, count in Counter(tokens).items():
-                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-                row_ids.append(row)
-                counts.append(count)
-        n_rows = len(rows)
-        tf = np.asarray(counts, dtype=np.float64)
-        terms = np.asarray(term_ids, dtype=np.int64)
-        rows_of = np.asarray(row_ids, dtype=np.int64)
-        document_frequency = np.bincount(terms, minlength=len(vocabulary)).astype(np.float64)
-        idf = np.log(n_rows - document_frequency + 0.5) - np.log(document_frequency + 0.5)
-        if len(idf):
-            floor = EPSILON * float(idf.mean())
-            idf = np.where(idf < 0, floor, idf)
-        average_length = float(lengths.sum() / n_rows) if n_rows else 0.0
-        denominator = tf + K1 * (1 - B + B * lengths[rows_of] / max(average_length, 1e-12))
-        values = idf[terms] * tf * (K1 + 1) / denominator
-        weights = sp.csr_matrix(
-            (values.astype(np.float32), (terms, rows_of)),
-            shape=(len(vocabulary), n_rows),
-        )
-        weights.sort_indices()
-        return cls(vocabulary=vocabulary, weights=weights)
+        postings = _RowPostings(block)
+        for tokens in rows:
+            distinct = Counter(tokens)
+            postings.add(
+                [vocabulary.setdefault(t, len(vocabulary)) for t in distinct],
+                list(distinct.values()),
+                len(tokens),
+            )
+        return cls(vocabulary, postings.weights(len(vocabulary)))
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every row; a repeated query term counts each time, as in BM25Okapi."""

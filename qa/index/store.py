@@ -181,6 +181,16 @@ class Snapshot:
         """The years the corpus has documents of."""
         return frozenset(e.year for e in self.catalog.values() if e.year is not None)
 
+    @cached_property
+    def organisation_years(self) -> dict[str, frozenset[int]]:
+        """The years each organisation has documents of: "now" for Sutton is Sutton's
+        latest document, not another council's."""
+        years: dict[str, set[int]] = {name: set() for name in self.organisations}
+        for entry in self.catalog.values():
+            if entry.organisation and entry.year is not None:
+                years[entry.organisation].add(entry.year)
+        return {name: frozenset(found) for name, found in years.items()}
+
 
 def _package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version

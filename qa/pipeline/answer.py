@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
-from qa.text import list_spans, sentence_spans
+from qa.text import list_spans, normalise_space, sentence_spans
 from qa.types import AnswerSentence, Hit
 
 LOW_CONFIDENCE_MESSAGE = (
@@ -42,6 +43,64 @@ RELEVANCE_MARGIN = 0.25
 # near-identical passages); the answer keeps the first.
 REDUNDANT_COSINE = 0.9
 REDUNDANT_TERMS = 0.8
+# A question's words say what kind of finding it asks for ("who" a person, "how many" a
+# figure, "when" a date); a sentence holding one of that kind gains this much relevance.
+FINDING_WEIGHT = 0.6
+# A person, named the way official documents name one: beside a role or an honorific
+# ("Lead inspector: Gareth Dakin", "Debbie Jones, Corporate Director", "Councillor Maria
+# Gatland"). A capitalised phrase alone is as often a place or a service ("London Borough").
+_ROLE = (
+    r"(?:[Ii]nspector|[Dd]irector|[Cc]hair(?:man|woman|person)?|[Ll]eader|[Cc]hief|[Ee]xecutive"
+    r"|[Oo]fficer|[Cc]ouncillor|[Mm]ember|[Mm]inister|[Hh]ead|[Mm]anager|[Cc]ommissioner"
+    r"|[Mm]ayor|[Ss]ecretary|[Pp]resident|HMI)\b"
+)
+_HONORIFIC = r"(?:Councillor|Cllr\.?|Dr\.?|Mr\.?|Mrs\.?|Ms\.?|Miss|Sir|Dame|Professor|Lord|Lady)"
+_NAME_WORD = rf"(?!{_ROLE}|(?:His|Her|Their|The|Of)\b)[A-Z][a-z'’-]*[a-z](?:[A-Z][a-z'’-]+)?"
+_PERSON = re.compile(
+    rf"(?:(?P<before>{_HONORIFIC}|{_ROLE}):?\s+)?"
+    rf"(?P<found>{_NAME_WORD}(?:[ -]{_NAME_WORD})+)"
+    rf"(?(before)|(?=,?\s+(?:(?:the|a|an|our|its|his|her)\s+)?(?:[\w’'-]+\s+){{0,3}}?{_ROLE}))"
+)
+_FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|hundred|thousand|million|half|third|quarter|majority|most|all|none)\b",
+    re.IGNORECASE,
+)
+DATE_FINDING = re.compile(r"\b(?:19|20)\d\d\b")
+_FINDINGS = (
+    (
+        re.compile(
+            r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
+            r"|\bwhich\s+(?:inspector|HMI|councillor|officer|person|director|member)\b",
+            re.I,
+        ),
+        _PERSON,
+    ),
+    (
+        re.compile(
+            r"\bhow\s+(?:many|much|long|often|large|big)\b|\bwhat\s+(?:number|percentage"
+            r"|proportion|share|amount|figure|rate)\b|\bhow\s+\w+\s+(?:were|was)\s+there\b",
+            re.I,
+        ),
+        _FIGURE,
+    ),
+    (re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:date|year|month)\b", re.I), DATE_FINDING),
+)
+
+
+def finding_pattern(question: str) -> re.Pattern[str] | None:
+    """The pattern of the kind of finding ``question`` asks for, if its words say one."""
+    return next((found for asks, found in _FINDINGS if asks.search(question)), None)
+
+
+def states_finding(finding: re.Pattern[str] | None, text: str, question: str) -> bool:
+    """Whether ``text`` holds a finding of the asked kind that the question does not itself
+    name: for "Who led the inspection of West Sussex?", "West Sussex" is no answer."""
+    if finding is None:
+        return False
+    asked = normalise_space(question).lower()
+    found = "found" if "found" in finding.groupindex else 0
+    return any(match[found].lower() not in asked for match in finding.finditer(text))
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:
@@ -143,10 +202,15 @@ def _scored(
     vectors = membership @ embedder.encode([s.text for s in sentences])
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     terms = [frozenset(tokenize(c.text)) for c in candidates]
+    finding = finding_pattern(question)
+    states = np.array(
+        [states_finding(finding, c.text, question) for c in candidates], dtype=np.float32
+    )
     relevance = (
         vectors @ query
         + LEXICAL_WEIGHT * term_coverage(tokenize(question), terms)
         + RANK_WEIGHT / np.array([c.rank for c in candidates], dtype=np.float32)
+        + FINDING_WEIGHT * states
     )
     return _Scored(candidates, relevance, vectors, terms)
 

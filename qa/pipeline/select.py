@@ -166,10 +166,12 @@ def choose(
     query: Query,
     other_rankings: Sequence[Sequence[int]],
     settings: Settings,
+    by_period: bool = True,
 ) -> list[Selected]:
     """Stage 3, select: the time boost for the periods the question names, then
     :func:`select` with the settings' diversity (periods take turns only when the
-    question compares them). Duplicates are judged on word 4-grams, read once per row.
+    question compares them and ``by_period``: not when a feature has lifted the passages
+    stating each period's record). Duplicates are judged on word 4-grams, read once per row.
     """
     candidates = boost_in_time(candidates, query.sides, settings.time_boost)
     if query.organisations:
@@ -187,7 +189,7 @@ def choose(
             words[row] = shingles(snapshot.chunks[row].text)
         return words[row]
 
-    by_sides = query.comparison and settings.diversity == Diversity.SIDES
+    by_sides = by_period and query.comparison and settings.diversity == Diversity.SIDES
     return select(
         candidates,
         k,

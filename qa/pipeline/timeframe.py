@@ -63,7 +63,9 @@ class Timeframe:
 
     ``years`` are the years named, in order; ``year_from``/``year_to`` bound a range;
     ``latest`` asks for the most recent documents; ``since_previous`` means "since the last
-    inspection" (the most recent documents against the ones before them).
+    inspection" (the most recent documents against the ones before them); ``spans`` are the
+    pairs of years named as one period ("2018/19", a financial or academic year), which a
+    document from either year covers.
     """
 
     years: tuple[int, ...] = ()
@@ -72,6 +74,7 @@ class Timeframe:
     latest: bool = False
     since_previous: bool = False
     comparison: bool = False
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def any(self) -> bool:
@@ -124,9 +127,13 @@ def _expand(year: str, second: str | None) -> list[int]:
 def read_timeframe(question: str) -> Timeframe:
     """Read the years, ranges, relative times and comparison cues in ``question``."""
     years: list[int] = []
+    spans: list[tuple[int, int]] = []
     mentions = list(_YEARS.finditer(question))
     for match in mentions:
-        years += [y for y in _expand(match.group(1), match.group(2)) if y not in years]
+        expanded = _expand(match.group(1), match.group(2))
+        years += [y for y in expanded if y not in years]
+        if len(expanded) == 2 and expanded[1] == expanded[0] + 1:
+            spans.append((expanded[0], expanded[1]))
     year_from = year_to = None
     between = _BETWEEN.search(question)
     if between:
@@ -153,4 +160,5 @@ def read_timeframe(question: str) -> Timeframe:
         latest=latest,
         since_previous=since_previous,
         comparison=comparison,
+        spans=tuple(spans),
     )

@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,8 @@ class Query:
 
     ``vector`` is None in lexical mode and for a blank question. ``sides`` are the
     periods the question names, resolved against the years the corpus has documents
-    of (oldest first); ``comparison`` is set when it compares two or more of them.
+    of (oldest first), or those of the organisations it names ("Sutton's current grade" is
+    from Sutton's latest document); ``comparison`` is set when it compares two or more of them.
     ``organisations`` are the corpus's organisations the question names ("in Bradford",
     "Sutton's care leavers"), in the order named.
     """
@@ -61,7 +62,7 @@ def understand(
     mode: Mode,
     embedder: Embedder,
     corpus_years: Iterable[int],
-    corpus_organisations: Iterable[str] = (),
+    organisation_years: Mapping[str, Iterable[int]] | None = None,
 ) -> Query:
     """Read ``question`` once: terms for BM25, a vector for dense search, its periods and
     the organisations it names."""
@@ -70,7 +71,10 @@ def understand(
     if mode != Mode.LEXICAL and text.strip():
         vector = embedder.encode_queries([text])[0]
     timeframe = read_timeframe(text)
-    sides = timeframe.sides(corpus_years)
+    by_organisation = organisation_years or {}
+    organisations = organisations_in(text, by_organisation)
+    named_years = {year for name in organisations for year in by_organisation[name]}
+    sides = timeframe.sides(named_years or corpus_years)
     return Query(
         text=text,
         mode=mode,
@@ -79,5 +83,5 @@ def understand(
         timeframe=timeframe,
         sides=sides,
         comparison=timeframe.comparison and len(sides) >= 2,
-        organisations=organisations_in(text, corpus_organisations),
+        organisations=organisations,
     )

@@ -20,8 +20,8 @@ from qa.types import Answer
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
-    "rank", "citation", "title", "date", "section", "paragraph", "source", "start", "end",
-    "score", "bm25_rank", "dense_rank", "text",
+    "rank", "citation", "title", "organisation", "kind", "date", "section", "paragraph", "page",
+    "page_end", "source", "start", "end", "score", "bm25_rank", "dense_rank", "text",
 )  # fmt: skip
 
 
@@ -31,15 +31,20 @@ def escape_markdown(text: str) -> str:
 
 
 def answer_markdown(answer: Answer, settings_line: str = "") -> str:
-    """The answer as a Markdown file: one quoted passage per citation, for notes and briefings."""
+    """The answer as a Markdown file: the statement and quoted answer, then one quoted passage
+    per citation, for notes and briefings. (The CSV has one row per passage, so the answer,
+    which spans passages, is in this file only.)"""
     lines = [f"# {escape_markdown(answer.question)}", ""]
     if settings_line:
         lines += [f"_{escape_markdown(settings_line)}_", ""]
     if answer.low_confidence:
         lines += ["**The documents don't seem to answer this question: weak matches only.**", ""]
-    elif answer.sentences:
+    elif answer.statement or answer.sentences:
         lines += ["**Answer** (quoted from the passages below):", ""]
-        lines += [escape_markdown(answer_text(answer.sentences)), ""]
+        if answer.statement:
+            lines += [f"**{escape_markdown(answer.statement)}**", ""]
+        if answer.sentences:
+            lines += [escape_markdown(answer_text(answer.sentences)), ""]
     lines += [f"_{escape_markdown(note)}_" for note in answer.missing]
     if answer.missing:
         lines.append("")

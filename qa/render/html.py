@@ -2,20 +2,20 @@
 
 Security rule for every function here: each piece of document text, title, question or
 file name goes through ``html.escape``; the only markup in the result is the tags written
-in this module. A document holding ``<script>`` or Markdown therefore shows literally,
-and the whole-document view (:func:`source_page`) also forbids every script but its own.
-The class names are styled by ``qa/app/style.css``.
+in this module. A document holding ``<script>`` or Markdown therefore shows literally.
+The class names are styled by ``qa/app/style.css``. The source view's framed pages (a whole
+document, a PDF's printed pages) are in :mod:`qa.render.source`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from qa.citation import Citation, cite
+from qa.features.judgements.extract import Grade
+from qa.features.judgements.timeline import Entry, Row, direction
 from qa.features.recommendations import Recommendation, TrackedRecommendation
 from qa.index.lexical import tokenize
 from qa.types import Answer, DocumentGroup, Hit, Status, display_date
@@ -28,6 +28,13 @@ STATUS_LABELS = {
     Status.NEW: "New",
     Status.NOT_MENTIONED: "Not mentioned later",
     Status.UNDATED: "Undated",
+}
+FORMAT_LABELS = {
+    "pdf": "PDF",
+    "text": "Text",
+    "markdown": "Markdown",
+    "html": "Web page",
+    "docx": "Word",
 }
 STATUS_HELP = {
     Status.REPEATED: "a later report lists it again, or it repeats an earlier report's item",
@@ -49,26 +56,8 @@ _FUNCTION_WORDS = frozenset({
     "whose", "why", "would", "you", "your",
 })  # fmt: skip
 
-SOURCE_SCRIPT = (
-    "var m=document.getElementById('passage');"
-    "if(m){var y=m.getBoundingClientRect().top+window.scrollY-0.15*window.innerHeight;"
-    "window.scrollTo(0,Math.max(0,y));}"
-)
-SOURCE_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'">
-<style>
-body {{ margin: 0; padding: 0.75rem 1rem 40vh; color: #1f2328; background: #fff;
-  font: 0.97rem/1.6 "Source Sans 3", "Source Sans Pro", -apple-system, "Segoe UI", Roboto,
-  "Helvetica Neue", Arial, sans-serif; }}
-.doc {{ white-space: pre-wrap; overflow-wrap: anywhere; max-width: 52rem; margin: 0 auto; }}
-mark {{ display: inline-block; width: 100%; box-sizing: border-box; vertical-align: top;
-  background: #fff4cc; color: inherit; border-left: 4px solid #d9a400;
-  padding: 0.35rem 0.6rem; border-radius: 0 0.3rem 0.3rem 0; }}
-mark strong {{ background: #ffe08a; font-weight: 600; }}
-</style></head>
-<body><div class="doc">{body}</div><script>{script}</script></body></html>"""
+# A statement's citation marker, "[2]", with the space before it.
+_STATEMENT_MARKER = re.compile(r"\s?\[(\d+)\]")
 
 
 def _counted(count: int, noun: str) -> str:
@@ -123,38 +112,6 @@ def marked_html(text: str, spans: list[tuple[int, int]], tag: str = "mark") -> s
     return "".join(pieces)
 
 
-# --- the whole document -------------------------------------------------------------------------
-
-
-def source_html(text: str, start: int, end: int, question: str, anchor: str = "passage") -> str:
-    """A whole document as escaped HTML with ``text[start:end]`` in ``<mark id=anchor>``.
-
-    Inside the passage the question's words are in ``<strong>``, as in the result list.
-    """
-    passage = text[start:end]
-    if passage.strip():  # the mark holds the words, not the blank lines around them
-        start += len(passage) - len(passage.lstrip())
-        passage = passage.strip()
-        end = start + len(passage)
-    inner = marked_html(passage, highlight_spans(passage, question), tag="strong")
-    return (
-        html.escape(text[:start])
-        + f'<mark id="{html.escape(anchor, quote=True)}">{inner}</mark>'
-        + html.escape(text[end:])
-    )
-
-
-def source_page(text: str, citation: Citation, question: str) -> str:
-    """The iframe page of a whole document, scrolled to the cited place by a hash-pinned script.
-
-    The Content-Security-Policy allows only this one script, so even text that
-    escaped escaping could not run.
-    """
-    digest = base64.b64encode(hashlib.sha256(SOURCE_SCRIPT.encode()).digest()).decode()
-    body = source_html(text, citation.start, citation.end, question)
-    return SOURCE_PAGE.format(script_hash=f"sha256-{digest}", body=body, script=SOURCE_SCRIPT)
-
-
 # --- results ------------------------------------------------------------------------------------
 
 
@@ -192,16 +149,39 @@ def hit_html(hit: Hit, question: str, title: bool = True) -> str:
     )
 
 
-def answer_html(answer: Answer) -> str:
-    """The extractive answer: each quoted sentence, escaped, then a marker linking to its passage."""
-    sentences = " ".join(
-        f'{html.escape(sentence.text)}&nbsp;<a class="qa-marker" href="#{passage_id(sentence.rank)}"'
-        f' title="Go to passage {sentence.rank}">[{sentence.rank}]</a>'
-        for sentence in answer.sentences
+def _marker(rank: int) -> str:
+    return (
+        f'&nbsp;<a class="qa-marker" href="#{passage_id(rank)}"'
+        f' title="Go to passage {rank}">[{rank}]</a>'
     )
+
+
+def statement_html(statement: str, ranks: Collection[int]) -> str:
+    """The answer's statement, escaped, each ``[n]`` marker of a passage shown (``ranks``)
+    linking to it as the quoted sentences' markers do; any other bracket stays text."""
+
+    def link(match: re.Match[str]) -> str:
+        rank = int(match.group(1))
+        return _marker(rank) if rank in ranks else match.group(0)
+
+    return _STATEMENT_MARKER.sub(link, html.escape(statement))
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer block: the statement of what the records say (grades and their change),
+    then each quoted sentence, escaped, with a marker linking to its passage."""
+    parts = []
+    if answer.statement:
+        ranks = {hit.rank for hit in answer.hits}
+        parts.append(f'<p class="qa-statement">{statement_html(answer.statement, ranks)}</p>')
+    if answer.sentences:
+        quoted = " ".join(
+            f"{html.escape(sentence.text)}{_marker(sentence.rank)}" for sentence in answer.sentences
+        )
+        parts.append(f"<p>{quoted}</p>")
     return (
         f'<div class="qa-answer"><div class="qa-answer-title">{ANSWER_TITLE}</div>'
-        f"<p>{sentences}</p></div>"
+        f"{''.join(parts)}</div>"
     )
 
 
@@ -269,6 +249,100 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
     )
 
 
+# --- judgements ---------------------------------------------------------------------------------
+
+
+def grade_badge(grade: Grade) -> str:
+    """A grade as a label coloured by its place on the scale, worded as reports print it."""
+    css = "qa-grade-" + grade.name.lower().replace("_", "-")
+    return f'<span class="qa-grade {css}">{html.escape(grade.label)}</span>'
+
+
+def organisation_heading_html(organisation: str | None, rows: Sequence[Row]) -> str:
+    """The heading over one organisation's judgements: its name and how many aspects and
+    inspections (years) they cover."""
+    years = {entry.year for row in rows for entry in row.entries}
+    name = organisation or "Organisation not stated"
+    counts = f"{_counted(len(rows), 'aspect')} · {_counted(len(years), 'inspection')}"
+    return (
+        f'<div class="qa-group qa-rec-head"><span class="qa-title">{html.escape(name)}</span>'
+        f'<span class="qa-date">{counts}</span></div>'
+    )
+
+
+def _grades_html(entries: Sequence[Entry]) -> str:
+    """A table cell's grades, each with its inspection's date; a dash when none is stated."""
+    if not entries:
+        return '<span class="qa-none" title="No grade stated for this inspection">–</span>'
+    return "".join(
+        f'{grade_badge(entry.grade)}<span class="qa-when">'
+        f"{html.escape(display_date(entry.inspection))}</span>"
+        for entry in entries
+    )
+
+
+def judgements_table_html(rows: Sequence[Row], anchors: Sequence[str]) -> str:
+    """One organisation's grades as a table: an aspect per row, an inspection year per column
+    (undated last), each cell the grade and the inspection's date; an aspect's name links to
+    its statements and their citations below (``anchors``, one per row)."""
+    years = sorted(
+        {entry.year for row in rows for entry in row.entries}, key=lambda y: (y is None, y or 0)
+    )
+    head = "".join(f'<th scope="col">{year or "undated"}</th>' for year in years)
+    body = []
+    for row, anchor in zip(rows, anchors, strict=True):
+        cells = "".join(
+            f"<td>{_grades_html([e for e in row.entries if e.year == year])}</td>" for year in years
+        )
+        body.append(
+            f'<tr><th scope="row"><a href="#{html.escape(anchor, quote=True)}">'
+            f"{html.escape(row.aspect)}</a></th>{cells}</tr>"
+        )
+    return (
+        '<div class="qa-table-wrap"><table class="qa-judgements">'
+        f'<thead><tr><th scope="col">Aspect</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def aspect_html(row: Row, anchor: str) -> str:
+    """An aspect's heading: its name, its other wordings (matched by meaning, so a reader can
+    check the match) and the change from its first to its last grade."""
+    # Once each, however typed: "children's services" and "children’s services" are one.
+    wordings: dict[str, str] = {}
+    for wording in row.wordings:
+        wordings.setdefault(wording.replace("’", "'").casefold(), wording)
+    wordings.pop(row.aspect.replace("’", "'").casefold(), None)
+    also = (
+        '<span class="qa-wordings">Also worded: '
+        + "; ".join(f"“{html.escape(w)}”" for w in wordings.values())
+        + "</span>"
+        if wordings
+        else ""
+    )
+    change = direction(row.entries)
+    trend = f'<span class="qa-change qa-change-{change}">{change}</span>' if change else ""
+    return (
+        f'<div class="qa-aspect" id="{html.escape(anchor, quote=True)}">'
+        f'<span class="qa-aspect-name">{html.escape(row.aspect)}</span>{trend}{also}</div>'
+    )
+
+
+def statement_citation_html(citation: Citation) -> str:
+    """Where a document states a grade: its title, date and every place, in full."""
+    return f'<div class="qa-statement-cite">{html.escape(citation.line())}</div>'
+
+
+def judgement_html(entry: Entry, quoted: str) -> str:
+    """One inspection's grade for an aspect: the grade, the inspection's date and the statement
+    as the document prints it (``quoted``)."""
+    return (
+        f'<div class="qa-judgement">{grade_badge(entry.grade)}'
+        f'<span class="qa-when">{html.escape(display_date(entry.inspection))} inspection</span>'
+        f'<q class="qa-quote">{html.escape(quoted)}</q></div>'
+    )
+
+
 # --- documents ----------------------------------------------------------------------------------
 
 
@@ -281,11 +355,24 @@ def format_size(size: int | None) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+def format_label(file_format: str) -> str:
+    """A file format as people name it ("PDF", "Word")."""
+    return FORMAT_LABELS.get(file_format, file_format.upper())
+
+
+def describe_document(info: DocumentInfo) -> str:
+    """Whom a document is about, what it is and its format: "Croydon · council report · PDF"."""
+    who = info.organisation or "organisation not stated"
+    return f"{who} · {info.kind.value} · {format_label(info.format)}"
+
+
 def documents_html(documents: Sequence[DocumentInfo]) -> str:
-    """The document list for a narrow screen: each title, then its date, size and passages,
-    then its file, stacked, where a table's columns would not fit beside the title."""
+    """The document list for a narrow screen: each title, then whom it is about, what it is
+    and its format, then its date, size and passages, then its file, stacked, where a table's
+    columns would not fit beside the title."""
     items = "".join(
         f'<li><span class="qa-title">{html.escape(info.title)}</span>'
+        f'<span class="qa-kind">{html.escape(describe_document(info))}</span>'
         f'<span class="qa-where">{html.escape(display_date(info.date))} ·'
         f" {format_size(info.size_bytes)} · {_counted(info.chunks, 'passage')}</span>"
         f'<span class="qa-file">{html.escape(info.source)}</span></li>'

@@ -17,6 +17,10 @@ will be removed. Added since the first version:
 - ``answer``: ``{"text": str, "sentences": [{"text", "passage", "source", "start",
   "end"}]}``, the extractive answer; each sentence is ``document_text[start:end]`` of
   the passage ranked ``passage``, and ``text`` joins them with ``[rank]`` markers;
+- ``answer.statement``: a sentence stating what structured records say (grades and their
+  change: "Croydon: Help and protection: Good (March 2020) [2] → Requires improvement to
+  be good (October 2024) [1]: declined."), each ``[rank]`` citing a passage; "" when
+  there is none or the answer is ``low_confidence``;
 - ``comparison`` (bool), ``groups`` (``[{"source", "title", "date", "passages": [rank]}]``,
   oldest document first) and ``missing`` (one sentence per side of a comparison
   without a relevant passage).
@@ -76,6 +80,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "low_confidence": answer.low_confidence,
         "answer": {
             "text": "" if answer.low_confidence else answer_text(answer.sentences),
+            "statement": "" if answer.low_confidence else answer.statement,
             "sentences": [
                 {
                     "text": s.text,

@@ -17,15 +17,17 @@ from qa.types import Answer, Hit, display_date
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
-    """The answer, then each passage with its citation and scores; a comparison per document."""
+    """The answer (the statement of grades and their change, then the quoted sentences), then
+    each passage with its citation and scores; a comparison per document."""
     if not answer.hits:
         return f"No passages found for: {answer.question}"
     lines = [f"Question: {answer.question}", ""]
     if answer.low_confidence:
         lines += [LOW_CONFIDENCE_MESSAGE, "", "Closest passages:", ""]
-    elif answer.sentences:
+    elif answer.statement or answer.sentences:
         lines += ["Answer:"]
-        lines += ["    " + line for line in textwrap.wrap(answer_text(answer.sentences), width - 4)]
+        for paragraph in (answer.statement, answer_text(answer.sentences)):
+            lines += ["    " + line for line in textwrap.wrap(paragraph, width - 4)]
         lines += [""]
     lines += [f"Note: {note}" for note in answer.missing]
     if answer.missing:

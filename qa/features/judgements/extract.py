@@ -53,11 +53,13 @@ class Grade(Choice):
 
 
 class Form(Choice):
-    """How a document states a grade, most to least structured (the order of trust)."""
+    """How a document states a grade, in the order a statement is quoted: a heading or a
+    list line reads as a sentence ("... children in care: good"), a table row needs its
+    table's header to be read, prose may hold other things besides the grade."""
 
-    TABLE = "table"
     HEADING = "heading"
     LIST = "list"
+    TABLE = "table"
     PROSE = "prose"
 
 
@@ -81,8 +83,8 @@ class Judgement:
 
     ``aspect`` is as printed ("The experiences and progress of children in care");
     ``inspection`` the partial ISO date of the inspection graded; ``places`` every place
-    the document states it, the most structured first (a table row before a heading
-    before a list item before prose). ``title`` and ``date`` are the document's.
+    the document states it, in the order of :class:`Form` (the first is quoted).
+    ``title`` and ``date`` are the document's.
     """
 
     source: str

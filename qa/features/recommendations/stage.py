@@ -10,13 +10,24 @@ from qa.features.recommendations.records import TrackedRecommendation
 from qa.features.recommendations.track import snapshot_recommendations
 from qa.index.embedders import Embedder
 from qa.index.store import Snapshot
+from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
 from qa.types import AnswerSentence, Hit, Status
 
 _QUESTION_CUE = re.compile(
     r"\brecommend\w*|\bareas?\s+(?:for|of|requiring|needing|that\s+need\w*|which\s+need\w*)\s+"
-    r"(?:further\s+)?(?:improv|develop)\w*|\bneed(?:s|ed)?\s+(?:to\s+)?improv\w*",
+    r"(?:further\s+)?(?:improv|develop)\w*|\bneed(?:s|ed)?\s+(?:to\s+)?improv\w*"
+    r"|\b(?:ask|asked|tell|told|want|wanted|require|required)\b.{0,40}\bto\s+improve\b",
+    re.IGNORECASE,
+)
+
+
+# Words asking what came of a recommendation rather than what it was: council papers and later
+# reports can answer those for a year whose report the corpus lacks.
+_OUTCOME_CUE = re.compile(
+    r"\b(?:result\w*|came\s+of|come\s+of|happen\w*|respon\w*|progress\w*|dealt|address\w*"
+    r"|fix\w*|remain\w*|still|implement\w*|follow\w*|action\w*)\b",
     re.IGNORECASE,
 )
 
@@ -61,6 +72,29 @@ class RecommendationStage:
 
     def _tracked(self, snapshot: Snapshot) -> list[TrackedRecommendation]:
         return snapshot_recommendations(snapshot, self.embedder, self.up_to_documents)
+
+    def gaps(self, snapshot: Snapshot, query: Query) -> tuple[Gap, ...]:
+        """The periods a question about recommendations names that no tracked list comes
+        from ("What did Ofsted ask Croydon to improve in 2017?" when the corpus only refers
+        to that report); blocking when none of them has one and the question asks for the
+        list itself, not what came of it. Said only of a tracked corpus."""
+        if not self.applies(query) or not query.sides:
+            return ()
+        tracked = self._tracked(snapshot)
+        if not tracked:
+            return ()
+        years = {snapshot.catalog[t.recommendation.source].year for t in tracked}
+        outcome = bool(_OUTCOME_CUE.search(query.text))
+        missing = [side for side in query.sides if not any(side.holds(y) for y in years)]
+        return tuple(
+            Gap(
+                side.label,
+                f"No document in the corpus lists recommendations from {side.label}.",
+                period=False,
+                blocking=len(missing) == len(query.sides) and not outcome,
+            )
+            for side in missing
+        )
 
     def lift(
         self, snapshot: Snapshot, query: Query, candidates: list[Candidate]
