@@ -9,12 +9,13 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TextIO
 
 from qa.settings import Settings, SettingsError, load_settings
 from qa.types import Backend, Mode
 
 if TYPE_CHECKING:
+    from qa.index.build import BuildReport
     from qa.search import Searcher
 
 log = logging.getLogger("qa")
@@ -220,11 +221,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 class _Bar:
     """A tqdm progress bar on stderr, created only when there is work to show."""
 
-    def __init__(self, total: int, description: str) -> None:
+    def __init__(self, total: int, description: str, unit: str = "passage") -> None:
         from tqdm import tqdm
 
         self._bar = tqdm(
-            total=total, desc=description, unit="chunk", file=sys.stderr, dynamic_ncols=True
+            total=total, desc=description, unit=unit, file=sys.stderr, dynamic_ncols=True
         )
 
     def update(self, n: int) -> None:
@@ -234,9 +235,25 @@ class _Bar:
         self._bar.close()
 
 
-def _print_errors(errors: Any) -> None:
-    for error in errors:
-        print(f"skipped {error}", file=sys.stderr)
+def _say(message: str, file: TextIO | None = None) -> None:
+    """Print a message (to stderr unless ``file``) that may hold file names, document text or
+    a reason read from a file: each control character in it is shown as its escape, never
+    obeyed by the terminal (a file name can hold the sequence that clears the screen)."""
+    from qa.render.terminal import terminal_text
+
+    print(terminal_text(message), file=file or sys.stderr)
+
+
+def _print_report(report: BuildReport, file: TextIO) -> None:
+    """Each file the build read (with its pages and passages), the files it skipped and
+    why (on stderr), then its summary, each on one line."""
+    from qa.render.terminal import terminal_line
+
+    for line in report.file_lines():
+        _say(terminal_line(line), file)
+    for error in report.errors:
+        _say(terminal_line(f"skipped {error}"))
+    _say(terminal_line(report.summary()), file)
 
 
 def _require_corpus(settings: Settings) -> None:
@@ -254,8 +271,7 @@ def run_index(settings: Settings, rebuild: bool, verbose: bool) -> int:
     if verbose:
         print(f"model loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     report = build_index(settings, embedder, rebuild=rebuild, progress=_Bar)
-    _print_errors(report.errors)
-    print(report.summary())
+    _print_report(report, sys.stdout)
     return 0
 
 
@@ -280,21 +296,21 @@ def _open_searcher(settings: Settings, update: bool, verbose: bool) -> Searcher:
     or with ``update`` False the reason it is not ready, as an error."""
     from qa.index import lifecycle
     from qa.index.embedders import load_query_embedder
+    from qa.render.terminal import terminal_line
     from qa.search import Searcher
 
     def announce(found: lifecycle.IndexStatus) -> None:
         if found.state is lifecycle.IndexState.STALE:
-            print(f"{found.reason}: updating the index", file=sys.stderr)
+            _say(terminal_line(f"{found.reason}: updating the index"))
         else:
-            print(f"{found.reason}: building the index of {settings.corpus} first", file=sys.stderr)
+            _say(terminal_line(f"{found.reason}: building the index of {settings.corpus} first"))
 
     started = time.perf_counter()
     embedder = load_query_embedder(settings.model, settings.index, settings.batch_size)
     loaded = time.perf_counter()
     ready = lifecycle.ensure(settings, embedder, update=update, progress=_Bar, announce=announce)
     if ready.report is not None:
-        _print_errors(ready.report.errors)
-        print(ready.report.summary(), file=sys.stderr)
+        _print_report(ready.report, sys.stderr)
     if verbose:
         print(
             f"timing: model load {loaded - started:.2f} s, index load {time.perf_counter() - loaded:.2f} s",
@@ -319,7 +335,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         questions = load_questions(args.questions) if args.questions else (args.question,)
     except QuestionFileError as error:
-        print(f"qa ask: {error}", file=sys.stderr)
+        _say(f"qa ask: {error}")
         return 2
     searcher = _open_searcher(settings, update=not args.no_update, verbose=args.verbose)
     filters = Filters(
@@ -370,14 +386,15 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     documents = searcher.snapshot.documents
     if args.source not in documents:
         known = ", ".join(sorted(documents)[:10])
-        print(
-            f"qa show: no document {args.source!r} in the index (documents: {known})",
-            file=sys.stderr,
-        )
+        _say(f"qa show: no document {args.source!r} in the index (documents: {known})")
         return 2
     document = documents[args.source]
     if args.json:
         print(json.dumps(document_record(document), ensure_ascii=False))
+    elif sys.stdout.isatty():  # shown, never obeyed; piped, it is the indexed text exactly
+        from qa.render.terminal import terminal_text
+
+        sys.stdout.write(terminal_text(document.text))
     else:
         sys.stdout.write(document.text)
     return 0
@@ -430,7 +447,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         open_searcher = partial(_open_searcher, settings, update=True, verbose=args.verbose)
         run, questions = run_plan(plan, open_searcher, _Bar)
     except (ReportError, ReferenceSetError, BeirError, ValueError) as error:
-        print(f"qa eval: {error}", file=sys.stderr)
+        _say(f"qa eval: {error}")
         return 2
     if settings.backend is not Backend.EMBEDDED:
         from qa.backends.milvus import shown_uri
@@ -490,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_show(args, settings)
         return run_ask(args, settings)
     except (SettingsError, ModelError, IndexProblem, FileNotFoundError) as error:
-        print(f"qa: {error}", file=sys.stderr)
+        _say(f"qa: {error}")
         return 2
     except KeyboardInterrupt:
         print("qa: interrupted; the previous index is unchanged", file=sys.stderr)

@@ -209,7 +209,14 @@ class Searcher:
         self, snapshot: Snapshot, query: Query, hits: tuple[Hit, ...], weak: bool
     ) -> tuple[str, tuple[AnswerSentence, ...]]:
         """Stage 5: from records when the question is about them, else (unless even the best
-        passage is a weak match) quoted from the best :data:`ANSWER_PASSAGES` passages."""
+        passage is a weak match) quoted from the best :data:`ANSWER_PASSAGES` passages.
+
+        Records answer a weakly matched question only when it names what they are about, an
+        organisation or a graded aspect ("Was the impact of leaders judged the same in 2020
+        and 2024?", 0.225): "What is the interest rate set by the central bank?" (0.11) says
+        "rate" but is not about a grade."""
+        if weak and not (query.organisations or self.judgements.names_aspect(snapshot, query)):
+            return "", NO_SENTENCES
         statement, sentences = self._answer_from_records(snapshot, query, hits)
         if not sentences and not weak:
             sentences = self._extract(query, hits[:ANSWER_PASSAGES])

@@ -18,9 +18,12 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.types import Backend, Choice, Diversity, Fusion
+
+if TYPE_CHECKING:
+    from qa.corpus.structure import ReadLimits
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 BGE_SMALL_MODEL = "bundled:bge-small-en-v1.5"
@@ -62,6 +65,19 @@ class Settings:
     server's address, or a Milvus Lite file, by default ``milvus.db`` in the index folder).
     With ``workers`` above 1 a build embeds on Ray with that many model processes, on a
     local Ray started for the build or on the cluster at ``ray_address``.
+
+    What one file may cost is bounded beyond ``max_file_mb`` (RELIABILITY.md, section 3),
+    each limit named in the message of a file it refuses. ``max_document_chars``: text per
+    document; 2,000,000 characters are about 740 pages of the 17 Ofsted reports (2,700 per
+    page; their longest has 37,843), read in about 20 s and embedded as about 2,900 passages
+    in about 100 s at 30 passages/s. ``max_document_chunks``: passages per document, 5,000
+    (the reports make one per 650-750 characters, so 2,000,000 characters make about 2,900;
+    a document of one-line sections makes far more). ``max_pages``: pages per PDF, 5,000
+    (pages without text still cost about 1 ms each: 3,000 read in 2.5 s).
+    ``max_read_seconds`` and ``max_read_memory_mb`` stop a reader that outruns them (see
+    :mod:`qa.corpus.worker`): 120 s is six times the longest read the other limits allow
+    here, and 2,000 MB of address space holds the largest (a PDF of 2,000,000 characters,
+    about 1.1 GB) with room to spare.
     """
 
     corpus: Path = Path("corpus")
@@ -77,6 +93,11 @@ class Settings:
     top_k: int = 5
     min_similarity: float = 0.25
     max_file_mb: float = 100.0
+    max_document_chars: int = 2_000_000
+    max_document_chunks: int = 5_000
+    max_pages: int = 5_000
+    max_read_seconds: float = 120.0
+    max_read_memory_mb: float = 2_000.0
     batch_size: int = 32
     time_boost: float = 0.1
     organisation_boost: float = 0.5
@@ -128,6 +149,9 @@ class Settings:
             "ann_ef_construction",
             "ann_ef_search",
             "workers",
+            "max_document_chars",
+            "max_document_chunks",
+            "max_pages",
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -143,8 +167,9 @@ class Settings:
             )
         if self.rerank_depth < 0:
             raise SettingsError(f"rerank_depth must not be negative, got {self.rerank_depth}")
-        if self.max_file_mb <= 0:
-            raise SettingsError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        for name in ("max_file_mb", "max_read_seconds", "max_read_memory_mb"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
 
     @property
     def max_file_bytes(self) -> int:
@@ -157,6 +182,19 @@ class Settings:
         """Where the Milvus collections are: ``milvus_uri``, else a Milvus Lite file in the
         index folder (one process at a time can open it; a server serves many)."""
         return self.milvus_uri or str(self.index / "milvus.db")
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """What reading one file may cost, for :mod:`qa.corpus`."""
+        from qa.corpus.structure import ReadLimits
+
+        return ReadLimits(
+            max_bytes=self.max_file_bytes,
+            max_chars=self.max_document_chars,
+            max_pages=self.max_pages,
+            max_seconds=self.max_read_seconds,
+            max_memory_bytes=int(self.max_read_memory_mb * 1_000_000),
+        )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -34,10 +34,12 @@ from tests.conftest import (
     rewrite_manifest,
     write_corpus,
 )
+from tests.test_hostile_files import tuned_docx_bomb
 
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PAGES = {
     "Search": "qa/app/search.py",
     "Recommendations": "qa/app/recommendations.py",
@@ -533,6 +535,34 @@ def test_uploading_a_corrupt_pdf_changes_nothing(writable: Workspace) -> None:
     assert len(errors) == 1 and "broken.pdf could not be read" in errors[0]
     assert state(writable) == before
     assert "broken.pdf" not in set(at.dataframe[0].value["File"])
+
+
+def peak_memory_bytes() -> int:
+    """This process's peak resident memory (VmHWM)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status)[1]) * 1024  # type: ignore[index]
+
+
+def test_uploading_a_docx_bomb_says_why_it_is_refused_in_bounded_memory(
+    writable: Workspace,
+) -> None:
+    """Issue 17: a 3 MB DOCX whose XML expands to 390 MB took the server from 2 GB to 8 GB.
+    It is read in the reader process and refused while it is inflated, and the app's own
+    memory stays where it was."""
+    bomb = tuned_docx_bomb(390_000_000)
+    before = state(writable)
+    at = start("Documents")
+    at.file_uploader(key="upload-0").upload("bomb.docx", bomb, DOCX_TYPE)
+    peak = peak_memory_bytes()
+    at.button(key=ADD).click().run()
+    grown = peak_memory_bytes() - peak
+    assert not at.exception
+    assert [e.value.replace("\\_", "_") for e in at.error] == [  # shown as Markdown
+        "bomb.docx could not be read: DOCX holds more than 500,000 elements, the most read"
+        " for 2,000,000 characters (setting max_document_chars). Nothing was changed."
+    ]
+    assert grown < 100_000_000  # the server went from 2 GB to 8 GB
+    assert state(writable) == before
 
 
 def test_uploading_an_existing_name_needs_confirmation(writable: Workspace) -> None:

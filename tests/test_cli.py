@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from qa.cli import main
 from qa.corpus import load_corpus
 from qa.index.embedders import HashingEmbedder
 
-from .conftest import rewrite_manifest, write_corpus
+from .conftest import make_pdf, rewrite_manifest, write_corpus
 
 PASSAGE_TYPES: dict[str, tuple[type, ...]] = {
     "rank": (int,),
@@ -302,6 +303,23 @@ def test_index_reports_skipped_files(
     assert "3 documents" in out
 
 
+def test_index_accounts_for_each_file_it_reads_with_pages_and_passages(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_pdf(tiny_corpus / "report.pdf", [["Respite care for families."], ["Short breaks."]])
+    write_corpus(tiny_corpus, {"broken.pdf": b"%PDF-1.4 not really"})
+    assert main(["index", *cli]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert "read report.pdf (2 pages, 1 passage)" in lines
+    assert any(line.startswith("read adoption.txt (") for line in lines)
+    assert "skipped broken.pdf: " in err and "Reading" in err
+    assert lines[-1].startswith("Rebuilt index: 4 documents")
+    # An unchanged corpus reads nothing again.
+    assert main(["index", *cli]) == 0
+    assert capsys.readouterr().out.startswith("Index is up to date")
+
+
 def test_interrupted_index_says_the_previous_index_is_unchanged(
     cli: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -338,7 +356,8 @@ def test_index_output_shows_no_third_party_progress_bars(tiny_corpus: Path, tmp_
         check=True,
     )
     assert "Loading weights" not in done.stderr
-    assert done.stdout.startswith("Rebuilt index: 3 documents")
+    assert done.stdout.splitlines()[-1].startswith("Rebuilt index: 3 documents")
+    assert [line for line in done.stderr.splitlines() if line.strip() and "%|" not in line] == []
 
 
 def test_organisation_flag_keeps_one_councils_passages(
@@ -369,3 +388,55 @@ def test_show_prints_the_text_passage_offsets_index(
     assert capsys.readouterr().out == record["document_text"]
     assert main(["show", *cli, "missing.pdf"]) == 2
     assert "no document 'missing.pdf'" in capsys.readouterr().err
+
+
+# Sets the window's title, writes the clipboard, clears the screen (with ESC [ and with CSI).
+TERMINAL_COMMANDS = "\x1b]0;pwned\x07 \x1b]52;c;cm0gLXJmIH4K\x07 \x1b[2J \x9b2J"
+
+
+def test_escape_sequences_in_documents_and_file_names_are_shown_not_obeyed(
+    cli: list[str], tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qa ask` printed them raw, and a line feed in a file name split its citation line."""
+    assert main(["index", *cli]) == 0
+    name = "respite\x1b[2J\nreview.txt"
+    text = (
+        "Short Breaks Review\n\n1.1 Respite care reached 240 families. The service ran"
+        " through the summer and the autumn, and most families asked for it again; the"
+        " panel heard from carers, social workers and the young people themselves, who"
+        f" asked for more evenings and fewer forms. {TERMINAL_COMMANDS} The end.\n"
+    )
+    write_corpus(tiny_corpus, {name: text})
+    capsys.readouterr()
+    assert main(["ask", "-k", "1", "respite care families", *cli]) == 0
+    out, err = capsys.readouterr()
+    assert not [c for c in out if (c < " " and c != "\n") or "\x7f" <= c <= "\x9f"]
+    # (the progress bar's own carriage returns aside)
+    assert not [c for c in err if (c < " " and c not in "\n\r") or "\x7f" <= c <= "\x9f"]
+    for shown in ("\\x1b]0;pwned\\x07", "\\x1b]52;c;cm0gLXJmIH4K\\x07", "\\x1b[2J", "\\x9b2J"):
+        assert shown in out
+    assert max(len(line) for line in out.splitlines() if "chars" not in line) <= 100
+    (citation,) = [line for line in out.splitlines() if " chars " in line]
+    assert citation.endswith(f"respite\\x1b[2J\\nreview.txt chars 21-{len(text) - 1}")
+    assert "1 added (respite\\x1b[2J\\nreview.txt)" in err
+
+
+def test_qa_show_on_a_terminal_shows_control_characters_and_piped_gives_the_text_exactly(
+    cli: list[str],
+    tiny_corpus: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = "Respite care reached 240 families, and most of them asked for it again next year."
+    text = f"Short Breaks Review\n\n{said * 3} {TERMINAL_COMMANDS}\n"
+    write_corpus(tiny_corpus, {"respite.txt": text})
+    assert main(["index", *cli]) == 0
+    capsys.readouterr()
+    assert main(["show", *cli, "respite.txt"]) == 0
+    assert capsys.readouterr().out == text  # piped: the offsets index, byte for byte
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # capsys's stream, this test's
+    assert main(["show", *cli, "respite.txt"]) == 0
+    assert capsys.readouterr().out == (
+        f"Short Breaks Review\n\n{said * 3}"
+        " \\x1b]0;pwned\\x07 \\x1b]52;c;cm0gLXJmIH4K\\x07 \\x1b[2J \\x9b2J\n"
+    )

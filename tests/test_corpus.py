@@ -11,9 +11,12 @@ import pytest
 from qa.corpus import Extracted, decode_text, load_corpus
 from qa.corpus.html_reader import read_html
 from qa.corpus.readers import extract
+from qa.settings import Settings
 from qa.types import Document
 
 from .conftest import make_pdf, write_corpus
+
+LIMITS = Settings().read_limits
 
 
 def load_one(root: Path, name: str) -> Document:
@@ -113,7 +116,7 @@ def test_html_structure_is_written_as_the_page_shows_it_with_heading_spans() -> 
     <ol start="3"><li>More respite</li><li>Training<ul><li>online</li></ul></li></ol>
     <h2>Contact</h2><p>Fostering team<br>Town Hall</p>
     <table><tr><td>Carers</td><td><p>12</p><p>new</p></td></tr></table></body></html>"""
-    extracted = read_html(page)
+    extracted = read_html(page, LIMITS)
     assert extracted.text == (
         "Fostering review\n\nFoster carers asked for:\n\n3. More respite\n4. Training\n• online"
         "\n\nContact\n\nFostering team\nTown Hall\n\nCarers | 12 new\n"
@@ -133,7 +136,7 @@ def test_docx_lists_carry_the_numbers_and_bullets_word_prints(tmp_path: Path) ->
     document.add_heading("Budget", level=2)
     document.add_paragraph("The budget is set in March.")
     document.save(str(tmp_path / "plan.docx"))
-    extracted = extract("docx", tmp_path / "plan.docx", 10_000_000)
+    extracted = extract("docx", tmp_path / "plan.docx", LIMITS)
     assert extracted.text == (
         "Action plan\n\n1. Recruit foster carers\n2. Train social workers\n• Quarterly review"
         "\n\nBudget\n\nThe budget is set in March.\n"
@@ -143,7 +146,7 @@ def test_docx_lists_carry_the_numbers_and_bullets_word_prints(tmp_path: Path) ->
 
 def test_text_files_are_read_as_they_are_without_pages_or_headings(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("# Notes\n\n- item\n", encoding="utf-8")
-    assert extract("markdown", tmp_path / "notes.md", 1000) == Extracted(
+    assert extract("markdown", tmp_path / "notes.md", LIMITS) == Extracted(
         "# Notes\n\n- item\n", None
     )
 
@@ -287,7 +290,7 @@ def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     root = write_corpus(
         tmp_path, {"big.txt": "word " * 1000, "small.txt": "A small file about adoption.\n"}
     )
-    loaded = load_corpus(root, max_bytes=2000)
+    loaded = load_corpus(root, Settings(max_file_mb=0.002).read_limits)
     assert [d.source for d in loaded.documents] == ["small.txt"]
     (error,) = loaded.errors
     assert error.source == "big.txt" and "limit" in error.reason

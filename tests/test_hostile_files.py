@@ -12,6 +12,7 @@ import errno
 import functools
 import io
 import os
+import random
 import socket
 import stat
 import struct
@@ -47,6 +48,7 @@ from .conftest import write_corpus
 
 SEEDS = Path(__file__).parent / "fuzz_seeds"
 FUZZ_EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "400"))
+LIMITS = Settings().read_limits
 WEIRD_NAME = "Rapport d'été $(touch pwned) ; ls `id` & <b>.txt"
 WEIRD_TITLE = "Rapport d'été des clubs de vacances"
 GOOD = {
@@ -154,6 +156,30 @@ def forge_size(archive: bytes, member: str, size: int) -> bytes:
 _W = b"xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'"
 
 
+def tuned_docx_bomb(xml_bytes: int) -> bytes:
+    """The minimal seed DOCX with a ``word/document.xml`` of ``xml_bytes`` of formatted runs,
+    varied enough to deflate 130 to 1: under the 200 to 1 a zip bomb check refuses."""
+    rnd = random.Random(17)
+    run = b"<w:r><w:rPr><w:b/><w:i/></w:rPr><w:t>%s</w:t></w:r>"
+    words = [bytes(rnd.choice(b"abcdefghij") for _ in range(4)) for _ in range(3)]
+    paragraphs = [
+        b"<w:p>" + b"".join(run % rnd.choice(words) for _ in range(8)) + b"</w:p>" for _ in range(3)
+    ]
+    block = b"".join(rnd.choice(paragraphs) * 2 for _ in range(2000))
+    out = io.BytesIO()
+    seed = zipfile.ZipFile(SEEDS / "minimal.docx")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in seed.infolist():
+            if info.filename != "word/document.xml":
+                archive.writestr(info.filename, seed.read(info))
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            written = member.write(b"<w:document %s><w:body>" % _W)
+            while written < xml_bytes:
+                written += member.write(block)
+            member.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
 @functools.cache
 def hostile_docx() -> dict[str, bytes]:
     huge = b"<w:document %s><w:body><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:body></w:document>" % (
@@ -171,6 +197,7 @@ def hostile_docx() -> dict[str, bytes]:
     return {
         "zip-bomb.docx": bomb,
         "zip-bomb-forged-size.docx": forge_size(bomb, "word/document.xml", 2000),
+        "zip-bomb-tuned.docx": tuned_docx_bomb(390_000_000),
         "billion-laughs.docx": docx_with(laughs),
         "not-a-zip.docx": b"this is not a zip archive",
         "truncated.docx": (SEEDS / "styled.docx").read_bytes()[:20000],
@@ -220,6 +247,7 @@ def hostile_corpus(root: Path, outside: Path) -> dict[str, str]:
         "rc4-encrypted.pdf": "encrypted PDF (a password is needed",
         "zip-bomb.docx": "zip bomb",
         "zip-bomb-forged-size.docx": "corrupt DOCX",
+        "zip-bomb-tuned.docx": "DOCX holds more than 500,000 elements",
         "billion-laughs.docx": "corrupt DOCX",
         "not-a-zip.docx": "corrupt DOCX",
         "truncated.docx": "corrupt DOCX",
@@ -285,10 +313,10 @@ def test_deeply_nested_html_reads_in_linear_time() -> None:
     from qa.corpus.html_reader import read_html
 
     started = time.perf_counter()
-    text = read_html(deep_html(100_000)).text
+    text = read_html(deep_html(100_000), LIMITS).text
     assert text.strip() == "deep text"
     flat = b"<html><body>" + b"<p>One paragraph.</p>" * 20_000 + b"</body></html>"
-    text = read_html(flat).text
+    text = read_html(flat, LIMITS).text
     assert text.count("One paragraph.") == 20_000
     assert time.perf_counter() - started < 30
 
@@ -296,7 +324,7 @@ def test_deeply_nested_html_reads_in_linear_time() -> None:
 def test_a_file_removed_after_the_scan_is_reported(tmp_path: Path) -> None:
     gone = CorpusFile("gone.txt", tmp_path / "gone.txt", "0" * 64)
     with pytest.raises(DocumentError, match="cannot read file"):
-        read_document(gone, 1_000_000)
+        read_document(gone, LIMITS)
 
 
 # --- what the scan leaves out, and what it never reads -------------------------------------------
@@ -416,6 +444,7 @@ def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(
         import re, sys, time
         from pathlib import Path
         from qa.corpus import CorpusFile, read_document
+        from qa.settings import Settings
         def peak_kb():  # VmHWM: this process's peak resident memory (ru_maxrss survives exec)
             return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text())[1])
         path = Path(sys.argv[1])
@@ -426,7 +455,10 @@ def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(
                 handle.write(block)
         before = peak_kb()
         started = time.perf_counter()
-        document = read_document(CorpusFile("big.txt", path, "h"), 300_000_000)
+        document = read_document(
+            CorpusFile("big.txt", path, "h"),
+            Settings(max_file_mb=300, max_document_chars=300_000_000).read_limits,
+        )
         seconds = time.perf_counter() - started
         peak = peak_kb()
         path.unlink()
@@ -464,7 +496,7 @@ def test_a_pdf_of_thousands_of_pages_reads(
     path = tmp_path / "annex.pdf"
     writer.write(path)
     started = time.perf_counter()
-    document = read_document(CorpusFile("annex.pdf", path, "h"), 100_000_000)
+    document = read_document(CorpusFile("annex.pdf", path, "h"), LIMITS)
     seconds = time.perf_counter() - started
     assert document.text.count("Budget annex about respite care") == 3000
     assert seconds < 120
@@ -536,7 +568,7 @@ def test_loaders_return_a_document_or_a_document_error_for_any_bytes(
         tried.append(name)
         started = time.perf_counter()
         try:
-            document = read_document(CorpusFile(name, path, "h"), 10_000_000)
+            document = read_document(CorpusFile(name, path, "h"), LIMITS)
         except DocumentError as error:
             assert str(error)
         else:

@@ -25,6 +25,7 @@ import qa.index.integrity
 import qa.index.store
 from qa.cli import main
 from qa.corpus import CorpusFile
+from qa.corpus.worker import DocumentReader
 from qa.index import lifecycle
 from qa.index.build import build_index
 from qa.index.embedders import (
@@ -64,18 +65,18 @@ def test_a_file_completed_just_after_it_was_read_is_read_again_whole(
     The hash after the read differs from the one before, so the file is read again."""
     path = settings.corpus / "growing.txt"
     path.write_text(FIRST_HALF, encoding="utf-8")
-    read = qa.index.build.read_document
+    read = DocumentReader.read
     completed: list[str] = []
 
-    def read_then_complete(file: CorpusFile, max_bytes: int) -> object:
-        document = read(file, max_bytes)
+    def read_then_complete(reader: DocumentReader, file: CorpusFile) -> object:
+        document = read(reader, file)
         if file.source == "growing.txt" and not completed:
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(SECOND_HALF)
             completed.append(file.source)
         return document
 
-    monkeypatch.setattr(qa.index.build, "read_document", read_then_complete)
+    monkeypatch.setattr(DocumentReader, "read", read_then_complete)
     report = build_index(settings, HashingEmbedder())
     assert completed and not report.errors
     assert "orchard growers" in indexed_text(settings, "growing.txt")
@@ -93,19 +94,19 @@ def test_a_file_rewritten_while_it_is_read_and_left_as_it_was_is_read_again(
     path = settings.corpus / "growing.txt"
     path.write_text(FIRST_HALF + SECOND_HALF, encoding="utf-8")
     time.sleep(0.05)  # the rewrite lands in a later clock tick than this write, as in life
-    read = qa.index.build.read_document
+    read = DocumentReader.read
     rewritten: list[str] = []
 
-    def read_while_rewritten(file: CorpusFile, max_bytes: int) -> object:
+    def read_while_rewritten(reader: DocumentReader, file: CorpusFile) -> object:
         if file.source != "growing.txt" or rewritten:
-            return read(file, max_bytes)
+            return read(reader, file)
         path.write_text(FIRST_HALF, encoding="utf-8")
-        document = read(file, max_bytes)
+        document = read(reader, file)
         path.write_text(FIRST_HALF + SECOND_HALF, encoding="utf-8")
         rewritten.append(file.source)
         return document
 
-    monkeypatch.setattr(qa.index.build, "read_document", read_while_rewritten)
+    monkeypatch.setattr(DocumentReader, "read", read_while_rewritten)
     report = build_index(settings, HashingEmbedder())
     assert rewritten and not report.errors
     assert "orchard growers" in indexed_text(settings, "growing.txt")
@@ -116,16 +117,16 @@ def test_a_file_that_keeps_changing_is_reported_and_read_at_the_next_build(
 ) -> None:
     path = settings.corpus / "growing.txt"
     path.write_text(FIRST_HALF, encoding="utf-8")
-    read = qa.index.build.read_document
+    read = DocumentReader.read
 
-    def read_and_append(file: CorpusFile, max_bytes: int) -> object:
-        document = read(file, max_bytes)
+    def read_and_append(reader: DocumentReader, file: CorpusFile) -> object:
+        document = read(reader, file)
         if file.source == "growing.txt":
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(SECOND_HALF)
         return document
 
-    monkeypatch.setattr(qa.index.build, "read_document", read_and_append)
+    monkeypatch.setattr(DocumentReader, "read", read_and_append)
     report = build_index(settings, HashingEmbedder())
     reasons = {error.source: error.reason for error in report.errors}
     assert "changed while it was being read (3 tries)" in reasons["growing.txt"]
@@ -467,10 +468,12 @@ def test_a_real_full_disk_leaves_the_previous_index_serving(
     tiny_corpus: Path,
     capsys: pytest.CaptureFixture[str],
     tmpfs: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On a 1 MB tmpfs, a build whose files do not fit fails in one sentence and removes
     what it wrote; the previous version still answers, and once the space is there again the
     next build finishes."""
+    monkeypatch.setenv("QA_MAX_DOCUMENT_CHUNKS", "100000")  # big.txt makes 6,667
     index = tmpfs("1m")
     assert main(["index", *cli]) == 0
     capsys.readouterr()

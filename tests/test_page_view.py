@@ -18,7 +18,7 @@ LINES = [f"Paragraph {n} of the inspection findings about children in care." for
 
 def test_the_passage_top_is_where_its_first_line_is_printed(tmp_path: Path) -> None:
     path = make_pdf(tmp_path / "report.pdf", [LINES[:10], LINES[10:]])
-    text = read_pdf(path).extracted.text
+    text = read_pdf(path, None).extracted.text
     start = text.index(LINES[7])
     end = text.index(LINES[12]) + len(LINES[12])
     first = passage_top(passage_boxes(path, 1, start, end), A4_HEIGHT)

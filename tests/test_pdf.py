@@ -158,7 +158,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def extracted(report: Path) -> Extracted:
-    return read_pdf(report).extracted
+    return read_pdf(report, None).extracted
 
 
 def raw_page_words(path: Path) -> list[str]:
@@ -229,7 +229,7 @@ def test_headings_are_found_by_type_size_and_weight(extracted: Extracted) -> Non
 
 
 def test_a_pdf_reads_the_same_every_time(report: Path, extracted: Extracted) -> None:
-    assert read_pdf(report).extracted == extracted
+    assert read_pdf(report, None).extracted == extracted
 
 
 def test_documents_from_pdfs_carry_the_extracted_text(report: Path, extracted: Extracted) -> None:
@@ -248,7 +248,7 @@ def words(text: str) -> list[str]:
 
 
 def test_highlight_boxes_cover_exactly_the_passage_words_on_each_page(report: Path) -> None:
-    text = read_pdf(report).extracted.text
+    text = read_pdf(report, None).extracted.text
     start = text.index("Early help now reaches")
     end = text.index("need a child protection plan.") + len("need a child protection plan.")
     with pypdfium2.PdfDocument(report) as document:
@@ -272,7 +272,7 @@ def test_highlight_boxes_cover_exactly_the_passage_words_on_each_page(report: Pa
 def test_rendered_page_shows_the_highlight_over_the_passage_only(report: Path) -> None:
     from PIL import Image
 
-    text = read_pdf(report).extracted.text
+    text = read_pdf(report, None).extracted.text
     start = text.index("The quality of plans for care leavers.")
     end = start + len("The quality of plans for care leavers.")
     plain = Image.open(io.BytesIO(render_page(report, 1))).convert("RGB")
@@ -317,7 +317,7 @@ ASPECTS = {
 
 @cache
 def read_report(name: str) -> PdfText:
-    return read_pdf(ILACS / "reports" / name)
+    return read_pdf(ILACS / "reports" / name, None)
 
 
 # Where reports.csv disagrees with the report: Oxfordshire 2018's table and its section heading
@@ -465,7 +465,7 @@ def test_reading_the_reports_prints_speed_and_what_the_layout_removed(
     from pypdf import PdfReader
 
     started = time.perf_counter()
-    read = [read_pdf(path) for path in REPORTS]
+    read = [read_pdf(path, None) for path in REPORTS]
     seconds = time.perf_counter() - started
     started = time.perf_counter()
     for path in REPORTS:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 import qa.index.checkpoint
 from qa.cli import main
@@ -63,14 +65,15 @@ def test_qa_index_with_two_workers_gives_the_vectors_of_a_build_in_one_process(
 
 
 class StopAfter:
-    """A progress bar that stops the build like Ctrl-C once ``limit`` passages are done."""
+    """A progress bar that stops the build like Ctrl-C once ``limit`` passages are embedded
+    (the bars of other units, such as files read, only count along)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.done: list[int] = []
 
-    def __call__(self, total: int, description: str) -> StopAfter:
-        return self
+    def __call__(self, total: int, description: str, unit: str = "passage") -> Any:
+        return self if unit == "passage" else tqdm(total=total, disable=True)
 
     def update(self, n: int) -> None:
         self.done.append(n)

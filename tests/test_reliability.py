@@ -131,13 +131,13 @@ SERVER = textwrap.dedent(
     import functools, json, os, shutil, signal, sys, threading, time
     from pathlib import Path
     import numpy as np
-    import qa.index.build, qa.index.store
+    import qa.corpus.worker, qa.index.build, qa.index.store
     from qa.index.embedders import HashingEmbedder
     from qa.index.build import build_index
     from qa.settings import Settings
 
     POINTS = {
-        "read": (qa.index.build, "read_document"),
+        "read": (qa.corpus.worker.DocumentReader, "read"),
         "chunk": (qa.index.build, "chunk_document"),
         "embed": (HashingEmbedder, "encode"),
         "tokenize": (qa.index.build, "tokenize"),

@@ -118,17 +118,18 @@ def _corpus_changes(key: str, version: str, _searcher: Searcher) -> CorpusChange
 class StreamlitProgress:
     """The ``progress(total, description)`` object a build expects, drawn as st.progress."""
 
-    def __init__(self, total: int, description: str) -> None:
+    def __init__(self, total: int, description: str, unit: str = "passage") -> None:
         self.total = max(total, 1)
         self.done = 0
         self.description = description
-        self.bar = st.progress(0.0, text=f"{description} {total} passages…")
+        self.units = f"{unit}s"
+        self.bar = st.progress(0.0, text=f"{description} {total} {self.units}…")
 
     def update(self, n: int) -> None:
         self.done += n
         self.bar.progress(
             min(self.done / self.total, 1.0),
-            text=f"{self.description} passages: {self.done} of {self.total}",
+            text=f"{self.description} {self.units}: {self.done} of {self.total}",
         )
 
     def close(self) -> None:

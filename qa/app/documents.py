@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from qa.app.components import (
     StreamlitProgress,
@@ -31,6 +34,8 @@ from qa.uploads import (
     list_documents,
     save_upload,
     skipped_documents,
+    upload_cap_mib,
+    upload_cap_problem,
 )
 
 
@@ -50,11 +55,11 @@ def upload_files(
             return load_embedder(settings.model, settings.batch_size)
 
     for file in files:
-        name, data = file.name, file.getvalue()
+        name = file.name
         try:
             with build_slot():
                 result = save_upload(
-                    settings, name, data, embedder, overwrite=replace, progress=StreamlitProgress
+                    settings, name, file, embedder, overwrite=replace, progress=StreamlitProgress
                 )
             messages.append(("success" if result.report else "info", result.message))
         except UploadExists as error:
@@ -69,9 +74,20 @@ def upload_files(
             messages.append(("error", str(error)))
         except (ModelError, IndexProblem, OSError) as error:
             messages.append(("error", f"{name} could not be indexed: {error}"))
+        finally:
+            forget_upload(file)
     searcher.refresh()
     forget_corpus_changes()
     return messages
+
+
+def forget_upload(file: UploadedFile) -> None:
+    """Drop Streamlit's copy of an upload once it is handled. Streamlit keeps every upload in
+    memory until the session ends: five of 200 MB held 1 GB of the server's memory."""
+    context = get_script_run_ctx()
+    if context is not None and isinstance(context.uploaded_file_mgr, MemoryUploadedFileManager):
+        context.uploaded_file_mgr.remove_file(context.session_id, file.file_id)
+    file.close()
 
 
 def show_index(searcher: Searcher, settings: Settings) -> None:
@@ -144,6 +160,9 @@ def upload_form(searcher: Searcher, settings: Settings) -> None:
     st.subheader("Add a document")
     for level, message in st.session_state.pop("upload_messages", []):
         getattr(st, level)(plain(message))
+    problem = upload_cap_problem(settings.max_file_mb, st.get_option("server.maxUploadSize"))
+    if problem:
+        st.warning(plain(problem))
     generation = st.session_state.setdefault("upload_generation", 0)
     with st.form("upload", border=True):
         files = st.file_uploader(
@@ -151,7 +170,7 @@ def upload_form(searcher: Searcher, settings: Settings) -> None:
             type=[suffix.lstrip(".") for suffix in SUFFIXES],
             accept_multiple_files=True,
             key=f"upload-{generation}",
-            max_upload_size=max(1, round(settings.max_file_mb)),
+            max_upload_size=upload_cap_mib(settings.max_file_mb),
             help=f"Up to {settings.max_file_mb:g} MB each. The file is checked before it is added.",
         )
         replace = st.checkbox("Replace documents with the same name", key="replace")

@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from qa.corpus.files import (
 )
 from qa.corpus.metadata import extract_metadata
 from qa.corpus.readers import SUFFIXES, decode_text, extract
-from qa.corpus.structure import DocumentError, Extracted
+from qa.corpus.structure import DocumentError, Extracted, ReadLimits
 from qa.types import Document, LoadError
 
 __all__ = [
@@ -41,10 +40,10 @@ __all__ = [
     "CorpusLoad",
     "DocumentError",
     "Extracted",
+    "ReadLimits",
     "decode_text",
     "file_hash",
     "load_corpus",
-    "read_bytes_as_document",
     "read_document",
     "read_documents",
     "scan_corpus",
@@ -57,23 +56,29 @@ class CorpusLoad:
     errors: tuple[LoadError, ...]
 
 
-def read_document(file: CorpusFile, max_bytes: int) -> Document:
-    """Parse one file into a Document, or raise DocumentError saying why not."""
+def read_document(file: CorpusFile, limits: ReadLimits) -> Document:
+    """Parse one file into a Document, or raise DocumentError saying why not.
+
+    The readers keep ``limits`` while they parse; time and memory are kept by
+    :class:`~qa.corpus.worker.DocumentReader`, which runs this where it can be stopped.
+    """
     try:
         size = file.path.stat().st_size
     except OSError as error:  # removed or replaced since the corpus was scanned
         raise DocumentError(f"cannot read file ({error.strerror or error})") from error
     if size == 0:
         raise DocumentError("empty file")
-    if size > max_bytes:
-        raise DocumentError(oversize_reason(size, max_bytes))
+    if size > limits.max_bytes:
+        raise DocumentError(oversize_reason(size, limits.max_bytes))
     kind = SUFFIXES[file.path.suffix.lower()]
     try:
-        extracted = extract(kind, file.path, max_bytes)
+        extracted = extract(kind, file.path, limits)
     except RecursionError as error:
         raise DocumentError("document structure is nested too deeply to read") from error
     except OSError as error:
         raise DocumentError(f"cannot read file ({error.strerror or error})") from error
+    if len(extracted.text) > limits.max_chars:
+        raise limits.too_many_chars("document")
     if not extracted.text.strip():
         raise DocumentError(
             "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found"
@@ -95,26 +100,25 @@ def read_document(file: CorpusFile, max_bytes: int) -> Document:
     )
 
 
-def read_documents(files: Iterable[CorpusFile], max_bytes: int) -> CorpusLoad:
+def read_documents(files: Iterable[CorpusFile], limits: ReadLimits) -> CorpusLoad:
     documents: list[Document] = []
     errors: list[LoadError] = []
     for file in files:
         try:
-            documents.append(read_document(file, max_bytes))
+            documents.append(read_document(file, limits))
         except DocumentError as error:
             errors.append(LoadError(file.source, str(error)))
     return CorpusLoad(tuple(documents), tuple(errors))
 
 
-def load_corpus(root: Path, max_bytes: int = 100_000_000) -> CorpusLoad:
-    """All readable documents under ``root`` and an error for each file that is not."""
-    files, scan_errors = scan_corpus(root, max_bytes)
-    loaded = read_documents(files, max_bytes)
+def load_corpus(root: Path, limits: ReadLimits | None = None) -> CorpusLoad:
+    """All readable documents under ``root`` and an error for each file that is not, read in
+    this process within ``limits`` (by default those of the default settings): for tests and
+    benchmarks over known files; builds read through a DocumentReader."""
+    if limits is None:
+        from qa.settings import Settings
+
+        limits = Settings().read_limits
+    files, scan_errors = scan_corpus(root, limits.max_bytes)
+    loaded = read_documents(files, limits)
     return CorpusLoad(loaded.documents, tuple(scan_errors) + loaded.errors)
-
-
-def read_bytes_as_document(source: str, data: bytes, folder: Path, max_bytes: int) -> Document:
-    """Validate an upload by parsing it from a scratch folder before it enters the corpus."""
-    path = folder / Path(source).name
-    path.write_bytes(data)
-    return read_document(CorpusFile(source, path, hashlib.sha256(data).hexdigest()), max_bytes)

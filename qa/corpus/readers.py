@@ -15,7 +15,7 @@ from pathlib import Path
 from qa.corpus.docx_reader import read_docx
 from qa.corpus.html_reader import read_html
 from qa.corpus.pdf import read_pdf
-from qa.corpus.structure import DocumentError, Extracted
+from qa.corpus.structure import DocumentError, Extracted, ReadLimits
 
 # What the readers make of a file's bytes. An index keeps the text of unchanged files, so a
 # change to any reader must bump this for every index to read its files again.
@@ -99,12 +99,13 @@ def _decode_8bit(data: bytes) -> str:
     return text
 
 
-def extract(kind: str, path: Path, max_bytes: int) -> Extracted:
-    """What the file at ``path`` (of format ``kind``) holds; DocumentError if it cannot be read."""
+def extract(kind: str, path: Path, limits: ReadLimits) -> Extracted:
+    """What the file at ``path`` (of format ``kind``) holds; DocumentError if it cannot be read
+    or holds more than ``limits``."""
     if kind == "pdf":
-        return read_pdf(path).extracted
+        return read_pdf(path, limits).extracted
     if kind == "docx":
-        return read_docx(path, max_bytes)
+        return read_docx(path, limits)
     if kind == "html":
-        return read_html(path.read_bytes())
+        return read_html(path.read_bytes(), limits)
     return Extracted(decode_text(path.read_bytes()), title=None)

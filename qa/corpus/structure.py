@@ -31,6 +31,78 @@ class DocumentError(ValueError):
     """Why a file cannot become a document (the reason shown to the user)."""
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one file may make the readers do, from the settings of the same names.
+
+    A file's size says little about what reading it costs: a DOCX of 3 MB can hold 390 MB of
+    XML, a PDF of 10 kB five million characters, a PDF of 32 MB 200,000 pages. Each reader
+    counts what it holds while it parses and stops at these limits with a DocumentError
+    naming the setting, before the tree, the glyphs or the text are built whole.
+    ``max_seconds`` and ``max_memory_bytes`` bound what the counts cannot foresee; they are
+    kept by :class:`qa.corpus.worker.DocumentReader`, which can stop a reader.
+    """
+
+    max_bytes: int
+    max_chars: int
+    max_pages: int
+    max_seconds: float
+    max_memory_bytes: int
+
+    @property
+    def max_elements(self) -> int:
+        """XML or HTML elements a DOCX or HTML file may hold: one per 4 characters of
+        ``max_chars``. Real documents have one per 20-60 characters of text (a paragraph of
+        a few runs); a parsed element costs about 180 bytes in python-docx and 1.3 kB in
+        BeautifulSoup (measured over a million), so at the default of 2,000,000 characters
+        a DOCX stays under 100 MB and an HTML page under 700 MB."""
+        return self.max_chars // 4
+
+    def too_many_chars(self, what: str) -> DocumentError:
+        return DocumentError(
+            f"{what} holds more than {self.max_chars:,} characters of text"
+            " (setting max_document_chars)"
+        )
+
+    def too_many_elements(self, what: str) -> DocumentError:
+        return DocumentError(
+            f"{what} holds more than {self.max_elements:,} elements, the most read for"
+            f" {self.max_chars:,} characters (setting max_document_chars)"
+        )
+
+
+class ElementCounter:
+    """An lxml parser target that builds nothing and counts: elements, and when ``count_text``
+    the characters of text between them, raising the DocumentError of ``limits`` as soon as
+    either is over. Fed a file in blocks, it bounds time and memory by the limits before the
+    tree-building parse that follows (python-docx, BeautifulSoup) is allowed to start.
+    """
+
+    def __init__(self, limits: ReadLimits, what: str, count_text: bool) -> None:
+        self._limits = limits
+        self._what = what
+        self._count_text = count_text
+        self.elements = 0
+        self.chars = 0
+
+    def start(self, tag: object, attributes: object) -> None:
+        self.elements += 1
+        if self.elements > self._limits.max_elements:
+            raise self._limits.too_many_elements(self._what)
+
+    def data(self, text: str) -> None:
+        if self._count_text:
+            self.chars += len(text)
+            if self.chars > self._limits.max_chars:
+                raise self._limits.too_many_chars(self._what)
+
+    def end(self, tag: object) -> None:
+        """Nothing to do at an element's end (lxml calls it on every target)."""
+
+    def close(self) -> None:
+        """Nothing is built (lxml calls it at the end of the input)."""
+
+
 def is_private_use(char: str) -> bool:
     """Whether ``char`` is in the Unicode private use area, where symbol fonts (Wingdings,
     Symbol) put their glyphs: U+F0B7 and U+F06E print as bullets but mean nothing as text."""

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.questions import read_question_file
@@ -201,13 +201,14 @@ def validate_reference_set(
     except FileNotFoundError as error:
         return [*problems, str(error)]
     texts: dict[str, str | None] = {}
+    limits = replace(Settings().read_limits, max_bytes=max_bytes)
 
     def text_of(source: str) -> str | None:
         """The document's text as indexed, whitespace collapsed; None if it cannot be read."""
         if source not in texts:
             file = files.get(source)
             try:
-                document = read_document(file, 1 << 62) if file else None
+                document = read_document(file, limits) if file else None
             except DocumentError:
                 document = None
             texts[source] = normalise_space(document.text) if document else None

@@ -12,15 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 
 from qa.backends.loading import with_backend
 from qa.chunking import CHUNKER_VERSION, chunk_document
-from qa.corpus import CorpusFile, DocumentError, read_document, scan_corpus
+from qa.corpus import CorpusFile, DocumentError, scan_corpus
 from qa.corpus.files import file_hash, file_state
 from qa.corpus.readers import READER_VERSION
+from qa.corpus.worker import DocumentReader
 from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
     Embedder,
@@ -39,7 +40,41 @@ from qa.types import Backend, CatalogEntry, Chunk, Document, LoadError
 
 log = logging.getLogger(__name__)
 
-ProgressFactory = Callable[[int, str], Any]
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> Any: ...
+
+    def close(self) -> Any: ...
+
+
+class ProgressFactory(Protocol):
+    """Makes the bar of one build stage: ``total`` units (passages unless ``unit`` says
+    otherwise) under ``description``; the CLI draws tqdm, the app st.progress."""
+
+    def __call__(self, total: int, description: str, unit: str = "passage") -> ProgressBar: ...
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a build did with one file: ``read`` (and how many passages, and pages for
+    formats with pages), ``reused`` unchanged from the previous version, or ``skipped``
+    with the reason."""
+
+    source: str
+    status: str
+    passages: int = 0
+    pages: int | None = None
+    reason: str = ""
+
+    def line(self) -> str:
+        if self.status == "skipped":
+            return f"skipped {self.source}: {self.reason}"
+        pages = f"{_count(self.pages, 'page')}, " if self.pages else ""
+        return f"{self.status} {self.source} ({pages}{_count(self.passages, 'passage')})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
@@ -153,6 +188,13 @@ class BuildReport:
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds per build stage (read and chunk, embed, lexical, vector index, save), so the
     cost of each is known; the benchmark reports them."""
+    files: tuple[FileOutcome, ...] = ()
+    """Each file of the corpus, in the order read: read, reused or skipped."""
+
+    def file_lines(self) -> list[str]:
+        """One line per file this build read, with its pages and passages (reused files are
+        counted in the summary, skipped ones are in ``errors``)."""
+        return [f.line() for f in self.files if f.status == "read"]
 
     def summary(self) -> str:
         if self.unchanged:
@@ -190,12 +232,24 @@ def _searchable(settings: Settings, snapshot: Snapshot) -> bool:
     return True
 
 
+def document_chunks(document: Document, settings: Settings) -> list[Chunk]:
+    """The passages of ``document``, or DocumentError when they are more than
+    ``settings.max_document_chunks``: each is embedded, at about 30 a second on a CPU."""
+    chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+    if len(chunks) > settings.max_document_chunks:
+        raise DocumentError(
+            f"the document makes {len(chunks):,} passages, over the limit of"
+            f" {settings.max_document_chunks:,} (setting max_document_chunks)"
+        )
+    return chunks
+
+
 READ_ATTEMPTS = 3
 """Reads of a file that is written while it is read, before it is reported instead."""
 
 
 def _read_as_hashed(
-    file: CorpusFile, max_bytes: int
+    file: CorpusFile, reader: DocumentReader
 ) -> tuple[Document | DocumentError, str | None]:
     """Read ``file`` so that the hash recorded for it is the hash of the bytes parsed.
 
@@ -215,8 +269,8 @@ def _read_as_hashed(
         try:
             before = file_state(file.path)
             try:
-                outcome: Document | DocumentError = read_document(
-                    CorpusFile(file.source, file.path, known), max_bytes
+                outcome: Document | DocumentError = reader.read(
+                    CorpusFile(file.source, file.path, known)
                 )
             except DocumentError as error:
                 outcome = error
@@ -287,27 +341,42 @@ def build_index(
     vectors: list[np.ndarray] = []
     pending: list[tuple[int, list[Chunk]]] = []
     skipped: dict[str, SkippedFile] = {}
-    reused = 0
-    for file in files:
+    outcomes: list[FileOutcome] = []
+
+    def take(file: CorpusFile, reader: DocumentReader) -> None:
+        """One file into the new version: its previous rows if unchanged, else read."""
         old = previous.catalog.get(file.source) if previous else None
         if previous is not None and old is not None and old.content_hash == file.content_hash:
             rows = previous.rows_of[file.source]
             documents.append(previous.documents[file.source])
             chunks.extend(previous.chunks[rows.start : rows.stop])
             vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
-            reused += 1
-            continue
-        document, content_hash = _read_as_hashed(file, settings.max_file_bytes)
-        if isinstance(document, DocumentError):
-            errors.append(LoadError(file.source, str(document)))
-            skipped[file.source] = SkippedFile(content_hash, str(document))
-            continue
-        new_chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+            outcomes.append(FileOutcome(file.source, "reused", rows.stop - rows.start))
+            return
+        document, content_hash = _read_as_hashed(file, reader)
+        try:
+            if isinstance(document, DocumentError):
+                raise document
+            new_chunks = document_chunks(document, settings)
+        except DocumentError as error:
+            errors.append(LoadError(file.source, str(error)))
+            skipped[file.source] = SkippedFile(content_hash, str(error))
+            outcomes.append(FileOutcome(file.source, "skipped", reason=str(error)))
+            return
+        outcomes.append(FileOutcome(file.source, "read", len(new_chunks), len(document.pages)))
         documents.append(document)
         pending.append((len(vectors), new_chunks))
         vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
         chunks.extend(new_chunks)
 
+    reading = progress(len(files), "Reading", unit="file") if progress and files else None
+    with DocumentReader(settings.read_limits) as reader:
+        for file in files:
+            take(file, reader)
+            if reading is not None:
+                reading.update(1)
+    if reading is not None:
+        reading.close()
     stage("read_chunk")
     to_embed = sum(len(c) for _, c in pending)
     bar = progress(to_embed, "Embedding") if progress and to_embed else None
@@ -342,8 +411,10 @@ def build_index(
     # every document new, the fresh rows are in chunk order and need no joining, and the
     # vector index's own copy replaces ours once it is made. That is made before the BM25
     # matrix, whose build briefly holds its postings twice, so the two peaks do not add up.
+    reused = sum(f.status == "reused" for f in outcomes)
     embeddings = np.concatenate(vectors) if reused else fresh
-    del fresh, vectors
+    del fresh
+    vectors.clear()
     stage("embed")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
@@ -374,4 +445,5 @@ def build_index(
         seconds=time.perf_counter() - started,
         rebuilt=previous is None,
         stages=stages,
+        files=tuple(outcomes),
     )

@@ -1,11 +1,14 @@
 """Plain text for a terminal: ``qa ask`` and ``qa recommendations`` without ``--json``.
 
 Every place is cited from :func:`qa.citation.cite`, with the file and its character
-offsets, so a line on screen can be found in the file it quotes.
+offsets, so a line on screen can be found in the file it quotes. Every line is written
+through :func:`terminal_line`: documents and file names are text to show, never commands
+for the terminal, and a citation stays on one line.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -14,6 +17,33 @@ from qa.features.judgements.timeline import Row, direction
 from qa.features.recommendations import TrackedRecommendation
 from qa.pipeline.answer import LOW_CONFIDENCE_MESSAGE, answer_text
 from qa.types import Answer, Hit, display_date
+
+# C0 controls, DEL and C1 controls: ESC starts the sequences that set a window's title
+# (ESC ] 0), write the clipboard (ESC ] 52) or clear the screen (ESC [ 2 J); CSI (0x9b) is
+# ESC [ in one byte; a line feed or carriage return would break or overwrite a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SHOWN = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def terminal_line(text: str) -> str:
+    """``text`` for one line of a terminal, each control character written as its escape
+    (``\\x1b``, ``\\n``), so that it shows what the document or the file name holds."""
+    return _CONTROL.sub(lambda match: _SHOWN.get(match[0], f"\\x{ord(match[0]):02x}"), text)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` of several lines for a terminal: its line breaks kept, every other control
+    character escaped as by :func:`terminal_line`. For messages whose own lines are meant
+    (a question file's problems, one a line); a name in them that should stay on one line
+    goes through :func:`terminal_line` first."""
+    return "\n".join(terminal_line(line) for line in text.split("\n"))
+
+
+def _lines(lines: Sequence[str]) -> str:
+    """The lines as one text, each made safe by :func:`terminal_line`. Passage and answer
+    text reach here already split at their line breaks and escaped, so that they are wrapped
+    at the width they are shown in."""
+    return "\n".join(terminal_line(line) for line in lines)
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
@@ -27,7 +57,8 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     elif answer.statement or answer.sentences:
         lines += ["Answer:"]
         for paragraph in (answer.statement, answer_text(answer.sentences)):
-            lines += ["    " + line for line in textwrap.wrap(paragraph, width - 4)]
+            shown = terminal_line(paragraph)  # escaped first: wrapped as it is shown
+            lines += ["    " + line for line in textwrap.wrap(shown, width - 4)]
         lines += [""]
     lines += [f"Note: {note}" for note in answer.missing]
     if answer.missing:
@@ -40,7 +71,7 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     else:
         for hit in answer.hits:
             lines += _hit_lines(hit, width)
-    return "\n".join(lines).rstrip() + "\n"
+    return _lines(lines).rstrip() + "\n"
 
 
 def _located(citation: Citation) -> str:
@@ -52,8 +83,8 @@ def _located(citation: Citation) -> str:
 def _hit_lines(hit: Hit, width: int) -> list[str]:
     citation = cite(hit)
     lines = [f"[{hit.rank}] {citation.title} ({citation.when})", f"    {_located(citation)}"]
-    for paragraph in hit.chunk.text.split("\n"):
-        wrapped = textwrap.wrap(paragraph, width - 4) or [""]
+    for paragraph in hit.chunk.text.split("\n"):  # escaped first: wrapped as it is shown
+        wrapped = textwrap.wrap(terminal_line(paragraph), width - 4) or [""]
         lines.extend("    " + line for line in wrapped if line.strip())
     for duplicate in hit.duplicates:
         lines.append(f"    also at: {_located(cite(duplicate))}")
@@ -90,7 +121,7 @@ def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
                 )
         if entry.evidence is not None:
             lines.append(f'    progress: "{entry.evidence.text}" ({cite(entry.evidence).line()})')
-    return "\n".join(lines).strip("\n")
+    return _lines(lines).strip("\n")
 
 
 def format_judgements(rows: Sequence[Row]) -> str:
@@ -111,4 +142,4 @@ def format_judgements(rows: Sequence[Row]) -> str:
         for entry in row.entries:
             judgement, _ = entry.best
             lines.append(f"    {entry.grade.label}: {cite(judgement).line()}")
-    return "\n".join(lines).strip("\n")
+    return _lines(lines).strip("\n")

@@ -29,7 +29,7 @@ measured on, the 17 Ofsted reports in ``shared/ilacs`` (Word exports of 9-14 A4 
 
 Example::
 
-    pdf = read_pdf(Path("report.pdf"))
+    pdf = read_pdf(Path("report.pdf"), Settings().read_limits)
     page = bisect.bisect_right(pdf.extracted.pages, start)
     png = render_page(Path("report.pdf"), page, highlight=(start, end))
 """

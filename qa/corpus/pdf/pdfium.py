@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.corpus.pdf.blocks import layout_blocks
 from qa.corpus.pdf.lines import Glyph, Line, page_lines, remove_running_lines
-from qa.corpus.structure import DocumentError, Extracted, compose
+from qa.corpus.structure import DocumentError, Extracted, ReadLimits, compose
 
 if TYPE_CHECKING:
     import pypdfium2
@@ -170,16 +170,38 @@ def _page_starts(origins: array[int], page_bases: tuple[int, ...]) -> tuple[int,
     return tuple(int(offset) for offset in np.searchsorted(reached, page_bases, side="left"))
 
 
-def read_pdf(source: Path | bytes) -> PdfText:
-    """The text of a PDF with its pages, headings and origins; DocumentError if unreadable."""
+def read_pdf(source: Path | bytes, limits: ReadLimits | None) -> PdfText:
+    """The text of a PDF with its pages, headings and origins; DocumentError if unreadable.
+
+    With ``limits``, the page count is checked before any page is read and the characters
+    of each page (PDFium counts them when it parses the page) before its glyphs are taken:
+    the layout holds about 500 bytes per character, so a 10 kB PDF printing one run of five
+    million characters took 60 s and 2.5 GB. None reads without limits: only for a PDF
+    that was read within them to be indexed (the page view of the app).
+    """
+    import pypdfium2
+
     with _open(source) as document:
+        count = len(document)
+        if limits is not None and count > limits.max_pages:
+            raise DocumentError(
+                f"PDF has {count:,} pages, over the limit of {limits.max_pages:,}"
+                " (setting max_pages)"
+            )
         pages: list[list[Line]] = []
         edges: list[tuple[float, float]] = []
         bases: list[int] = []
         base = 0
-        for number in range(len(document)):
-            page = document[number]
+        for number in range(count):
+            try:
+                page = document[number]
+            except pypdfium2.PdfiumError as error:  # a page tree deeper than PDFium follows
+                raise DocumentError(
+                    f"corrupt or unreadable PDF (page {number + 1:,} of {count:,}: {error})"
+                ) from error
             textpage = page.get_textpage()
+            if limits is not None and base + textpage.count_chars() > limits.max_chars:
+                raise limits.too_many_chars("PDF")
             bases.append(base)
             pages.append(page_lines(number, _page_stream(textpage, base)))
             _, bottom, _, top = page.get_bbox()
@@ -208,7 +230,7 @@ def read_pdf(source: Path | bytes) -> PdfText:
 def _read_cached(path: str, modified: int, size: int) -> PdfText:
     """:func:`read_pdf` of a file, kept for the next page a reader turns to (keyed on the file's
     modification time and size, so a replaced file is read again)."""
-    return read_pdf(Path(path))
+    return read_pdf(Path(path), limits=None)
 
 
 def _read_file(path: Path) -> PdfText:

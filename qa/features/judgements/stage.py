@@ -110,10 +110,12 @@ class JudgementStage:
             snapshot is not None
             and query.comparison
             and bool(_CHANGE_VERB.search(query.text))
-            and self._names_aspect(snapshot, query)
+            and self.names_aspect(snapshot, query)
         )
 
-    def _names_aspect(self, snapshot: Snapshot, query: Query) -> bool:
+    def names_aspect(self, snapshot: Snapshot, query: Query) -> bool:
+        """Whether the question names an aspect the corpus grades (of the organisations it
+        names, if any) by its distinctive words."""
         rows = self._records(snapshot)
         return any(
             score >= ASPECT_COVERAGE
