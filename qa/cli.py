@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from qa.settings import Settings, SettingsError, load_settings
-from qa.types import Mode
+from qa.types import Backend, Mode
 
 if TYPE_CHECKING:
     from qa.index.build import BuildReport
@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="check every byte of the live index against its manifest (loading samples large"
         " files) and build nothing",
     )
+    index.add_argument(
+        "--workers",
+        type=int,
+        help="embed on Ray with this many model processes (a local Ray, or --ray-address);"
+        " needs the scale extra",
+    )
+    index.add_argument("--ray-address", help="the Ray cluster to embed on (e.g. ray://head:10001)")
     _settings_arguments(index)
 
     ask = commands.add_parser("ask", help="print the passages that answer a question")
@@ -185,6 +192,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--work", type=Path, help="folder for generated corpora and indexes (default OUT/work)"
     )
+    bench.add_argument(
+        "--backend",
+        choices=[b.value for b in Backend],
+        default=Backend.EMBEDDED.value,
+        help="milvus: also build, serve and compare each size on Milvus Lite (needs the scale"
+        " extra)",
+    )
     bench.add_argument("-v", "--verbose", action="store_true", help="print each step")
     return parser
 
@@ -198,6 +212,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             "chunk_size": args.chunk_size,
             "chunk_overlap": args.chunk_overlap,
             "top_k": getattr(args, "top_k", None),
+            "workers": getattr(args, "workers", None),
+            "ray_address": getattr(args, "ray_address", None),
         }
     )
 
@@ -433,6 +449,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     except (ReportError, ReferenceSetError, BeirError, ValueError) as error:
         _say(f"qa eval: {error}")
         return 2
+    if settings.backend is not Backend.EMBEDDED:
+        from qa.backends.milvus import shown_uri
+
+        print(f"search backend: {settings.backend} at {shown_uri(settings.milvus_location)}\n")
     print(format_run(run))
     if args.verbose and run.reference is not None and run.reference.failures():
         print(
@@ -450,7 +470,10 @@ def run_bench(args: argparse.Namespace) -> int:
     from qa.bench.run import BenchConfig, run_benchmark
 
     log.setLevel(logging.INFO)
-    config = BenchConfig(sizes=args.sizes, queries=args.queries, out=args.out, work=args.work)
+    backends = tuple(dict.fromkeys((Backend.EMBEDDED, Backend(args.backend))))
+    config = BenchConfig(
+        sizes=args.sizes, queries=args.queries, out=args.out, work=args.work, backends=backends
+    )
     paths = write_reports(run_benchmark(config), config.out)
     print(paths[1].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from qa.backends.loading import load_version
 from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
 from qa.index.build import build_spec
@@ -29,10 +30,10 @@ from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
 from qa.pipeline.gaps import Gap, find_gaps, unanswerable
 from qa.pipeline.retrieve import (
     Rankings,
-    allowed_rows,
     candidates_of,
     period_candidates,
     retrieve,
+    search_scope,
 )
 from qa.pipeline.select import choose
 from qa.pipeline.understand import Query, understand
@@ -70,7 +71,7 @@ class Searcher:
         embedder = embedder or load_query_embedder(
             settings.model, settings.index, settings.batch_size
         )
-        snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
+        snapshot = load_version(settings, build_spec(settings, embedder))
         return cls(settings, snapshot, embedder)
 
     def refresh(self) -> bool:
@@ -81,7 +82,9 @@ class Searcher:
             return False
         with self._lock:
             if live != self.snapshot.path:
-                self.snapshot = store.load(build_spec(self.settings, self.embedder))
+                self.snapshot = load_version(
+                    self.settings, build_spec(self.settings, self.embedder)
+                )
         return True
 
     def search(
@@ -116,7 +119,7 @@ class Searcher:
             snapshot,
             query,
             max(self.settings.candidates, k),
-            allowed_rows(snapshot, filters),
+            search_scope(filters),
             self.settings,
             timings,
         )

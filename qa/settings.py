@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.types import Choice, Diversity, Fusion
+from qa.types import Backend, Choice, Diversity, Fusion
 
 if TYPE_CHECKING:
     from qa.corpus.structure import ReadLimits
@@ -60,6 +60,11 @@ class Settings:
     Questions about recommendations lift the tracked items only in a corpus of at most
     ``track_up_to_documents`` documents, or once they have been tracked (the Recommendations
     tab, ``qa recommendations``): tracking takes about 0.4 s per document.
+    ``backend`` chooses what searches the rows: the index folder's own BM25 matrix and FAISS
+    index ("embedded"), or a Milvus collection per version ("milvus", at ``milvus_uri``: a
+    server's address, or a Milvus Lite file, by default ``milvus.db`` in the index folder).
+    With ``workers`` above 1 a build embeds on Ray with that many model processes, on a
+    local Ray started for the build or on the cluster at ``ray_address``.
 
     What one file may cost is bounded beyond ``max_file_mb`` (RELIABILITY.md, section 3),
     each limit named in the message of a file it refuses. ``max_document_chars``: text per
@@ -107,6 +112,10 @@ class Settings:
     track_up_to_documents: int = 50
     rerank_depth: int = 0
     rerank_weight: float = 1.0
+    backend: Backend = Backend.EMBEDDED
+    milvus_uri: str = ""
+    workers: int = 1
+    ray_address: str = ""
 
     def __post_init__(self) -> None:
         for choice in fields(self):
@@ -139,6 +148,7 @@ class Settings:
             "ann_m",
             "ann_ef_construction",
             "ann_ef_search",
+            "workers",
             "max_document_chars",
             "max_document_chunks",
             "max_pages",
@@ -168,6 +178,12 @@ class Settings:
         return int(self.max_file_mb * 1_000_000)
 
     @property
+    def milvus_location(self) -> str:
+        """Where the Milvus collections are: ``milvus_uri``, else a Milvus Lite file in the
+        index folder (one process at a time can open it; a server serves many)."""
+        return self.milvus_uri or str(self.index / "milvus.db")
+
+    @property
     def read_limits(self) -> ReadLimits:
         """What reading one file may cost, for :mod:`qa.corpus`."""
         from qa.corpus.structure import ReadLimits
@@ -184,7 +200,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_CHOICES: dict[str, type[Choice]] = {"Fusion": Fusion, "Diversity": Diversity}
+_CHOICES: dict[str, type[Choice]] = {"Fusion": Fusion, "Diversity": Diversity, "Backend": Backend}
 
 
 def _field_types() -> dict[str, type]:

@@ -43,6 +43,13 @@ class Fusion(Choice):
     DBSF = "dbsf"
 
 
+class Backend(Choice):
+    """Which engine searches an index version's rows (see :mod:`qa.backends`)."""
+
+    EMBEDDED = "embedded"
+    MILVUS = "milvus"
+
+
 class Diversity(Choice):
     """How the final k passages are made distinct (see :mod:`qa.pipeline.select`)."""
 

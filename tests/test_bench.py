@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import asdict
@@ -25,7 +26,7 @@ from qa.chunking import chunk_document
 from qa.corpus import load_corpus
 from qa.index.embedders import HashingEmbedder
 from qa.index.lexical import BM25Index, tokenize
-from qa.types import Document
+from qa.types import Backend, Document
 
 from .conftest import REPO, SHIPPED_CORPUS
 
@@ -151,12 +152,15 @@ def test_a_small_benchmark_run_writes_its_reports(
     from qa.bench.report import format_markdown, write_reports
     from qa.bench.run import BenchConfig, run_benchmark
 
+    # With the scale extra, the Milvus backend too (qa bench --backend milvus), on Milvus Lite.
+    milvus = importlib.util.find_spec("milvus_lite") is not None
     config = BenchConfig(
         sizes=(1000, 10_000),
         out=tmp_path / "bench",
         corpus=SHIPPED_CORPUS,
         questions=REPO / "eval" / "questions.jsonl",
         embedding_sample=16,
+        backends=(Backend.EMBEDDED, Backend.MILVUS) if milvus else (Backend.EMBEDDED,),
         question_rounds=1,
     )
     paths = write_reports(run_benchmark(config), config.out)
@@ -169,10 +173,14 @@ def test_a_small_benchmark_run_writes_its_reports(
         assert set(result["serve"]["latency"]) == {"lexical", "dense", "hybrid"}
         assert result["serve"]["queries"] == 200
         assert result["lexical"]["max_difference"] < 1e-4
+        if milvus:
+            assert result["milvus"]["dense_kind"] == "flat (Milvus Lite)"
+            assert result["milvus"]["recall_at_10"] >= 0.99  # both exact: ties may differ
     table_rows = [
         line for line in paths[1].read_text().splitlines() if re.match(r"\| [\d,]+ \|", line)
     ]
-    assert len(table_rows) == 4  # one build row and one serving row per size
+    # One build row and one serving row per size, and with Milvus a row per backend and size.
+    assert len(table_rows) == (8 if milvus else 4)
     assert paths[2].read_bytes().startswith(b"\x89PNG")
     questions = record["questions"]
     assert [(r["setting"]["k"], r["setting"]["answer"]) for r in questions["runs"]] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from qa.evaluation.report import (
     Latency,
     LowConfidence,
     ModeSummary,
+    PassageSummary,
     QuestionOutcome,
     QuestionReport,
     ReferenceReport,
@@ -266,3 +268,33 @@ def test_cli_compares_a_new_run_with_a_report_of_the_old_format(
     ]
     assert cli.main(again) == 0
     assert "BEIR tiny:\nmode" in capsys.readouterr().out
+
+
+def test_compare_says_for_how_many_questions_the_top_five_sources_agree() -> None:
+    """As when one index version is evaluated through two search backends."""
+
+    def run_with(second_source: str, second_start: int) -> EvaluationRun:
+        report = a_run().reference
+        assert report is not None
+        passages = (
+            PassageSummary("a.txt", "1.1", 0, "first"),
+            PassageSummary(second_source, None, second_start, "second"),
+        )
+        questions = tuple(
+            replace(
+                question,
+                id=name,
+                outcomes=tuple(replace(o, top=passages) for o in question.outcomes),
+            )
+            for name in ("q1", "q2")
+            for question in report.questions[:1]
+        )
+        return EvaluationRun("now", (replace(report, questions=questions),))
+
+    embedded = run_with("b.txt", 100)
+    same_sources = compare.top_agreement(embedded.parts[0], run_with("b.txt", 900).parts[0])
+    assert same_sources == (
+        "hybrid: the top 5 sources agree for 2 of 2 questions (100%); the same 5 passages for 0 (0%)"
+    )
+    other = compare.format_comparison(embedded, run_with("c.txt", 100))
+    assert "the top 5 sources agree for 0 of 2 questions (0%)" in other

@@ -88,6 +88,8 @@ def format_markdown(record: dict[str, Any]) -> str:
             f"| {r['build']['passages']:,} | {s['load_seconds']:.2f} | {s['peak_rss_mb']:,.0f}"
             f" | {latency} | {dense} | {lexical} |"
         )
+    if any(r.get("milvus") for r in record["sizes"]):
+        lines += ["", *_backend_table(record)]
     lines += ["", *format_targets(record)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -170,6 +172,36 @@ def format_targets(record: dict[str, Any]) -> list[str]:
             f" {largest['build']['passages']:,} passages |"
         )
     return [*lines, ""] if len(lines) > 2 else []
+
+
+def _backend_table(record: dict[str, Any]) -> list[str]:
+    """Both backends side by side: build time, hybrid latency, dense recall against exact."""
+    lines = [
+        "Search backends on the same corpora (hybrid latency over"
+        f" {record['queries']} queries, ms, query embedding included; recall@10 of the dense"
+        " ranking against exact search):",
+        "",
+        "| passages | backend | build s | of which writing Milvus s | hybrid p50 / p95"
+        " | dense index | recall@10 vs exact |",
+        "|---:|---|---:|---:|---|---|---:|",
+    ]
+    for r in record["sizes"]:
+        hybrid, dense = r["serve"]["latency"]["hybrid"], r["dense"]
+        lines.append(
+            f"| {r['build']['passages']:,} | embedded | {r['build']['seconds']:.1f} | –"
+            f" | {hybrid['p50_ms']:.1f} / {hybrid['p95_ms']:.1f}"
+            f" | {dense['kind'] if dense else '–'}"
+            f" | {format(dense['recall_at_10'], '.4f') if dense else '–'} |"
+        )
+        milvus = r.get("milvus")
+        if milvus:
+            lines.append(
+                f"| {r['build']['passages']:,} | milvus | {milvus['seconds']:.1f}"
+                f" | {milvus['stages'].get('milvus', 0.0):.1f}"
+                f" | {milvus['hybrid']['p50_ms']:.1f} / {milvus['hybrid']['p95_ms']:.1f}"
+                f" | {milvus['dense_kind']} | {milvus['recall_at_10']:.4f} |"
+            )
+    return lines
 
 
 def write_chart(record: dict[str, Any], path: Path) -> None:

@@ -42,7 +42,7 @@ from qa.index.embedders import (
 )
 from qa.questions import load_questions
 from qa.settings import Settings
-from qa.types import Mode
+from qa.types import Backend, Mode
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class BenchConfig:
     seed: int = 0
     embedding_sample: int = 64
     """Passages the real model embeds per option: about 15 s each on two cores."""
+    backends: tuple[Backend, ...] = (Backend.EMBEDDED,)
+    """With Milvus, each size is also built, served and compared on a Milvus Lite file."""
     question_rounds: int = 3
     """Timed rounds over the reference questions on the shipped corpus (qa.bench.latency)."""
 
@@ -140,6 +142,20 @@ class DenseComparison:
 
 
 @dataclass(frozen=True)
+class BackendFigures:
+    """A build and hybrid search through another backend, on the same corpus: ``stages`` as
+    the build reports them (``milvus`` is writing the collection); ``dense_kind`` what
+    searched the vectors; recall@10 of its dense ranking against exact search."""
+
+    backend: Backend
+    seconds: float
+    stages: dict[str, float]
+    hybrid: Percentiles
+    dense_kind: str
+    recall_at_10: float
+
+
+@dataclass(frozen=True)
 class SizeResult:
     """All figures of one size; the comparisons are None until measured."""
 
@@ -150,6 +166,7 @@ class SizeResult:
     """Time the real model would take to embed this corpus, extrapolated from ModelFigures."""
     dense: DenseComparison | None = None
     lexical: LexicalComparison | None = None
+    milvus: BackendFigures | None = None
 
 
 def _peak_rss_mb() -> float:
@@ -303,6 +320,49 @@ def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> Den
     return DenseComparison(vectors.kind, len(queries), found / (10 * max(len(queries), 1)))
 
 
+def measure_milvus(
+    settings: Settings, vocabulary: Vocabulary, queries: Sequence[str], work: Path
+) -> BackendFigures:
+    """Build ``settings``' corpus for Milvus (its own index folder and Milvus Lite file),
+    time hybrid search through it, and compare its dense top 10 with exact search."""
+    from qa.backends.milvus import is_lite
+    from qa.bench.synthetic import SyntheticEmbedder
+    from qa.index.build import build_index
+    from qa.index.embedders import load_query_embedder
+    from qa.search import Searcher
+
+    milvus = settings.replace(
+        index=settings.index.with_name(settings.index.name + "-milvus"),
+        backend=Backend.MILVUS,
+        milvus_uri=str(work / f"{settings.index.name}-milvus.db"),
+    )
+    embedder = SyntheticEmbedder(vocabulary, np.load(work / "sentence_vectors.npy"))
+    report = build_index(milvus, embedder, rebuild=True)
+    query_embedder = load_query_embedder(settings.model, work)
+    searcher = Searcher.open(milvus, query_embedder)
+    for question in queries[:5]:
+        searcher.search(question, mode="hybrid", extract=False)
+    seconds = []
+    for question in queries:
+        started = time.perf_counter()
+        searcher.search(question, k=10, mode=Mode.HYBRID, extract=False)
+        seconds.append(time.perf_counter() - started)
+    exact = searcher.snapshot.vectors.exact()
+    found = 0
+    for query in query_embedder.encode_queries(list(queries)):
+        ranked = searcher.snapshot.search.dense(query, 10, None)[0]
+        found += len(set(ranked.tolist()) & set(exact.search(query, 10)[0].tolist()))
+    kind = "flat (Milvus Lite)" if is_lite(milvus.milvus_location) else "hnsw"
+    return BackendFigures(
+        Backend.MILVUS,
+        report.seconds,
+        report.stages,
+        Percentiles.of(seconds),
+        kind,
+        found / (10 * max(len(queries), 1)),
+    )
+
+
 def compare_lexical(settings: Settings, queries: Sequence[str]) -> LexicalComparison:
     from rank_bm25 import BM25Okapi
 
@@ -404,6 +464,11 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         lexical = _in_fresh_process(compare_lexical, settings, queries[: rank_bm25_queries(size)])
         results[-1] = replace(results[-1], lexical=lexical)
         write_reports(bench_record(config, model, questions, results), config.out)
+        if Backend.MILVUS in config.backends:
+            log.info("N=%d: building, serving and comparing on Milvus", size)
+            milvus = _in_fresh_process(measure_milvus, settings, vocabulary, queries, work)
+            results[-1] = replace(results[-1], milvus=milvus)
+            write_reports(bench_record(config, model, questions, results), config.out)
     return bench_record(config, model, questions, results)
 
 

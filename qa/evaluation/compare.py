@@ -5,7 +5,9 @@ dataset with the dataset of the same name; a part found in only one run is named
 a pair, every metric of a mode and question type found in both, the low-confidence rates,
 the answer-level rates, the records found, and for reference sets the questions that
 newly fail or newly pass (all their evidence in the top 5) and whose answers newly turn
-right or wrong. Reports of format 1 (one part each) compare alike.
+right or wrong, and how many questions got the same top 5 sources (as when the same index
+is searched by two backends: ``QA_BACKEND=milvus qa eval --compare embedded/eval.json``).
+Reports of format 1 (one part each) compare alike.
 
 Example::
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qa.evaluation.answers import AnswerFigures
-from qa.evaluation.metrics import OVERALL
+from qa.evaluation.metrics import OVERALL, SHOWN_PASSAGES
 from qa.evaluation.report import (
     BeirReport,
     EvaluationRun,
@@ -155,6 +157,34 @@ def changed_questions(old: Report, new: Report) -> dict[str, tuple[list[str], li
     return changes
 
 
+def top_agreement(old: Report, new: Report, mode: Mode = Mode.HYBRID) -> str | None:
+    """How many questions found in both reports got the same top 5 sources in ``mode`` (the
+    same documents in the same order), and how many the very same 5 passages."""
+    if not isinstance(old, ReferenceReport) or not isinstance(new, ReferenceReport):
+        return None
+    before = {question.id: question.outcome(mode) for question in old.questions}
+    pairs = [
+        (then, now)
+        for question in new.questions
+        if (now := question.outcome(mode)) is not None
+        and (then := before.get(question.id)) is not None
+    ]
+    if not pairs:
+        return None
+    sources = sum(
+        [p.source for p in then.top] == [p.source for p in now.top] for then, now in pairs
+    )
+    passages = sum(
+        [(p.source, p.start) for p in then.top] == [(p.source, p.start) for p in now.top]
+        for then, now in pairs
+    )
+    return (
+        f"{mode}: the top {SHOWN_PASSAGES} sources agree for {sources} of {len(pairs)} questions"
+        f" ({sources / len(pairs):.0%}); the same {SHOWN_PASSAGES} passages for {passages}"
+        f" ({passages / len(pairs):.0%})"
+    )
+
+
 def _signed(value: float) -> str:
     return f"{value:+.3f}" if abs(value) >= 0.0005 else "0"
 
@@ -211,6 +241,9 @@ def _format_pair(old: Report, new: Report, markdown: bool) -> str:
         for d in flags
     ]
     lines += [f"{bullet}{line}" for line in answer_changes(old, new)]
+    agreement = top_agreement(old, new)
+    if agreement is not None:
+        lines.append(f"{bullet}{agreement}")
     for group, (broke, fixed) in changed_questions(old, new).items():
         answers = group == "answers"
         worse, better = (

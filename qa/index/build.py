@@ -16,6 +16,7 @@ from typing import Any, Protocol, overload
 
 import numpy as np
 
+from qa.backends.loading import with_backend
 from qa.chunking import CHUNKER_VERSION, chunk_document
 from qa.corpus import CorpusFile, DocumentError, scan_corpus
 from qa.corpus.files import file_hash, file_state
@@ -31,15 +32,13 @@ from qa.index.embedders import (
 )
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from qa.index.manifest import BuildSpec, Manifest, SkippedFile
-from qa.index.problems import IndexProblem
+from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexProblem
 from qa.index.store import IndexStore, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.settings import Settings
-from qa.types import CatalogEntry, Chunk, Document, LoadError
+from qa.types import Backend, CatalogEntry, Chunk, Document, LoadError
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int], Any]
 
 
 class ProgressBar(Protocol):
@@ -222,6 +221,17 @@ def _previous(store: IndexStore, spec: BuildSpec, rebuild: bool) -> Snapshot | N
         return None
 
 
+def _searchable(settings: Settings, snapshot: Snapshot) -> bool:
+    """Whether the backend the settings choose can search ``snapshot`` as it is (a version
+    built without Milvus, or whose collection is gone, needs a new version for Milvus)."""
+    try:
+        with_backend(settings, snapshot)
+    except (IndexCorrupt, IndexIncompatible) as problem:
+        log.warning("the index needs a new version for %s (%s)", settings.backend, problem)
+        return False
+    return True
+
+
 def document_chunks(document: Document, settings: Settings) -> list[Chunk]:
     """The passages of ``document``, or DocumentError when they are more than
     ``settings.max_document_chunks``: each is embedded, at about 30 a second on a CPU."""
@@ -302,7 +312,7 @@ def build_index(
     previous = _previous(store, spec, rebuild)
     files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
     changes = corpus_changes(files, previous.manifest if previous else None)
-    if previous is not None and not changes.any:
+    if previous is not None and not changes.any and _searchable(settings, previous):
         store.clean()  # a build killed after its pointer switch left its cleaning undone
         known_errors = [LoadError(s, e.reason) for s, e in previous.manifest.skipped.items()]
         return BuildReport(
@@ -378,11 +388,17 @@ def build_index(
     def indexed(chunk: Chunk) -> str:
         return search_text(catalog[chunk.source], chunk, settings.chunk_context)
 
+    runner = None
+    if settings.workers > 1 or settings.ray_address:
+        from qa.index.ray_embedding import ray_runner
+
+        runner = ray_runner(embedder, settings.batch_size, settings.workers, settings.ray_address)
     fresh = checkpoint.embed(
         embedder,
         _Texts([c for _, new_chunks in pending for c in new_chunks], indexed),
         settings.batch_size,
         bar.update if bar else None,
+        runner,
     )
     if bar is not None:
         bar.close()
@@ -408,9 +424,17 @@ def build_index(
     stage("vector_index")
     bm25 = BM25Index.build(tokenize(indexed(c)) for c in chunks)  # one chunk's tokens at a time
     stage("lexical")
-    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder)
+    publisher = None
+    if settings.backend is Backend.MILVUS:
+        from qa.backends.milvus import MilvusPublisher
+
+        publisher = MilvusPublisher(settings, chunks, catalog, embeddings, bm25)
+    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder, publisher)
     checkpoint.clear()
     stage("save")
+    if publisher is not None:  # saving includes writing the Milvus collection: apart
+        stages["save"] -= publisher.seconds
+        stages["milvus"] = publisher.seconds
     return BuildReport(
         documents=len(documents),
         chunks=len(chunks),

@@ -7,6 +7,9 @@ a shard is written under a temporary name and renamed, so a kill leaves whole sh
 The next build reuses every vector it finds there and the store deletes the folder once a
 version is live.
 
+The shards are embedded here one after the other, or by a :data:`ShardRunner` that runs
+them elsewhere (:mod:`qa.index.ray_embedding`) and hands each back as it completes.
+
 Example::
 
     checkpoint = EmbeddingCheckpoint.open(settings.index, spec_key)
@@ -19,7 +22,7 @@ import hashlib
 import logging
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,14 @@ FOLDER = ".embeddings"
 SHARD_ROWS = 2048
 """Passages per shard: at most this much work is lost to a kill (a minute or two of the
 real model on two cores), and few enough files for a million passages (~500)."""
+
+
+Progress = Callable[[int], Any]
+ShardRunner = Callable[
+    [Sequence[list[int]], Sequence[str], Progress | None], Iterable[tuple[list[int], np.ndarray]]
+]
+"""Embeds shards (rows of the texts) and yields each shard's rows with their vectors, in
+any order, each as soon as it is complete, counting embedded passages on the progress."""
 
 
 def text_key(text: str) -> bytes:
@@ -78,9 +89,11 @@ class EmbeddingCheckpoint:
         embedder: Embedder,
         texts: Sequence[str],
         batch_size: int,
-        progress: Callable[[int], Any] | None = None,
+        progress: Progress | None = None,
+        runner: ShardRunner | None = None,
     ) -> np.ndarray:
-        """Vectors of ``texts``: saved ones reused, the rest embedded and saved shard by shard."""
+        """Vectors of ``texts``: saved ones reused, the rest embedded (here, or by ``runner``)
+        and saved shard by shard."""
         keys = [text_key(t) for t in texts]
         saved = self.load()
         result = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
@@ -92,9 +105,12 @@ class EmbeddingCheckpoint:
                 missing.append(row)
         if progress is not None and len(texts) > len(missing):
             progress(len(texts) - len(missing))
-        for start in range(0, len(missing), SHARD_ROWS):
-            rows = missing[start : start + SHARD_ROWS]
-            vectors = embed_passages(embedder, [texts[r] for r in rows], batch_size, progress)
+        shards = [
+            missing[start : start + SHARD_ROWS] for start in range(0, len(missing), SHARD_ROWS)
+        ]
+        if runner is None:
+            runner = _here(embedder, batch_size)
+        for rows, vectors in runner(shards, texts, progress):
             self.save([keys[r] for r in rows], vectors)
             result[rows] = vectors
         return result
@@ -102,3 +118,15 @@ class EmbeddingCheckpoint:
     def clear(self) -> None:
         """Remove every shard: once a version is live its embeddings are in it."""
         shutil.rmtree(self.folder.parent, ignore_errors=True)
+
+
+def _here(embedder: Embedder, batch_size: int) -> ShardRunner:
+    """The runner that embeds the shards in this process, one after the other."""
+
+    def run(
+        shards: Sequence[list[int]], texts: Sequence[str], progress: Progress | None
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
+        for rows in shards:
+            yield rows, embed_passages(embedder, [texts[r] for r in rows], batch_size, progress)
+
+    return run

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qa.backends.loading import load_version
 from qa.corpus import scan_corpus
 from qa.index import embedders
 from qa.index.build import (
@@ -36,8 +37,9 @@ from qa.index.problems import (
     IndexMissing,
     IndexOutdated,
     IndexProblem,
+    SearchUnavailable,
 )
-from qa.index.store import IndexStore, Snapshot
+from qa.index.store import Snapshot
 from qa.settings import Settings
 from qa.types import Choice
 
@@ -117,11 +119,13 @@ def status(settings: Settings, embedder: Embedder, corpus: bool = True) -> Index
     The live version is loaded and verified (manifest field by field, every file's size and
     hash), so a ready status holds the snapshot to search. With ``corpus`` the corpus
     folder is also compared with what the index was built from (reading every file);
-    without it a readable index counts as ready.
+    without it a readable index counts as ready. A search engine that cannot be reached
+    (SearchUnavailable) is raised, not a state: no build mends it.
     """
-    store = IndexStore(settings.index)
     try:
-        snapshot = store.load(build_spec(settings, embedder))
+        snapshot = load_version(settings, build_spec(settings, embedder))
+    except SearchUnavailable:
+        raise
     except IndexProblem as problem:
         return IndexStatus(state_of(problem), problem.reason, problem.fix)
     if corpus:
@@ -157,5 +161,5 @@ def ensure(
     rebuild = found.state is not IndexState.STALE
     report = build_index(settings, builder, rebuild=rebuild, progress=progress)
     embedder = embedders.load_query_embedder(settings.model, settings.index, settings.batch_size)
-    snapshot = IndexStore(settings.index).load(build_spec(settings, embedder))
+    snapshot = load_version(settings, build_spec(settings, embedder))
     return Ensured(found, report, snapshot, embedder)

@@ -17,6 +17,7 @@ from typing import Any
 
 from qa.index.integrity import SHA256, FileRecord
 from qa.index.tables import FILES as TABLE_FILES
+from qa.types import Backend
 
 BM25_ARRAYS = ("data", "indices", "indptr")
 FILES = (
@@ -28,6 +29,8 @@ FILES = (
 )
 _ENCODER_FILE = re.compile(r"encoders/[0-9A-Za-z_-]+(?:\.int8)?\.onnx")
 _VECTOR_KINDS = ("flat", "hnsw")
+COLLECTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+"""What Milvus accepts as a collection name."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,18 @@ class EncoderRecord:
 
 
 @dataclass(frozen=True)
+class BackendRecord:
+    """The search backend a version was built for: the embedded files only, or those and
+    the Milvus ``collection`` holding the version's rows (qa.backends.milvus)."""
+
+    kind: Backend = Backend.EMBEDDED
+    collection: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "collection": self.collection}
+
+
+@dataclass(frozen=True)
 class Manifest:
     """What built a version and what each of its files must be, checked field by field."""
 
@@ -177,6 +192,7 @@ class Manifest:
     skipped: Mapping[str, SkippedFile]
     files: Mapping[str, FileRecord]
     encoder: EncoderRecord | None
+    backend: BackendRecord
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -195,6 +211,7 @@ class Manifest:
             "encoder": None
             if self.encoder is None
             else {"file": self.encoder.file, **self.encoder.record.as_json()},
+            "backend": self.backend.as_json(),
         }
 
     @classmethod
@@ -219,6 +236,16 @@ class Manifest:
         if not fields.has_null("encoder"):
             entry = fields.group("encoder")
             encoder = EncoderRecord(entry.text("file", _ENCODER_FILE), _record(entry))
+        backend_fields = fields.group("backend")
+        try:
+            backend_kind = Backend(backend_fields.text("kind"))
+        except ValueError:
+            raise ManifestError(
+                f"manifest.backend.kind is unknown: {shown(backend_fields.text('kind'))}"
+            ) from None
+        collection = backend_fields.optional_text("collection", COLLECTION_NAME)
+        if (collection is None) != (backend_kind is Backend.EMBEDDED):
+            raise ManifestError("manifest.backend.collection must name Milvus's collection only")
         skipped = {
             source: SkippedFile(entry.optional_text("hash", SHA256), entry.text("reason"))
             for source, entry in fields.groups("skipped").items()
@@ -252,6 +279,7 @@ class Manifest:
             skipped=skipped,
             files=files,
             encoder=encoder,
+            backend=BackendRecord(backend_kind, collection),
         )
         if manifest.documents != len(hashes):
             raise ManifestError(

@@ -57,3 +57,11 @@ class IndexUnwritable(IndexProblem):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, fix=None)
+
+
+class SearchUnavailable(IndexProblem):
+    """The search engine the settings name cannot be reached (a Milvus server down, a Milvus
+    Lite file open in another process); the index itself may be fine, so no rebuild mends it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, fix=None)

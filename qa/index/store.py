@@ -19,6 +19,8 @@ Layout::
       encoders/<key>.onnx     the query encoder exported from the model, shared by versions
                               (qa.index.embedders); a manifest records the one it was built with
       .embeddings/            vectors of an unfinished build, to resume from (qa.index.checkpoint)
+      milvus.db               with backend = "milvus" and no milvus_uri: the Milvus Lite file
+                              holding a collection per version (qa.backends.milvus)
 
 A version is written in a temporary folder, synced, renamed into place, and
 only then named in ``CURRENT`` (an atomic rename), so a crash at any moment
@@ -27,6 +29,13 @@ leaves the previous version live. Writers (saving, cleaning) take the lock file
 work; readers take no lock. When the folder is read-only or the disk fills up,
 saving ends in :class:`IndexUnwritable`, removes what it wrote and leaves the
 previous version live.
+
+A build for Milvus gives :meth:`IndexStore.save` a :class:`Publisher`, which writes the
+version's rows into a new collection while the lock is held, before the manifest (which
+names the collection) is written; so the pointer switch publishes the files and the
+collection together, and a kill before it leaves the previous version and its collection
+live. Cleaning drops the collections of versions it removes, or of builds that never
+finished.
 
 Nothing read back is trusted. ``CURRENT`` and the manifest are read only if they are
 regular files of bounded size (a pipe or a link to ``/dev/zero`` in their place is
@@ -56,17 +65,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
+from qa.backends.base import SearchBackend
+from qa.backends.embedded import EmbeddedBackend
 from qa.filesystem import read_bounded
 from qa.index.integrity import FileRecord, file_problem, file_record
 from qa.index.lexical import BM25Index
 from qa.index.manifest import (
     BM25_ARRAYS,
     FILES,
+    BackendRecord,
     BuildSpec,
     EncoderRecord,
     Manifest,
@@ -97,8 +109,9 @@ log = logging.getLogger(__name__)
 
 # 2: columnar, memory-mapped tables; 3: documents carry their format, kind and organisation,
 # chunks their pages; 4: CURRENT holds the manifest's size and hash, the manifest records the
-# query encoder, and row ranges are read from chunks.npy
-FORMAT_VERSION = 4
+# query encoder, and row ranges are read from chunks.npy; 5: the manifest records the search
+# backend (qa.backends) the version was built for
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -138,7 +151,9 @@ class Snapshot:
     """One loaded index version; row *i* of chunks, embeddings, vectors and bm25 is the same chunk.
 
     ``catalog`` answers titles and dates without reading texts; ``documents`` and
-    ``chunks`` read their texts from the mapped files on access.
+    ``chunks`` read their texts from the mapped files on access. ``search`` ranks the rows
+    for a question: the embedded backend over ``bm25`` and ``vectors`` as loaded here, or
+    the version's Milvus collection (:func:`qa.backends.loading.load_version`).
     """
 
     path: Path
@@ -149,6 +164,7 @@ class Snapshot:
     embeddings: np.ndarray
     vectors: VectorIndex
     bm25: BM25Index
+    search: SearchBackend
     rows_of: dict[str, range] = field(default_factory=dict)
 
     @property
@@ -201,6 +217,21 @@ def _writer_lock(root: Path) -> Iterator[None]:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
+
+
+class Publisher(Protocol):
+    """Writes a version's rows into a search engine outside the folder (qa.backends.milvus).
+
+    :meth:`publish` runs under the writer lock while the version is written, before its
+    manifest, and returns what the manifest records; :meth:`activate` runs once the version
+    is live; :meth:`clean` drops what belongs to no version in ``versions`` (those kept).
+    """
+
+    def publish(self, version: str) -> BackendRecord: ...
+
+    def activate(self, record: BackendRecord) -> None: ...
+
+    def clean(self, versions: frozenset[str]) -> None: ...
 
 
 class IndexStore:
@@ -280,8 +311,9 @@ class IndexStore:
             return None
         return data if isinstance(data, dict) else None
 
-    def clean(self) -> list[str]:
-        """Remove what interrupted builds left and versions older than the previous one.
+    def clean(self, publisher: Publisher | None = None) -> list[str]:
+        """Remove what interrupted builds left and versions older than the previous one
+        (and, with ``publisher``, what they left outside the folder).
 
         Best effort: in a folder that cannot be written (read-only, say) nothing is removed,
         with a warning if something should have been; the index still serves.
@@ -290,7 +322,7 @@ class IndexStore:
             return []
         try:
             with _writer_lock(self.root):
-                return self._clean()
+                return self._clean(publisher)
         except OSError as error:
             if self._leftovers():
                 log.warning("cannot clean the index folder %s (%s)", self.root, error)
@@ -301,12 +333,14 @@ class IndexStore:
         versions = sorted(p for p in self.root.glob("v-*") if p.is_dir() and p != live)
         return [*self.root.glob(".tmp-*"), *versions[:-1]]
 
-    def _clean(self) -> list[str]:
+    def _clean(self, publisher: Publisher | None) -> list[str]:
         removed = self._leftovers()
         for path in removed:
             shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.root / f"{CURRENT}.tmp").unlink(missing_ok=True)
+        if publisher is not None:
+            publisher.clean(frozenset(p.name for p in self.root.glob("v-*") if p.is_dir()))
         return [p.name for p in removed]
 
     def save(
@@ -319,30 +353,48 @@ class IndexStore:
         bm25: BM25Index,
         skipped: Mapping[str, SkippedFile] | None = None,
         encoder: Path | None = None,
+        publisher: Publisher | None = None,
     ) -> Path:
         """Write a complete new version and make it live; return its folder.
 
         ``encoder`` is the query encoder (in this folder) the version is built with; its
-        record in the manifest makes every load check it. IndexUnwritable if the folder
-        cannot be written, the previous version still live.
+        record in the manifest makes every load check it. ``publisher`` also writes the rows
+        into a search engine outside the folder, published with the version. IndexUnwritable
+        if the folder cannot be written, the previous version still live.
         """
 
-        def write(folder: Path) -> bytes:
-            return self._write_version(
-                folder, spec, documents, chunks, embeddings, vectors, bm25, skipped or {}, encoder
+        def write(folder: Path, version: str) -> tuple[bytes, BackendRecord]:
+            record = publisher.publish(version) if publisher else BackendRecord()
+            manifest = self._write_version(
+                folder,
+                spec,
+                documents,
+                chunks,
+                embeddings,
+                vectors,
+                bm25,
+                skipped or {},
+                encoder,
+                record,
             )
+            return manifest, record
 
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with _writer_lock(self.root):
-                return self._save(write)
+                return self._save(write, publisher)
         except OSError as error:
             raise _unwritable(self.root, error) from error
 
-    def _save(self, write: Callable[[Path], bytes]) -> Path:
-        """Make a version folder with ``write`` (which returns the manifest's bytes), move it
-        into place and point ``CURRENT`` at it; on failure remove what was written."""
-        self._clean()
+    def _save(
+        self,
+        write: Callable[[Path, str], tuple[bytes, BackendRecord]],
+        publisher: Publisher | None,
+    ) -> Path:
+        """Make a version folder with ``write`` (which returns the manifest's bytes and the
+        backend's record), move it into place and point ``CURRENT`` at it; on failure remove
+        what was written."""
+        self._clean(publisher)
         # Microseconds, so that names sort in build order even for builds within one second:
         # clean() keeps the newest non-live version, the one a reader may still be loading.
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -351,7 +403,7 @@ class IndexStore:
         final = self.root / name
         try:
             temporary.mkdir()
-            manifest = write(temporary)
+            manifest, record = write(temporary, name)
             temporary.rename(final)
         except OSError:  # a full disk, say: give back the space this build took
             shutil.rmtree(temporary, ignore_errors=True)
@@ -370,7 +422,9 @@ class IndexStore:
             _fsync_folder(self.root)
         except OSError as error:  # the new version is live already: nothing to undo
             log.warning("cannot sync the index folder %s (%s)", self.root, error)
-        self._clean()
+        if publisher is not None:
+            publisher.activate(record)
+        self._clean(publisher)
         return final
 
     def _write_version(
@@ -384,6 +438,7 @@ class IndexStore:
         bm25: BM25Index,
         skipped: Mapping[str, SkippedFile],
         encoder: Path | None,
+        backend: BackendRecord,
     ) -> bytes:
         """Write every file of a version into ``folder`` and sync them; return the manifest."""
         write_tables(folder, documents, chunks)
@@ -413,6 +468,7 @@ class IndexStore:
             else EncoderRecord(
                 encoder.relative_to(self.root).as_posix(), file_record(encoder, always_full=True)
             ),
+            backend=backend,
         )
         data = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False).encode("utf-8")
         (folder / MANIFEST).write_bytes(data)
@@ -490,6 +546,7 @@ def _read_snapshot(path: Path, manifest: Manifest) -> Snapshot:
     except (TableError, OSError, ValueError, TypeError, KeyError, IndexError) as error:
         raise IndexCorrupt(f"index {path} is unreadable ({error})") from error
     vectors = _read_vectors(path / "vectors.faiss", manifest)
+    bm25 = BM25Index(vocabulary, weights)
     return Snapshot(
         path=path,
         manifest=manifest,
@@ -498,7 +555,8 @@ def _read_snapshot(path: Path, manifest: Manifest) -> Snapshot:
         chunks=chunks,
         embeddings=embeddings,
         vectors=vectors,
-        bm25=BM25Index(vocabulary, weights),
+        bm25=bm25,
+        search=EmbeddedBackend(bm25, vectors, catalog, rows_of),
         rows_of=rows_of,
     )
 

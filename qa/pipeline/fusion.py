@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.backends.base import Ranking
 from qa.types import Fusion
-
-Ranking = tuple[np.ndarray, np.ndarray]
 
 DBSF_SPREAD = 3.0
 """Distribution-based score fusion maps mean ± this many standard deviations to 0..1."""

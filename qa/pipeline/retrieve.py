@@ -1,32 +1,31 @@
 """Stage 2, retrieve: rank the passages by BM25, by the embedding, and both fused.
 
 Arrays in, arrays out: a ranking is ``(rows, scores)`` best first, where row *i* is the
-same chunk in the BM25 matrix, the vector index and the chunk table; a filter is a
-boolean mask over rows, not a callback. Nothing here knows about features.
+same chunk in the chunk table and in the search backend (:mod:`qa.backends`) that ranks
+the rows; the filters a search obeys are a :class:`Filters` scope, which each backend
+evaluates its own way. Nothing here knows about features.
 
 Example::
 
-    allowed = allowed_rows(snapshot, Filters(year_from=2020))
-    rankings = retrieve(snapshot, query, depth=100, allowed=allowed, settings=settings)
+    scope = search_scope(Filters(year_from=2020))
+    rankings = retrieve(snapshot, query, depth=100, scope=scope, settings=settings)
     rows, scores = rankings.fused
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
+from qa.backends.base import Ranking, empty_ranking
 from qa.index.store import Snapshot
-from qa.pipeline.fusion import Ranking, fuse
+from qa.pipeline.fusion import fuse
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
 from qa.settings import Settings
 from qa.types import Filters, Mode
-
-_EMPTY: Ranking = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True)
@@ -50,21 +49,15 @@ class Rankings:
         return float(self.dense[1][0]) if len(self.dense[1]) else None
 
 
-def allowed_rows(
-    snapshot: Snapshot, filters: Filters | None, side: Side | None = None
-) -> np.ndarray | None:
-    """The rows a search may return as a mask, or None when every row may be returned."""
-    if (filters is None or filters == Filters()) and side is None:
-        return None
-    allowed = np.zeros(len(snapshot.chunks), dtype=bool)
-    for source, rows in snapshot.rows_of.items():
-        document = snapshot.catalog[source]
-        allowed_here = filters is None or filters.allows(
-            source, document.date, document.organisation
-        )
-        if allowed_here and (side is None or side.holds(document.year)):
-            allowed[rows.start : rows.stop] = True
-    return allowed
+def search_scope(filters: Filters | None, side: Side | None = None) -> Filters | None:
+    """The documents a search may return: ``filters`` narrowed to the years of a compared
+    period (an empty range when they do not meet), or None when every row may be returned."""
+    filters = filters or Filters()
+    if side is not None:
+        first = max(side.first, filters.year_from or side.first)
+        last = min(side.last, filters.year_to if filters.year_to is not None else side.last)
+        filters = dataclasses.replace(filters, year_from=first, year_to=last)
+    return None if filters == Filters() else filters
 
 
 def _timed(timings: dict[str, float], name: str, started: float) -> float:
@@ -77,20 +70,19 @@ def retrieve(
     snapshot: Snapshot,
     query: Query,
     depth: int,
-    allowed: np.ndarray | None,
+    scope: Filters | None,
     settings: Settings,
     timings: dict[str, float],
 ) -> Rankings:
-    """The ``depth`` best rows that ``allowed`` lets through, by each retriever and fused."""
+    """The ``depth`` best rows within ``scope``, by each retriever and fused."""
     started = time.perf_counter()
+    search = snapshot.search
     lexical = (
-        snapshot.bm25.top(list(query.terms), depth, allowed) if query.mode != Mode.DENSE else _EMPTY
+        search.lexical(query.terms, depth, scope) if query.mode != Mode.DENSE else empty_ranking()
     )
     started = _timed(timings, "lexical", started)
     dense = (
-        snapshot.vectors.search(query.vector, depth, allowed)
-        if query.vector is not None
-        else _EMPTY
+        search.dense(query.vector, depth, scope) if query.vector is not None else empty_ranking()
     )
     started = _timed(timings, "dense", started)
     if query.mode == Mode.LEXICAL:
@@ -149,8 +141,8 @@ def period_candidates(
     for side in query.sides:
         if sum(side.holds(c.year) for c in candidates) >= quota:
             continue
-        allowed = allowed_rows(snapshot, filters, side)
-        ranking = retrieve(snapshot, query, quota * 4, allowed, settings, timings).fused
+        scope = search_scope(filters, side)
+        ranking = retrieve(snapshot, query, quota * 4, scope, settings, timings).fused
         top = float(ranking[1].max()) if len(ranking[1]) else 1.0
         for candidate in candidates_of(snapshot, ranking):
             if candidate.row not in known:
