@@ -62,7 +62,7 @@ class Searcher:
         self.snapshot = snapshot
         self.embedder = embedder
         self.recommendations = RecommendationStage(embedder, settings.track_up_to_documents)
-        self.judgements = JudgementStage(embedder)
+        self.judgements = JudgementStage(embedder, settings.track_up_to_documents)
         self._lock = threading.Lock()
 
     @classmethod

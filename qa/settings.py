@@ -57,9 +57,10 @@ class Settings:
     ``rerank_depth`` is how many of the best fused candidates a cross-encoder rereads
     (:mod:`qa.pipeline.rerank`; 0, the default, skips the stage) and ``rerank_weight`` its
     share against the fused score (1: the cross-encoder's order alone).
-    Questions about recommendations lift the tracked items only in a corpus of at most
-    ``track_up_to_documents`` documents, or once they have been tracked (the Recommendations
-    tab, ``qa recommendations``): tracking takes about 0.4 s per document.
+    Questions about recommendations and grades use the tracked items and the judgement
+    records only in a corpus of at most ``track_up_to_documents`` documents, or once they
+    have been read (the Recommendations and Judgements tabs, ``qa recommendations``, ``qa
+    judgements``): tracking takes about 0.4 s per document, judgements about 4 ms a passage.
     ``backend`` chooses what searches the rows: the index folder's own BM25 matrix and FAISS
     index ("embedded"), or a Milvus collection per version ("milvus", at ``milvus_uri``: a
     server's address, or a Milvus Lite file, by default ``milvus.db`` in the index folder).

@@ -402,5 +402,19 @@ def test_a_corpus_over_the_tracking_limit_is_answered_without_waiting_for_tracki
     ), "once tracked, the items are lifted to the top"
 
 
+def test_a_corpus_over_the_limit_answers_grade_questions_without_waiting_for_judgements(
+    other_council_index: tuple[list[str], Settings, HashingEmbedder],
+) -> None:
+    """Judgement records read every passage: past track_up_to_documents a grade question is
+    answered from the passages until the records have been read (qa judgements, the app)."""
+    _, settings, embedder = other_council_index
+    snapshot = IndexStore(settings.index).load()
+    searcher = Searcher(settings.replace(track_up_to_documents=2), snapshot, embedder)
+    question = "How was Northmoor judged for overall effectiveness in 2021?"
+    assert searcher.search(question).statement == ""
+    assert searcher.judgements.rows(snapshot), "qa judgements reads them whatever the size"
+    assert "Overall effectiveness" in searcher.search(question).statement
+
+
 def test_an_empty_result_says_so() -> None:
     assert format_recommendations([]) == "No recommendations found in the corpus."
