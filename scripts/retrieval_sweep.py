@@ -216,7 +216,8 @@ def encoder_option(args: argparse.Namespace) -> Embedder | None:
     if args.encoder is None:
         return None
     from qa.bench.quantize import openvino_embedder
-    from qa.index.embedders import OnnxEmbedder, OnnxEncoder, resolve_model
+    from qa.index.embedders import resolve_model
+    from qa.index.onnx import OnnxEmbedder, OnnxEncoder
 
     reference = load_embedder(args.model)
     tokenizer = Path(resolve_model(args.model)) / "tokenizer.json"

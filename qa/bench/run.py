@@ -198,7 +198,8 @@ def measure_model(
 ) -> ModelFigures:
     """Embed the corpus sentences (for the synthetic embedder), export the query encoder,
     and time the real model on ``sample`` passages."""
-    from qa.index.embedders import export_query_encoder, query_encoder_path
+    from qa.index.embedders import query_encoder_path
+    from qa.index.export import export_query_encoder
 
     embedder = load_sentence_transformer(model)
     export_query_encoder(embedder, query_encoder_path(work, model))  # serves the questions
@@ -221,7 +222,8 @@ def measure_embedding_options(
     (another model: no agreement with the reference). Each option runs in two rounds and
     keeps its faster, so the order of the options does not bias them."""
     from qa.bench import quantize
-    from qa.index.embedders import OnnxEmbedder, OnnxEncoder, load_embedder, resolve_model
+    from qa.index.embedders import load_embedder, resolve_model
+    from qa.index.onnx import OnnxEmbedder, OnnxEncoder
     from qa.settings import BGE_SMALL_MODEL
 
     tokenizer = Path(resolve_model(embedder.name)) / "tokenizer.json"

@@ -26,10 +26,10 @@ from qa.index.checkpoint import EmbeddingCheckpoint
 from qa.index.embedders import (
     Embedder,
     SentenceTransformerEmbedder,
-    export_query_encoder,
     load_query_embedder,
     query_encoder_path,
 )
+from qa.index.export import export_query_encoder
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from qa.index.manifest import BuildSpec, Manifest, SkippedFile
 from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexProblem

