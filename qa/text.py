@@ -137,6 +137,15 @@ _ITEM_PREFIX = re.compile(
 )
 _MAX_ITEM_LENGTH = 300
 _MAX_ITEMS = 12
+# A sentence introduces the list after it when it ends in a colon, or, before bulleted items,
+# when it stops on a word no sentence ends with ("... priority for children and young people
+# to." above "- make Croydon safer"): a lead-in whose colon was lost in the layout.
+_DANGLING_END = re.compile(
+    r"\b(?:to|of|for|and|or|the|a|an|by|with|on|in|that|are|were|is|was|include|includes"
+    r"|including|follows|following|below)\.$",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(rf"[ \t]*[*{_QUOTE_BULLETS}]")
 
 
 @lru_cache(maxsize=1)
@@ -233,8 +242,14 @@ def _is_list_item(text: str, start: int, end: int) -> bool:
     return end - start <= _MAX_ITEM_LENGTH and bool(_ITEM_PREFIX.fullmatch(text, line_start, start))
 
 
+def _bulleted(text: str, start: int) -> bool:
+    """Whether the line holding ``start`` begins with a bullet."""
+    return bool(_BULLET.match(text, text.rfind("\n", 0, start) + 1))
+
+
 def list_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """Spans of a sentence ending in a colon together with the list items after it.
+    """Spans of a sentence ending in a colon together with the list items after it (or a
+    lead-in that lost its colon, before bulleted items).
 
     A question such as "what were the four recommendations?" is answered by the list
     rather than by the sentence introducing it, which alone says nothing.
@@ -242,9 +257,12 @@ def list_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans = sentence_spans(text)
     lists = []
     for i, (start, end) in enumerate(spans):
-        if not text[start:end].endswith(":"):
+        colon = text[start:end].endswith(":")
+        if not colon and not _DANGLING_END.search(text[start:end]):
             continue
         items = list(itertools.takewhile(lambda s: _is_list_item(text, *s), spans[i + 1 :]))
+        if not colon:
+            items = list(itertools.takewhile(lambda s: _bulleted(text, s[0]), items))
         if items:
             lists.append((start, items[:_MAX_ITEMS][-1][1]))
     return tuple(lists)

@@ -146,6 +146,50 @@ def test_a_sentence_introducing_a_list_is_quoted_with_the_list() -> None:
     assert_verifiable(sentences, hits, {doc.source: doc})
 
 
+def test_a_lead_in_that_lost_its_colon_is_quoted_with_its_bulleted_list() -> None:
+    text = (
+        "This outcome supports the council's priority for children and young people to.\n\n"
+        "- make the borough safer for young people.\n"
+        "- keep vulnerable children safe from harm.\n\n"
+        "Staff were asked to.\nReview the plan.\n"
+    )
+    doc = document(text)
+    hits = [hit(doc, 1, "This outcome")]
+    sentences = extract_answer("What priorities does the outcome support?", hits, HashingEmbedder())
+    assert sentences[0].text.startswith("This outcome supports")
+    assert sentences[0].text.endswith("keep vulnerable children safe from harm.")
+    # without bullets the next line is a sentence of its own, not a list item
+    assert "Review the plan." in [s.text for s in candidate_sentences(hits)]
+
+
+PEOPLE = (
+    "Debbie Jones, Corporate Director of Children's Services, welcomed the inspection.\n\n"
+    "Feedback was given to the Children's Services Panel Member on the inspection.\n\n"
+    "Lead inspector: Christine Kennet, His Majesty's Inspector\n\n"
+    "Inspection dates: 14 to 25 October 2024\n\n"
+    "The report was published on the inspectorate's website on 16th March 2020.\n\n"
+    "Following the inspection in 2017, monitoring visits continued until 2020.\n\n"
+    "About forty social workers joined the service after the inspection.\n\n"
+    "Leaders increased the permanent workforce to 80%, up from 62 in 2020.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who was the lead inspector for the inspection?", "Christine Kennet"),
+        ("Who is the corporate director for children's services?", "Debbie Jones"),
+        ("On what date was the 2020 inspection report published?", "16th March 2020"),
+        ("How many social workers joined after the inspection in 2024?", "About forty"),
+        ("What percentage of the workforce was permanent at the inspection?", "80%"),
+    ],
+)
+def test_the_first_sentence_holds_a_finding_of_the_asked_kind(question: str, answer: str) -> None:
+    doc = document(PEOPLE)
+    sentences = extract_answer(question, [hit(doc, 1, "Debbie")], HashingEmbedder())
+    assert answer in sentences[0].text
+
+
 def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
     old = document("In 2020 the service for homeless teenagers needed improvement.", "old.txt")
     new = document("In 2024 inspectors found the service for homeless teenagers strong.", "new.txt")

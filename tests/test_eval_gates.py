@@ -68,7 +68,7 @@ ILACS_ANSWERS_RIGHT = {
     "passage_without_council": 15 / 20,
 }
 ILACS_RIGHT_OVERALL = 81 / 106
-ILACS_ANY_QUOTE = 76 / 94
+ILACS_ANY_QUOTE = 77 / 94
 ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
 ISSUE_16_TARGET = 0.9  # grade, lead-inspector and judgement-change answers right
 

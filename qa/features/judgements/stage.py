@@ -30,7 +30,7 @@ from qa.features.judgements.timeline import Entry, Row, direction, judgement_row
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
 from qa.index.store import Snapshot
-from qa.pipeline.answer import DATE_FINDING, finding_pattern
+from qa.pipeline.answer import Finding, finding_asked
 from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side
@@ -109,7 +109,7 @@ class JudgementStage:
         improve between 2022 and 2026?"): the grades are its evidence. "What leadership
         changes followed the 2017 inspection?" compares nothing and stays with the passages.
         """
-        if finding_pattern(query.text) not in (None, DATE_FINDING):
+        if finding_asked(query.text) not in (None, Finding.DAY, Finding.DATE):
             return False
         if _CUE.search(query.text):
             return True
