@@ -653,7 +653,7 @@ CROSS_DOCUMENT_TARGET = 0.9
 # the 99 answerable questions whose first sentence (61) and some sentence (71) holds a gold
 # quote, and of the 126 questions whose answer is right (75). Issue 16's targets are below.
 ANSWER_FIRST_QUOTE = 65 / 99
-ANSWER_ANY_QUOTE = 75 / 99
+ANSWER_ANY_QUOTE = 77 / 99
 ANSWER_RIGHT = 79 / 126
 # Records against eval/recommendations.jsonl (8 items, all found, 7 statuses right) and
 # eval/judgements.jsonl (14 of 16 grades found), measured on 2026-12-01.

@@ -9,6 +9,7 @@ import pytest
 
 from qa.chunking import chunk_document
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
+from qa.features.judgements.stage import main_clause
 from qa.features.judgements.timeline import direction
 from qa.search import Searcher
 from qa.types import Document
@@ -163,6 +164,43 @@ def test_a_change_of_a_graded_aspect_is_answered_from_grades_without_a_grade_wor
     assert ("→" in answer.statement) is graded, answer.statement
     if graded:
         assert answer.statement.rstrip(".").endswith("declined")
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        (
+            "How overloaded were practitioners before the borough was judged failing?",
+            "How overloaded were practitioners ",
+        ),
+        (
+            "Once the borough climbs off the bottom grade, does the minister lift the order?",
+            " does the minister lift the order?",
+        ),
+        ("When was Croydon judged inadequate, and when did it get out of that rating?", None),
+        ("How has the judgement for help and protection changed since 2020?", None),
+    ],
+)
+def test_a_grade_word_in_a_scene_setting_clause_is_not_what_is_asked(
+    question: str, kept: str | None
+) -> None:
+    clause = main_clause(question)
+    if kept is None:
+        assert "judge" in clause
+    else:
+        assert clause == kept
+
+
+@pytest.mark.slow
+def test_a_question_that_only_mentions_a_grade_is_answered_from_passages(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "How overloaded were frontline practitioners during the decade of cuts before the "
+        "borough was judged failing?"
+    )
+    assert answer.statement == ""
+    assert all("effectiveness" not in s.text for s in answer.sentences)
 
 
 @pytest.mark.slow

@@ -56,6 +56,16 @@ _CHANGE_VERB = re.compile(
     r"|(?:got|get|gotten|become|became)\s+(?:better|worse)|kept|keep|retain\w*|maintain\w*)\b",
     re.IGNORECASE,
 )
+# A grade word in a clause that only sets the scene ("How overloaded were practitioners
+# before the borough was judged failing?", "Once the borough climbs off the bottom grade,
+# does ...?") does not make a question about grades: the clause after one of these words,
+# or a fronted one up to its comma, is left out when looking for a grade word.
+_SUBORDINATE = re.compile(
+    r"\b(?:before|after|once|until|since|following|when|whereas|because)\b", re.IGNORECASE
+)
+_FRONTED = re.compile(
+    r"^\W*(?:once|after|before|if|since|following|until|while)\b[^,?]*,", re.IGNORECASE
+)
 _LOWEST_FIRST = re.compile(r"\b(?:lowest|worst|weakest)\b", re.IGNORECASE)
 _HIGHEST_FIRST = re.compile(r"\b(?:highest|best|strongest)\b", re.IGNORECASE)
 # How well a question names an aspect: the F1 of the aspect words they share, each weighted
@@ -75,6 +85,20 @@ _EVERY_ASPECT = re.compile(
     r"(?:areas?|aspects?|judgements?|judgments?|grades?)\b|\b(?:lowest|highest|worst|best)\b",
     re.IGNORECASE,
 )
+
+
+def main_clause(question: str) -> str:
+    """``question`` without a fronted subordinate clause and from the first later one on."""
+    question = _FRONTED.sub("", question, count=1)
+    later = next(
+        (
+            m
+            for m in _SUBORDINATE.finditer(question)
+            if m.start() > 0 and question[: m.start()].strip()
+        ),
+        None,
+    )
+    return question[: later.start()] if later else question
 
 
 @dataclass(frozen=True)
@@ -111,7 +135,7 @@ class JudgementStage:
         """
         if finding_asked(query.text) not in (None, Finding.DAY, Finding.DATE):
             return False
-        if _CUE.search(query.text):
+        if _CUE.search(main_clause(query.text)):
             return True
         return (
             snapshot is not None
