@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -203,6 +204,45 @@ def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
     )
     assert [s.source for s in sentences] == ["old.txt", "new.txt"]
     assert [s.rank for s in sentences] == [3, 1]
+
+
+def test_the_fuller_wording_of_a_sentence_is_quoted_instead_of_the_shorter() -> None:
+    short = "Where areas still need improvement, leaders are aware and have plans to tackle these."
+    full = (
+        "Where areas still need improvement, leaders are aware and have plans to tackle these, "
+        "particularly the out-of-hours service and housing for care leavers."
+    )
+    summary, report = document(short, "summary.txt"), document(full, "report.txt")
+    hits = [hit(summary, 1, "Where"), hit(report, 2, "Where")]
+    sentences = extract_answer(
+        "Which areas still need improvement that leaders have plans to tackle?",
+        hits,
+        HashingEmbedder(),
+    )
+    assert [s.text for s in sentences] == [full]
+
+
+def test_a_sentence_between_the_compared_periods_that_answers_best_is_quoted_in_date_order() -> (
+    None
+):
+    old = document("In 2017 the service relied on agency staff.", "old.txt")
+    middle = document(
+        "The number of social care staff grew by around 40 per cent between 2017 and 2020.",
+        "middle.txt",
+    )
+    new = document("In 2024 most teams were stable.", "new.txt")
+    hits = [
+        replace(hit(old, 1, "In"), date="2017-09"),
+        replace(hit(middle, 2, "The"), date="2020-03"),
+        replace(hit(new, 3, "In"), date="2024-12"),
+    ]
+    sentences = extract_answer(
+        "By how much has the number of social care staff grown since 2017?",
+        hits,
+        HashingEmbedder(),
+        sides=[[1], [3]],
+    )
+    assert [s.source for s in sentences] == ["old.txt", "middle.txt", "new.txt"]
 
 
 def test_a_side_without_sentences_adds_nothing() -> None:

@@ -45,6 +45,9 @@ RELEVANCE_MARGIN = 0.25
 # near-identical passages); the answer keeps the first.
 REDUNDANT_COSINE = 0.9
 REDUNDANT_TERMS = 0.8
+# A sentence holding every term of a chosen one says what it says and more, if the chosen one
+# says something of its own (a few words, "Leaders are aware.", are in many sentences).
+FULLER_MIN_TERMS = 5
 # A question's words say what kind of finding it asks for ("who" a person, "how many" a
 # figure, "when" a date); a sentence holding one of that kind gains this much relevance.
 FINDING_WEIGHT = 0.6
@@ -236,15 +239,31 @@ class _Scored:
 
     def best_first(self, order: Sequence[int], limit: int, chosen: Sequence[int] = ()) -> list[int]:
         """Up to ``limit`` of ``order`` (best first) that repeat nothing chosen, within
-        :data:`RELEVANCE_MARGIN` of the best relevance in ``order``."""
+        :data:`RELEVANCE_MARGIN` of the best relevance in ``order``; a sentence that says all
+        a picked one says and more takes its place."""
         picked: list[int] = []
         floor = float(self.relevance[order[0]]) - RELEVANCE_MARGIN if order else 0.0
         for index in order:
-            if len(picked) == limit or self.relevance[index] < floor:
-                break
-            if not any(self.repeats(index, other) for other in (*chosen, *picked)):
+            fuller = [other for other in picked if self.says_more(index, other)]
+            if fuller:
+                picked[picked.index(fuller[0])] = index  # as relevant, whatever its score
+            elif (
+                len(picked) < limit
+                and self.relevance[index] >= floor
+                and not any(self.repeats(index, other) for other in (*chosen, *picked))
+            ):
                 picked.append(index)
         return picked
+
+    def says_more(self, candidate: int, other: int) -> bool:
+        """Whether ``candidate`` says all ``other`` says and more: the fuller wording of a
+        sentence ("... plans to tackle these, particularly to improve the out-of-hours
+        service, ...") is the one worth quoting."""
+        return (
+            len(self.terms[other]) >= FULLER_MIN_TERMS
+            and self.terms[candidate] > self.terms[other]
+            and not _overlap(self.sentences[candidate], self.sentences[other])
+        )
 
 
 def _contains(outer: AnswerSentence, inner: AnswerSentence) -> bool:
@@ -308,7 +327,27 @@ def extract_answer(
     for ranks in map(set, sides[:max_sentences]):
         side = [i for i in order if sentences[i].rank in ranks]
         picked += scored.best_first(side, 1, picked)
-    return tuple(sentences[i] for i in picked)
+    return tuple(sentences[i] for i in _with_best_between(scored, order, picked, hits))
+
+
+def _with_best_between(
+    scored: _Scored, order: Sequence[int], picked: list[int], hits: Sequence[Hit]
+) -> list[int]:
+    """``picked`` (a sentence per compared period, oldest first) with the best sentence of
+    all added in date order when it is on no side and clearly better than each side's: a
+    2020 article saying staff "increased by around 40 per cent" since 2017 answers "How has
+    it grown since 2017?" better than anything dated 2017 or 2024."""
+    if not order or order[0] in picked or not picked:
+        return picked
+    best = order[0]
+    if any(scored.repeats(best, other) for other in picked):
+        return picked
+    if scored.relevance[best] < max(scored.relevance[i] for i in picked) + RELEVANCE_MARGIN:
+        return picked
+    date_of = {hit.rank: hit.date or "" for hit in hits}
+    when = date_of[scored.sentences[best].rank]
+    position = sum(date_of[scored.sentences[i].rank] <= when for i in picked)
+    return [*picked[:position], best, *picked[position:]]
 
 
 def answer_text(sentences: Sequence[AnswerSentence]) -> str:
