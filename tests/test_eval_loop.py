@@ -34,6 +34,7 @@ from qa.evaluation.report import (
 )
 from qa.evaluation.report_json import read_report, write_json
 from qa.index.embedders import HashingEmbedder
+from qa.settings import load_settings
 from qa.types import Mode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,9 +119,7 @@ def test_a_corpus_of_several_folders_is_copied_once_and_names_must_not_clash(
 
 
 def test_an_absent_outside_collection_is_skipped_with_a_line(tmp_path: Path) -> None:
-    plan = suite.plan_eval(
-        cli.load_settings(), tmp_path / "project", None, [], True, tmp_path / "work"
-    )
+    plan = suite.plan_eval(load_settings(), tmp_path / "project", None, [], True, tmp_path / "work")
     assert plan.beir == ()
     assert len(plan.skipped) == 1 and "no BEIR dataset there" in plan.skipped[0]
     assert plan.questions == tmp_path / "project" / "eval" / "questions.jsonl"
