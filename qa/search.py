@@ -25,7 +25,7 @@ from qa.features.recommendations import RecommendationStage
 from qa.index.build import build_spec
 from qa.index.embedders import Embedder, load_query_embedder
 from qa.index.store import IndexStore, Snapshot
-from qa.pipeline.answer import extract_answer
+from qa.pipeline.answer import extract_answer, unstated_finding
 from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
 from qa.pipeline.gaps import Gap, find_gaps, unanswerable
 from qa.pipeline.retrieve import (
@@ -144,7 +144,9 @@ class Searcher:
         statement, sentences = "", NO_SENTENCES
         if extract and not query.blank and not refused:
             with _timed(timings, "answer"):
-                statement, sentences = self._answer(snapshot, query, hits, weak)
+                statement, sentences, lacking = self._answer(snapshot, query, hits, weak)
+            if lacking:
+                notes, refused = (*notes, lacking), True
         # Records (a grade, a tracked recommendation) answer even where the passages are only
         # weakly similar to the question's wording; nothing answers what the corpus lacks.
         return Answer(
@@ -207,20 +209,24 @@ class Searcher:
 
     def _answer(
         self, snapshot: Snapshot, query: Query, hits: tuple[Hit, ...], weak: bool
-    ) -> tuple[str, tuple[AnswerSentence, ...]]:
+    ) -> tuple[str, tuple[AnswerSentence, ...], str | None]:
         """Stage 5: from records when the question is about them, else (unless even the best
-        passage is a weak match) quoted from the best :data:`ANSWER_PASSAGES` passages.
+        passage is a weak match) quoted from the best :data:`ANSWER_PASSAGES` passages; and,
+        for quoted sentences that lack the count or the role's holder the question asks for,
+        the note saying so (then there is no answer to give).
 
         Records answer a weakly matched question only when it names what they are about, an
         organisation or a graded aspect ("Was the impact of leaders judged the same in 2020
         and 2024?", 0.225): "What is the interest rate set by the central bank?" (0.11) says
         "rate" but is not about a grade."""
         if weak and not (query.organisations or self.judgements.names_aspect(snapshot, query)):
-            return "", NO_SENTENCES
+            return "", NO_SENTENCES, None
         statement, sentences = self._answer_from_records(snapshot, query, hits)
-        if not sentences and not weak:
-            sentences = self._extract(query, hits[:ANSWER_PASSAGES])
-        return statement, sentences
+        if sentences or weak:
+            return statement, sentences, None
+        sentences = self._extract(query, hits[:ANSWER_PASSAGES])
+        lacking = unstated_finding(query.text, sentences)
+        return statement, NO_SENTENCES if lacking else sentences, lacking
 
     def _answer_from_records(
         self, snapshot: Snapshot, query: Query, hits: tuple[Hit, ...]

@@ -13,6 +13,7 @@ from qa.pipeline.answer import (
     answer_text,
     candidate_sentences,
     extract_answer,
+    unstated_finding,
 )
 from qa.search import Searcher
 from qa.text import sentence_spans
@@ -321,3 +322,46 @@ def test_an_off_topic_question_is_answered_with_the_low_confidence_message(
     assert LOW_CONFIDENCE_MESSAGE == (
         "The corpus does not seem to answer this question; the closest passages are listed below."
     )
+
+
+def said(*texts: str) -> tuple[AnswerSentence, ...]:
+    return tuple(AnswerSentence(text, 1, "a.txt", 0, len(text)) for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentences", "lacking"),
+    [
+        # a number, but not a count of what was asked
+        (
+            "How many approved foster carer households does the council have?",
+            said("Care leavers can stay with their foster carers beyond 21 years of age."),
+            True,
+        ),
+        (
+            "How many approved foster carer households does the council have?",
+            said("The council has 212 approved foster carer households."),
+            False,
+        ),
+        # a person, but not in the role asked about
+        (
+            "Who was the lead inspector for the 2017 inspection?",
+            said("Debbie Jones, Corporate Director, welcomed the inspection."),
+            True,
+        ),
+        (
+            "Who was the lead inspector for the 2017 inspection?",
+            said("Lead inspector: Christine Kennet, His Majesty's Inspector"),
+            False,
+        ),
+        # answered in words: neither a count nor a role's holder is asked for
+        ("How much progress has been made?", said("Progress has been steady."), False),
+        ("Who did inspectors give feedback to?", said("Feedback went to the mayor."), False),
+    ],
+)
+def test_an_answer_lacking_the_count_or_the_role_holder_asked_for_says_so(
+    question: str, sentences: tuple[AnswerSentence, ...], lacking: bool
+) -> None:
+    note = unstated_finding(question, sentences)
+    assert (note is not None) is lacking
+    if note:
+        assert note.startswith("No passage found")

@@ -158,6 +158,7 @@ def states_finding(kind: Finding | None, text: str, question: str) -> bool:
         return False
     asked = normalise_space(question).lower()
     roles = {role.lower() for role in _ROLE_WORD.findall(question)}
+    counted = _counted(question) if kind is Finding.FIGURE else frozenset()
     for match in _FOUND[kind].finditer(text):
         found = match["found"] if kind is Finding.PERSON else match[0]
         if found.lower() in asked:
@@ -166,8 +167,41 @@ def states_finding(kind: Finding | None, text: str, question: str) -> bool:
             beside = text[max(0, match.start() - 40) : match.end() + 60]
             if not roles & {role.lower() for role in _ROLE_WORD.findall(beside)}:
                 continue
+        if counted and not counted & set(tokenize(text[match.end() : match.end() + 50])):
+            continue
         return True
     return False
+
+
+def _counted(question: str) -> frozenset[str]:
+    """The terms of what "how many" counts ("how many approved foster carer households" →
+    approv, foster, carer, household): a number answers only beside one of them, so "beyond 21
+    years of age" is no count of households."""
+    match = re.search(r"\bhow\s+many\s+((?:[\w’'-]+\s+){0,4})", question, re.IGNORECASE)
+    return frozenset(tokenize(match[1])) if match else frozenset()
+
+
+# Questions whose answer is a figure or the holder of a role: "How many children were subject
+# to a plan at 31 March 2024?", "Who was the lead inspector?". When none of the quoted
+# sentences states one, the passages are about the subject but not the asked fact (measured
+# on both reference sets: every answerable such question's answer states one). "How much"
+# is left out: "How much progress has been made?" is answered in words.
+_COUNT = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+
+
+def unstated_finding(question: str, sentences: Sequence[AnswerSentence]) -> str | None:
+    """The note saying the answer lacks the count or the role's holder ``question`` asks for,
+    when it does; ``None`` when the answer states it or the question asks for neither."""
+    kind = finding_asked(question)
+    if kind is Finding.PERSON and _ROLE_WORD.search(question):
+        lacking = "names no one in the role asked about"
+    elif kind is Finding.FIGURE and _COUNT.search(question):
+        lacking = "states no number for what was asked"
+    else:
+        return None
+    if any(states_finding(kind, sentence.text, question) for sentence in sentences):
+        return None
+    return f"No passage found {lacking}; the closest passages are listed below."
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:
