@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from qa.bench.latency import Percentiles
 from qa.bench.synthetic import SyntheticEmbedder, Vocabulary
 from qa.settings import Settings
 from qa.types import Backend, Mode
+
+if TYPE_CHECKING:
+    from qa.search import Searcher
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _warm_up(searcher: Searcher, queries: Sequence[str]) -> None:
+    """First-call allocations are not query latency: a few questions go untimed first."""
+    for question in queries[:5]:
+        searcher.search(question, mode="hybrid", extract=False)
+
+
+def _latency(searcher: Searcher, queries: Sequence[str], mode: Mode) -> Percentiles:
+    """Retrieval time per query in ``mode`` at k = 10, without the answer, as ``qa eval``."""
+    seconds = []
+    for question in queries:
+        started = time.perf_counter()
+        searcher.search(question, k=10, mode=mode, extract=False)
+        seconds.append(time.perf_counter() - started)
+    return Percentiles.of(seconds)
+
+
+def _recall_at_10(found: int, queries: Sequence[str]) -> float:
+    """The share of exact search's top 10 that a ranking found, over all ``queries``."""
+    return found / (10 * max(len(queries), 1))
+
+
 def measure_build(settings: Settings, vocabulary: Vocabulary, work: Path) -> BuildFigures:
     from qa.index.build import build_index
     from qa.index.store import IndexStore
@@ -131,16 +156,8 @@ def measure_serving(settings: Settings, queries: Sequence[str], work: Path) -> S
     started = time.perf_counter()
     searcher = Searcher.open(settings, embedder)
     load = time.perf_counter() - started
-    for question in queries[:5]:  # warm-up: first-call allocations are not query latency
-        searcher.search(question, mode="hybrid", extract=False)
-    latency = {}
-    for mode in Mode:
-        seconds = []
-        for question in queries:
-            started = time.perf_counter()
-            searcher.search(question, k=10, mode=mode, extract=False)  # retrieval, as qa eval
-            seconds.append(time.perf_counter() - started)
-        latency[mode] = Percentiles.of(seconds)
+    _warm_up(searcher, queries)
+    latency = {mode: _latency(searcher, queries, mode) for mode in Mode}
     return ServeFigures(load, _peak_rss_mb(), len(queries), latency)
 
 
@@ -153,7 +170,7 @@ def compare_dense(settings: Settings, queries: Sequence[str], work: Path) -> Den
     found = 0
     for query in load_query_embedder(settings.model, work).encode_queries(list(queries)):
         found += len(set(vectors.search(query, 10)[0]) & set(exact.search(query, 10)[0]))
-    return DenseComparison(vectors.kind, len(queries), found / (10 * max(len(queries), 1)))
+    return DenseComparison(vectors.kind, len(queries), _recall_at_10(found, queries))
 
 
 def measure_milvus(
@@ -175,13 +192,8 @@ def measure_milvus(
     report = build_index(milvus, embedder, rebuild=True)
     query_embedder = load_query_embedder(settings.model, work)
     searcher = Searcher.open(milvus, query_embedder)
-    for question in queries[:5]:
-        searcher.search(question, mode="hybrid", extract=False)
-    seconds = []
-    for question in queries:
-        started = time.perf_counter()
-        searcher.search(question, k=10, mode=Mode.HYBRID, extract=False)
-        seconds.append(time.perf_counter() - started)
+    _warm_up(searcher, queries)
+    hybrid = _latency(searcher, queries, Mode.HYBRID)
     exact = searcher.snapshot.vectors.exact()
     found = 0
     for query in query_embedder.encode_queries(list(queries)):
@@ -192,9 +204,9 @@ def measure_milvus(
         Backend.MILVUS,
         report.seconds,
         report.stages,
-        Percentiles.of(seconds),
+        hybrid,
         kind,
-        found / (10 * max(len(queries), 1)),
+        _recall_at_10(found, queries),
     )
 
 
