@@ -1,6 +1,6 @@
 """What one question costs on the shipped corpus: the default pipeline end to end.
 
-The generated corpora of :mod:`qa.bench.run` time retrieval at scale (``extract=False``);
+The generated corpora of :mod:`qa.bench.scale` time retrieval at scale (``extract=False``);
 a user of ``qa ask`` or the app waits for the whole question path on real documents:
 embedding the question, both retrievers, the features' lift, selection, assembly and the
 extractive answer. This times that path through ``Searcher.search`` over the reference

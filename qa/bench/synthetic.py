@@ -107,6 +107,13 @@ def generate_document(vocabulary: Vocabulary, number: int, paragraphs: int, seed
     return "\n".join(lines)
 
 
+def sample_passages(vocabulary: Vocabulary, seed: int) -> list[str]:
+    """The 256 passages of one generated document (its title left out): what the real model
+    is timed on, so its throughput is measured on passages like those it would index."""
+    text = generate_document(vocabulary, 0, 256, seed)
+    return [p for p in text.split("\n\n")[1:] if p.strip()]
+
+
 def write_corpus(
     vocabulary: Vocabulary, passages: int, folder: Path, seed: int = 0, per_document: int = 100
 ) -> int:
