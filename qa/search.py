@@ -186,7 +186,7 @@ class Searcher:
                 lifted = self.judgements.lift(snapshot, query, candidates)
                 by_period = lifted == candidates  # the records already give each period
                 candidates = lifted
-        if query.comparison and self.settings.diversity == Diversity.SIDES:
+        if query.by_period and self.settings.diversity == Diversity.SIDES:
             candidates += period_candidates(
                 snapshot, query, candidates, filters, self.settings, timings
             )

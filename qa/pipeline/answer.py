@@ -125,7 +125,11 @@ _ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
     ),
     (
         Finding.PERCENTAGE,
-        re.compile(r"\b(?:what|which)\s+(?:percentage|proportion|share)\b|\bper\s?cent", re.I),
+        re.compile(
+            r"\b(?:what|which)\s+(?:percentage|proportion|share)\b|\bper\s?cent"
+            r"|\bhow\s+much\s+of\b",
+            re.I,
+        ),
     ),
     (
         Finding.FIGURE,

@@ -189,7 +189,7 @@ def choose(
             words[row] = shingles(snapshot.chunks[row].text)
         return words[row]
 
-    by_sides = by_period and query.comparison and settings.diversity == Diversity.SIDES
+    by_sides = by_period and query.by_period and settings.diversity == Diversity.SIDES
     return select(
         candidates,
         k,

@@ -53,6 +53,13 @@ class Query:
     organisations: tuple[str, ...] = ()
 
     @property
+    def by_period(self) -> bool:
+        """Whether the passages are chosen period by period: a comparison takes evidence from
+        each side, and "the most recent inspection of Bradford" from that council's newest
+        documents (a quota of them), not only from whichever of its reports ranks first."""
+        return self.comparison or (self.timeframe.latest and bool(self.organisations))
+
+    @property
     def blank(self) -> bool:
         return not self.text.strip()
 
