@@ -35,6 +35,7 @@ from qa.index.manifest import BuildSpec, Manifest, SkippedFile
 from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexProblem
 from qa.index.store import IndexStore, Snapshot
 from qa.index.vectors import AnnParams, VectorIndex
+from qa.index.writer import IndexWriter
 from qa.settings import Settings
 from qa.types import Backend, CatalogEntry, Chunk, Document, LoadError
 
@@ -313,7 +314,9 @@ def build_index(
     files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
     changes = corpus_changes(files, previous.manifest if previous else None)
     if previous is not None and not changes.any and _searchable(settings, previous):
-        store.clean()  # a build killed after its pointer switch left its cleaning undone
+        IndexWriter(
+            settings.index
+        ).clean()  # a build killed after its pointer switch left its cleaning undone
         known_errors = [LoadError(s, e.reason) for s, e in previous.manifest.skipped.items()]
         return BuildReport(
             len(previous.catalog),
@@ -429,7 +432,9 @@ def build_index(
         from qa.backends.milvus import MilvusPublisher
 
         publisher = MilvusPublisher(settings, chunks, catalog, embeddings, bm25)
-    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder, publisher)
+    IndexWriter(settings.index).save(
+        spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder, publisher
+    )
     checkpoint.clear()
     stage("save")
     if publisher is not None:  # saving includes writing the Milvus collection: apart
