@@ -33,7 +33,8 @@ from qa.index.export import export_query_encoder
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from qa.index.manifest import BuildSpec, Manifest, SkippedFile
 from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexProblem
-from qa.index.store import IndexStore, Snapshot
+from qa.index.snapshot import Snapshot
+from qa.index.store import IndexStore
 from qa.index.vectors import AnnParams, VectorIndex
 from qa.index.writer import IndexWriter
 from qa.settings import Settings
