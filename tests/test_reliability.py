@@ -131,14 +131,14 @@ SERVER = textwrap.dedent(
     import functools, json, os, shutil, signal, sys, threading, time
     from pathlib import Path
     import numpy as np
-    import qa.corpus.worker, qa.index.build, qa.index.writer
+    import qa.corpus.worker, qa.index.build, qa.index.intake, qa.index.writer
     from qa.index.embedders import HashingEmbedder
     from qa.index.build import build_index
     from qa.settings import Settings
 
     POINTS = {
         "read": (qa.corpus.worker.DocumentReader, "read"),
-        "chunk": (qa.index.build, "chunk_document"),
+        "chunk": (qa.index.intake, "chunk_document"),
         "embed": (HashingEmbedder, "encode"),
         "tokenize": (qa.index.build, "tokenize"),
         "bm25": (qa.index.build.BM25Index, "build"),
