@@ -24,7 +24,8 @@ from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
 from qa.index.build import build_spec
 from qa.index.embedders import Embedder, load_query_embedder
-from qa.index.store import IndexStore, Snapshot
+from qa.index.snapshot import Snapshot
+from qa.index.store import IndexStore
 from qa.pipeline.answer import extract_answer, unstated_finding
 from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
 from qa.pipeline.gaps import Gap, find_gaps, unanswerable

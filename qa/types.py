@@ -69,7 +69,7 @@ class Status(Choice):
 
 
 class DocumentKind(Choice):
-    """What kind of document a file is, read from its text (see :mod:`qa.corpus.metadata`).
+    """What kind of document a file is, read from its text (see :mod:`qa.corpus.kinds`).
 
     Distinct from ``CatalogEntry.format``, the file format ("pdf", "text"): an inspection
     report can come as a PDF or as an HTML page.

@@ -30,9 +30,10 @@ from typing import BinaryIO
 from qa.corpus import SIDECAR, SUFFIXES, CorpusFile, DocumentError, scan_corpus
 from qa.corpus.worker import DocumentReader
 from qa.filesystem import open_regular, sha256_of
-from qa.index.build import BuildReport, ProgressFactory, build_index, document_chunks
+from qa.index.build import BuildReport, ProgressFactory, build_index
 from qa.index.embedders import Embedder
-from qa.index.store import Snapshot
+from qa.index.intake import document_chunks
+from qa.index.snapshot import Snapshot
 from qa.settings import Settings
 from qa.types import Document, DocumentKind
 

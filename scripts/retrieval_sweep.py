@@ -43,7 +43,8 @@ from qa.index.embedders import (  # noqa: E402
     load_query_embedder,
 )
 from qa.index.lexical import BM25Index, tokenize, top_k  # noqa: E402
-from qa.index.store import IndexStore, Snapshot  # noqa: E402
+from qa.index.snapshot import Snapshot  # noqa: E402
+from qa.index.store import IndexStore  # noqa: E402
 from qa.index.vectors import AnnParams, VectorIndex  # noqa: E402
 from qa.pipeline.fusion import Ranking, fuse  # noqa: E402
 from qa.pipeline.rerank import load_cross_encoder, rerank  # noqa: E402

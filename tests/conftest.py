@@ -23,6 +23,7 @@ from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
 from qa.index.manifest import pointer_text
 from qa.index.store import CURRENT, MANIFEST, IndexStore
+from qa.index.writer import IndexWriter
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
@@ -114,9 +115,8 @@ def rewrite_manifest(
 def resave_with_encoder(settings: Settings, encoder: Path) -> None:
     """Save the live version again, recording ``encoder`` as its query encoder (the builds
     of these tests use the HashingEmbedder, which has no encoder to export)."""
-    store = IndexStore(settings.index)
-    snapshot = store.load()
-    store.save(
+    snapshot = IndexStore(settings.index).load()
+    IndexWriter(settings.index).save(
         snapshot.manifest.spec,
         [snapshot.documents[source] for source in snapshot.catalog],
         list(snapshot.chunks),

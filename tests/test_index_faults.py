@@ -22,7 +22,7 @@ import pytest
 
 import qa.index.build
 import qa.index.integrity
-import qa.index.store
+import qa.index.writer
 from qa.cli import main
 from qa.corpus import CorpusFile
 from qa.corpus.worker import DocumentReader
@@ -395,9 +395,9 @@ def test_a_read_only_index_serves_and_each_update_says_why_it_cannot(
 
 
 WRITES = {
-    "write_tables": (qa.index.store, "write_tables"),
-    "np.save": (qa.index.store.np, "save"),
-    "faiss write_index": (qa.index.store.VectorIndex, "save"),
+    "write_tables": (qa.index.writer, "write_tables"),
+    "np.save": (qa.index.writer.np, "save"),
+    "faiss write_index": (qa.index.writer.VectorIndex, "save"),
     "write_text": (Path, "write_text"),
     "write_bytes": (Path, "write_bytes"),
     "fsync": (os, "fsync"),
@@ -425,7 +425,7 @@ def test_a_disk_that_fills_during_a_save_leaves_the_previous_index_serving(
 
     owner, name = WRITES[write]
     original = getattr(owner, name)
-    saving = qa.index.store.IndexStore._save
+    saving = qa.index.writer.IndexWriter._save
     failed: list[str] = []
 
     def full(*args: Any, **kwargs: Any) -> Any:
@@ -448,7 +448,7 @@ def test_a_disk_that_fills_during_a_save_leaves_the_previous_index_serving(
 
     with monkeypatch.context() as patched:
         patched.setattr(owner, name, full)
-        patched.setattr(qa.index.store.IndexStore, "_save", save)
+        patched.setattr(qa.index.writer.IndexWriter, "_save", save)
         assert main(["index", *cli]) == 2
     assert failed == [write]
     err = capsys.readouterr().err.splitlines()  # the embedding progress bar, then the error

@@ -11,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from qa.corpus import DocumentError, load_corpus
+from qa.corpus.dates import date_from_name, date_from_text, find_dates, partial_iso
 from qa.corpus.files import read_sidecar
-from qa.corpus.metadata import (
-    Metadata,
-    Overrides,
-    date_from_name,
-    date_from_text,
-    extract_metadata,
-    find_dates,
-    partial_iso,
-)
+from qa.corpus.metadata import Metadata, Overrides, extract_metadata
 from qa.corpus.organisations import organisation_key, organisation_name, organisations_in
 from qa.types import Document, DocumentKind
 

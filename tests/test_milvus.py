@@ -170,7 +170,7 @@ KILLED_BUILD = """
 import os, signal, sys
 from pathlib import Path
 from pymilvus import MilvusClient
-import qa.index.store
+import qa.index.writer
 from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder
 from qa.settings import Settings
@@ -182,7 +182,7 @@ def die(*args, **kwargs):
 if point == "insert":
     MilvusClient.insert = die
 elif point == "switch":
-    qa.index.store.os.replace = die
+    qa.index.writer.os.replace = die
 settings = Settings(corpus=Path(sys.argv[1]), index=Path(sys.argv[2]), chunk_size=300, chunk_overlap=50,
                     backend=Backend.MILVUS, milvus_uri=sys.argv[3])
 build_index(settings, HashingEmbedder())

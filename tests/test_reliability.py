@@ -131,24 +131,24 @@ SERVER = textwrap.dedent(
     import functools, json, os, shutil, signal, sys, threading, time
     from pathlib import Path
     import numpy as np
-    import qa.corpus.worker, qa.index.build, qa.index.store
+    import qa.corpus.worker, qa.index.build, qa.index.intake, qa.index.writer
     from qa.index.embedders import HashingEmbedder
     from qa.index.build import build_index
     from qa.settings import Settings
 
     POINTS = {
         "read": (qa.corpus.worker.DocumentReader, "read"),
-        "chunk": (qa.index.build, "chunk_document"),
+        "chunk": (qa.index.intake, "chunk_document"),
         "embed": (HashingEmbedder, "encode"),
         "tokenize": (qa.index.build, "tokenize"),
         "bm25": (qa.index.build.BM25Index, "build"),
-        "write_tables": (qa.index.store, "write_tables"),
+        "write_tables": (qa.index.writer, "write_tables"),
         "np.save": (np, "save"),
-        "faiss.write": (qa.index.store.VectorIndex, "save"),
+        "faiss.write": (qa.index.writer.VectorIndex, "save"),
         "write_text": (Path, "write_text"),
-        "sha256": (qa.index.store, "file_record"),
+        "sha256": (qa.index.writer, "file_record"),
         "fsync": (os, "fsync"),
-        "fsync_folder": (qa.index.store, "_fsync_folder"),
+        "fsync_folder": (qa.index.writer, "_fsync_folder"),
         "rename": (Path, "rename"),
         "os.replace": (os, "replace"),
         "rmtree": (shutil, "rmtree"),
@@ -579,10 +579,10 @@ def test_clean_keeps_the_version_that_was_live_before_the_last_switch(
     random suffix, and clean() could delete that version and keep an older one instead."""
     import uuid
 
-    import qa.index.store
+    import qa.index.writer
 
     suffixes = iter(["ffffffff", "eeeeeeee", "dddddddd", "cccccccc"])
-    monkeypatch.setattr(qa.index.store.uuid, "uuid4", lambda: uuid.UUID(next(suffixes) + "0" * 24))
+    monkeypatch.setattr(qa.index.writer.uuid, "uuid4", lambda: uuid.UUID(next(suffixes) + "0" * 24))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     settings = index_settings(corpus, tmp_path / "index")

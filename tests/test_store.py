@@ -9,6 +9,7 @@ import pytest
 
 import qa.index.integrity
 import qa.index.store
+import qa.index.writer
 from qa.index.build import build_index, build_spec, search_text
 from qa.index.embedders import HashingEmbedder
 from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexMissing
@@ -176,11 +177,11 @@ def test_interrupted_build_leaves_the_previous_index_live(
         raise KeyboardInterrupt
 
     if where == "np.save":
-        monkeypatch.setattr(qa.index.store.np, "save", interrupt)
+        monkeypatch.setattr(qa.index.writer.np, "save", interrupt)
     elif where == "VectorIndex.save":
-        monkeypatch.setattr(qa.index.store.VectorIndex, "save", interrupt)
+        monkeypatch.setattr(qa.index.writer.VectorIndex, "save", interrupt)
     else:
-        monkeypatch.setattr(qa.index.store.os, "replace", interrupt)
+        monkeypatch.setattr(qa.index.writer.os, "replace", interrupt)
 
     with pytest.raises(KeyboardInterrupt):
         build_index(built, HashingEmbedder())

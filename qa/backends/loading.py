@@ -6,7 +6,8 @@ import dataclasses
 
 from qa.index.manifest import BuildSpec
 from qa.index.problems import IndexIncompatible
-from qa.index.store import IndexStore, Snapshot
+from qa.index.snapshot import Snapshot
+from qa.index.store import IndexStore
 from qa.settings import Settings
 from qa.types import Backend
 

@@ -169,7 +169,7 @@ def _index_params(client: Any, settings: Settings) -> Any:
 
 class MilvusPublisher:
     """Writes a version's rows into a new collection as the store saves the version
-    (:class:`qa.index.store.Publisher`)."""
+    (:class:`qa.index.writer.Publisher`)."""
 
     def __init__(
         self,

@@ -19,7 +19,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.corpus.metadata import Overrides, partial_iso
+from qa.corpus.dates import partial_iso
+from qa.corpus.metadata import Overrides
 from qa.corpus.organisations import organisation_name
 from qa.corpus.readers import SUFFIXES
 from qa.corpus.structure import DocumentError

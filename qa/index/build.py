@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, overload
-
-import numpy as np
+from typing import Any, Protocol
 
 from qa.backends.loading import with_backend
-from qa.chunking import CHUNKER_VERSION, chunk_document
-from qa.corpus import CorpusFile, DocumentError, scan_corpus
-from qa.corpus.files import file_hash, file_state
+from qa.chunking import CHUNKER_VERSION
+from qa.corpus import CorpusFile, scan_corpus
 from qa.corpus.readers import READER_VERSION
 from qa.corpus.worker import DocumentReader
 from qa.index.checkpoint import EmbeddingCheckpoint
@@ -29,14 +25,18 @@ from qa.index.embedders import (
     load_query_embedder,
     query_encoder_path,
 )
+from qa.index.embedding import embed_chunks
 from qa.index.export import export_query_encoder
+from qa.index.intake import FileOutcome, Intake
 from qa.index.lexical import TOKENIZER_VERSION, BM25Index, tokenize
-from qa.index.manifest import BuildSpec, Manifest, SkippedFile
+from qa.index.manifest import BuildSpec, Manifest
 from qa.index.problems import IndexCorrupt, IndexIncompatible, IndexProblem
-from qa.index.store import IndexStore, Snapshot
+from qa.index.snapshot import Snapshot
+from qa.index.store import IndexStore
 from qa.index.vectors import AnnParams, VectorIndex
+from qa.index.writer import IndexWriter
 from qa.settings import Settings
-from qa.types import Backend, CatalogEntry, Chunk, Document, LoadError
+from qa.types import Backend, CatalogEntry, Chunk, LoadError
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +52,6 @@ class ProgressFactory(Protocol):
     otherwise) under ``description``; the CLI draws tqdm, the app st.progress."""
 
     def __call__(self, total: int, description: str, unit: str = "passage") -> ProgressBar: ...
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What a build did with one file: ``read`` (and how many passages, and pages for
-    formats with pages), ``reused`` unchanged from the previous version, or ``skipped``
-    with the reason."""
-
-    source: str
-    status: str
-    passages: int = 0
-    pages: int | None = None
-    reason: str = ""
-
-    def line(self) -> str:
-        if self.status == "skipped":
-            return f"skipped {self.source}: {self.reason}"
-        pages = f"{_count(self.pages, 'page')}, " if self.pages else ""
-        return f"{self.status} {self.source} ({pages}{_count(self.passages, 'passage')})"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def build_spec(settings: Settings, embedder: Embedder) -> BuildSpec:
@@ -109,30 +86,6 @@ def search_text(document: CatalogEntry, chunk: Chunk, with_context: bool) -> str
         if part and all(part not in said for said in (*context, chunk.text)):
             context.append(part)
     return "\n".join([*context, chunk.text])
-
-
-class _Texts(Sequence[str]):
-    """``text`` of each chunk, made when it is read: the embedding checkpoint reads each
-    text twice (to key it, then in its shard), and a list of a million search texts held
-    1 GB through the embedding."""
-
-    def __init__(self, chunks: Sequence[Chunk], text: Callable[[Chunk], str]) -> None:
-        self._chunks = chunks
-        self._text = text
-
-    def __len__(self) -> int:
-        return len(self._chunks)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self._text(chunk) for chunk in self._chunks[index]]
-        return self._text(self._chunks[index])
 
 
 @dataclass(frozen=True)
@@ -232,63 +185,6 @@ def _searchable(settings: Settings, snapshot: Snapshot) -> bool:
     return True
 
 
-def document_chunks(document: Document, settings: Settings) -> list[Chunk]:
-    """The passages of ``document``, or DocumentError when they are more than
-    ``settings.max_document_chunks``: each is embedded, at about 30 a second on a CPU."""
-    chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-    if len(chunks) > settings.max_document_chunks:
-        raise DocumentError(
-            f"the document makes {len(chunks):,} passages, over the limit of"
-            f" {settings.max_document_chunks:,} (setting max_document_chunks)"
-        )
-    return chunks
-
-
-READ_ATTEMPTS = 3
-"""Reads of a file that is written while it is read, before it is reported instead."""
-
-
-def _read_as_hashed(
-    file: CorpusFile, reader: DocumentReader
-) -> tuple[Document | DocumentError, str | None]:
-    """Read ``file`` so that the hash recorded for it is the hash of the bytes parsed.
-
-    The scan hashed the file earlier, minutes ago in a large build; it may have been
-    written since, or be written while it is parsed (a copy in progress, an editor
-    saving). A read counts only when the file's state (inode, size, times) is the same
-    before and after it and its hash after the read is the one known before: then the
-    parsed bytes are the hashed ones, even if a writer left the file as it found it.
-    Otherwise the file is read again with its new hash, up to READ_ATTEMPTS times.
-
-    Returns the document (or why it cannot be read) and the hash to record for it: None
-    when the file kept changing or vanished, so that the next build reads it again
-    whatever it then holds.
-    """
-    known = file.content_hash
-    for _ in range(READ_ATTEMPTS):
-        try:
-            before = file_state(file.path)
-            try:
-                outcome: Document | DocumentError = reader.read(
-                    CorpusFile(file.source, file.path, known)
-                )
-            except DocumentError as error:
-                outcome = error
-            after = file_hash(file.path)
-            written = file_state(file.path) != before
-        except DocumentError as error:  # its sidecar went bad during the read
-            return error, None
-        except OSError as error:  # removed, or replaced by something that is not a file
-            return DocumentError(f"cannot read file ({error.strerror or error})"), None
-        if not written and after == known:
-            return outcome, known
-        known = after
-    return DocumentError(
-        f"the file changed while it was being read ({READ_ATTEMPTS} tries);"
-        " it will be read again at the next build"
-    ), None
-
-
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -313,7 +209,8 @@ def build_index(
     files, errors = scan_corpus(settings.corpus, settings.max_file_bytes)
     changes = corpus_changes(files, previous.manifest if previous else None)
     if previous is not None and not changes.any and _searchable(settings, previous):
-        store.clean()  # a build killed after its pointer switch left its cleaning undone
+        # A build killed after its pointer switch left its cleaning undone.
+        IndexWriter(settings.index).clean()
         known_errors = [LoadError(s, e.reason) for s, e in previous.manifest.skipped.items()]
         return BuildReport(
             len(previous.catalog),
@@ -336,85 +233,36 @@ def build_index(
         stages[name] = now - stage_started
         stage_started = now
 
-    documents: list[Document] = []
-    chunks: list[Chunk] = []
-    vectors: list[np.ndarray] = []
-    pending: list[tuple[int, list[Chunk]]] = []
-    skipped: dict[str, SkippedFile] = {}
-    outcomes: list[FileOutcome] = []
-
-    def take(file: CorpusFile, reader: DocumentReader) -> None:
-        """One file into the new version: its previous rows if unchanged, else read."""
-        old = previous.catalog.get(file.source) if previous else None
-        if previous is not None and old is not None and old.content_hash == file.content_hash:
-            rows = previous.rows_of[file.source]
-            documents.append(previous.documents[file.source])
-            chunks.extend(previous.chunks[rows.start : rows.stop])
-            vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
-            outcomes.append(FileOutcome(file.source, "reused", rows.stop - rows.start))
-            return
-        document, content_hash = _read_as_hashed(file, reader)
-        try:
-            if isinstance(document, DocumentError):
-                raise document
-            new_chunks = document_chunks(document, settings)
-        except DocumentError as error:
-            errors.append(LoadError(file.source, str(error)))
-            skipped[file.source] = SkippedFile(content_hash, str(error))
-            outcomes.append(FileOutcome(file.source, "skipped", reason=str(error)))
-            return
-        outcomes.append(FileOutcome(file.source, "read", len(new_chunks), len(document.pages)))
-        documents.append(document)
-        pending.append((len(vectors), new_chunks))
-        vectors.append(np.zeros((0, embedder.dimension), dtype=np.float32))
-        chunks.extend(new_chunks)
-
+    intake = Intake(settings, previous, embedder.dimension)
     reading = progress(len(files), "Reading", unit="file") if progress and files else None
     with DocumentReader(settings.read_limits) as reader:
         for file in files:
-            take(file, reader)
+            intake.take(file, reader)
             if reading is not None:
                 reading.update(1)
     if reading is not None:
         reading.close()
     stage("read_chunk")
-    to_embed = sum(len(c) for _, c in pending)
-    bar = progress(to_embed, "Embedding") if progress and to_embed else None
+    new_chunks = intake.new_chunks()
+    bar = progress(len(new_chunks), "Embedding") if progress and new_chunks else None
     checkpoint = EmbeddingCheckpoint.open(
         settings.index, f"{embedder.name}|{spec.dimension}|{spec.max_tokens}"
     )
-    catalog = {d.source: d for d in documents}
+    catalog = {d.source: d for d in intake.documents}
 
     def indexed(chunk: Chunk) -> str:
         return search_text(catalog[chunk.source], chunk, settings.chunk_context)
 
-    runner = None
-    if settings.workers > 1 or settings.ray_address:
-        from qa.index.ray_embedding import ray_runner
-
-        runner = ray_runner(embedder, settings.batch_size, settings.workers, settings.ray_address)
-    fresh = checkpoint.embed(
-        embedder,
-        _Texts([c for _, new_chunks in pending for c in new_chunks], indexed),
-        settings.batch_size,
-        bar.update if bar else None,
-        runner,
+    fresh = embed_chunks(
+        settings, embedder, checkpoint, new_chunks, indexed, bar.update if bar else None
     )
     if bar is not None:
         bar.close()
-    start = 0
-    for slot, new_chunks in pending:
-        vectors[slot] = fresh[start : start + len(new_chunks)]
-        start += len(new_chunks)
-
-    # The vectors are held once, not three times (1.5 GB each at a million passages): with
-    # every document new, the fresh rows are in chunk order and need no joining, and the
-    # vector index's own copy replaces ours once it is made. That is made before the BM25
-    # matrix, whose build briefly holds its postings twice, so the two peaks do not add up.
-    reused = sum(f.status == "reused" for f in outcomes)
-    embeddings = np.concatenate(vectors) if reused else fresh
+    # The vectors are held once (1.5 GB at a million passages): the vector index's own copy
+    # replaces ours once it is made. That is made before the BM25 matrix, whose build
+    # briefly holds its postings twice, so the two peaks do not add up.
+    embeddings = intake.embeddings(fresh)
     del fresh
-    vectors.clear()
     stage("embed")
     ann = AnnParams(
         settings.ann_threshold, settings.ann_m, settings.ann_ef_construction, settings.ann_ef_search
@@ -422,6 +270,7 @@ def build_index(
     vector_index = VectorIndex.build(embeddings, ann)
     embeddings = vector_index.stored_vectors()
     stage("vector_index")
+    chunks = intake.chunks
     bm25 = BM25Index.build(tokenize(indexed(c)) for c in chunks)  # one chunk's tokens at a time
     stage("lexical")
     publisher = None
@@ -429,21 +278,31 @@ def build_index(
         from qa.backends.milvus import MilvusPublisher
 
         publisher = MilvusPublisher(settings, chunks, catalog, embeddings, bm25)
-    store.save(spec, documents, chunks, embeddings, vector_index, bm25, skipped, encoder, publisher)
+    IndexWriter(settings.index).save(
+        spec,
+        intake.documents,
+        chunks,
+        embeddings,
+        vector_index,
+        bm25,
+        intake.skipped,
+        encoder,
+        publisher,
+    )
     checkpoint.clear()
     stage("save")
     if publisher is not None:  # saving includes writing the Milvus collection: apart
         stages["save"] -= publisher.seconds
         stages["milvus"] = publisher.seconds
     return BuildReport(
-        documents=len(documents),
+        documents=len(intake.documents),
         chunks=len(chunks),
-        embedded_chunks=to_embed,
-        reused_documents=reused,
+        embedded_chunks=len(new_chunks),
+        reused_documents=intake.reused,
         changes=changes,
-        errors=tuple(errors),
+        errors=tuple(errors + intake.errors),
         seconds=time.perf_counter() - started,
         rebuilt=previous is None,
         stages=stages,
-        files=tuple(outcomes),
+        files=tuple(intake.outcomes),
     )

@@ -39,7 +39,7 @@ from qa.index.problems import (
     IndexProblem,
     SearchUnavailable,
 )
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.settings import Settings
 from qa.types import Choice
 

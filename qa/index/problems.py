@@ -1,10 +1,9 @@
 """What can be wrong with an index: exceptions carrying one sentence of what is wrong
 (``reason``) and the command that mends it (``fix``).
 
-Kept apart from :mod:`qa.index.store`, which raises most of them, so that the modules the
-store itself imports (the tables, the BM25 index) can raise them too when a search reads
-damage that a load did not see. The store re-exports them: ``from qa.index.store import
-IndexProblem`` is where the rest of qa takes them from.
+Kept apart from :mod:`qa.index.store` and :mod:`qa.index.writer`, which raise most of them,
+so that the modules they import (the tables, the BM25 index) can raise them too when a
+search reads damage that a load did not see; the rest of qa takes them from here.
 """
 
 from __future__ import annotations

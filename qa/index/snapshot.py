@@ -1,6 +1,7 @@
 """One loaded index version (:class:`Snapshot`) and reading it from its folder: the files
 mapped and checked against the manifest and each other, so a disagreement is IndexCorrupt,
-never a wrong row. :mod:`qa.index.store` finds, verifies and writes versions.
+never a wrong row. :mod:`qa.index.store` finds and verifies versions, :mod:`qa.index.writer`
+writes them.
 """
 
 from __future__ import annotations

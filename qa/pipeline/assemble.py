@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.retrieve import Rankings
 from qa.pipeline.select import Selected
 from qa.pipeline.understand import Query

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from qa.index.lexical import tokenize
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.understand import Query
 from qa.types import CatalogEntry, DocumentKind, display_date
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from qa.backends.base import Ranking, empty_ranking
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.fusion import fuse
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
 from qa.settings import Settings

@@ -29,7 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa.corpus.metadata import find_dates
+from qa.corpus.dates import find_dates
 from qa.text import normalise_space, sentence_spans, text_start
 from qa.types import Choice, Chunk, Document, page_span, year_of
 

@@ -29,7 +29,7 @@ from qa.features.judgements.extract import Judgement, extract_judgements
 from qa.features.judgements.timeline import Entry, Row, direction, judgement_rows
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.answer import Finding, finding_asked
 from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate

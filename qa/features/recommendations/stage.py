@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from qa.features.recommendations.records import TrackedRecommendation
 from qa.features.recommendations.track import snapshot_recommendations
 from qa.index.embedders import Embedder
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query

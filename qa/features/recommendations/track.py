@@ -20,7 +20,7 @@ from qa.features.recommendations.records import (
     TrackedRecommendation,
 )
 from qa.index.embedders import Embedder
-from qa.index.store import Snapshot
+from qa.index.snapshot import Snapshot
 from qa.text import SENTENCE_BREAK, leading_number, text_start
 from qa.types import Chunk, Document, Status, page_span
 
