@@ -26,8 +26,9 @@ from qa.index.build import build_spec
 from qa.index.embedders import Embedder, load_query_embedder
 from qa.index.snapshot import Snapshot
 from qa.index.store import IndexStore
-from qa.pipeline.answer import extract_answer, unstated_finding
+from qa.pipeline.answer import extract_answer
 from qa.pipeline.assemble import assemble_hits, document_groups, missing_periods
+from qa.pipeline.findings import unstated_finding
 from qa.pipeline.gaps import Gap, find_gaps, unanswerable
 from qa.pipeline.retrieve import (
     Rankings,

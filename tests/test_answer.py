@@ -13,8 +13,8 @@ from qa.pipeline.answer import (
     answer_text,
     candidate_sentences,
     extract_answer,
-    unstated_finding,
 )
+from qa.pipeline.findings import unstated_finding
 from qa.search import Searcher
 from qa.text import sentence_spans
 from qa.types import AnswerSentence, Chunk, Document, Hit

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qa.chunking import chunk_document
+from qa.features.judgements.asked import main_clause
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
-from qa.features.judgements.stage import main_clause
 from qa.features.judgements.timeline import direction
 from qa.search import Searcher
 from qa.types import Document

@@ -12,10 +12,7 @@ Example::
 
 from __future__ import annotations
 
-import calendar
-import enum
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +21,8 @@ import numpy as np
 
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
-from qa.text import list_spans, normalise_space, sentence_spans
+from qa.pipeline.findings import finding_asked, states_finding
+from qa.text import list_spans, sentence_spans
 from qa.types import AnswerSentence, Hit
 
 LOW_CONFIDENCE_MESSAGE = (
@@ -54,161 +52,6 @@ FULLER_MIN_TERMS = 5
 # a sentence about the report ("led" shares no term with "Lead inspector: ..."); 0.8 and 1.0
 # answer it (ilacs lead inspector 16 -> 17 of 18) and change nothing else.
 FINDING_WEIGHT = 0.8
-# A person, named the way official documents name one: beside a role or an honorific
-# ("Lead inspector: Gareth Dakin", "Debbie Jones, Corporate Director", "Councillor Maria
-# Gatland"). A capitalised phrase alone is as often a place or a service ("London Borough"),
-# and the words institutions are named with ("Children's Services Panel Member") are no name.
-_ROLE = (
-    r"(?:[Ii]nspector|[Dd]irector|[Cc]hair(?:man|woman|person)?|[Ll]eader|[Cc]hief|[Ee]xecutive"
-    r"|[Oo]fficer|[Cc]ouncillor|[Mm]ember|[Mm]inister|[Hh]ead|[Mm]anager|[Cc]ommissioner"
-    r"|[Mm]ayor|[Ss]ecretary|[Pp]resident|HMI)\b"
-)
-_HONORIFIC = r"(?:Councillor|Cllr\.?|Dr\.?|Mr\.?|Mrs\.?|Ms\.?|Miss|Sir|Dame|Professor|Lord|Lady)"
-_INSTITUTIONAL = (
-    r"(?:His|Her|Their|The|Of|And|For|Children|Young|People|Services?|Council|Borough|Panel"
-    r"|Board|Committee|Department|Authority|Local|Social|Care|Education|Health|Improvement"
-    r"|Assurance|Inspection|Report|Policy|Strategy|Partnership|Safeguarding|Family|Families"
-    r"|Quality|Performance|Commissioning|Corporate|Cabinet|Lead|Executive|Office|Team)\b"
-)
-_NAME_WORD = rf"(?!{_ROLE}|{_INSTITUTIONAL})[A-Z][a-z'’-]*[a-z](?:[A-Z][a-z'’-]+)?"
-_PERSON = re.compile(
-    rf"(?:(?P<before>{_HONORIFIC}|{_ROLE}):?\s+)?"
-    rf"(?P<found>{_NAME_WORD}(?:[ -]{_NAME_WORD})+)"
-    rf"(?(before)|(?=,?\s+(?:(?:the|a|an|our|its|his|her)\s+)?(?:[\w’'-]+\s+){{0,3}}?{_ROLE}))"
-)
-_ROLE_WORD = re.compile(_ROLE)
-_MONTH = "|".join(name for name in calendar.month_name if name)
-# A date a document gives: "16th March 2020", "14 to 25 October 2024", "March 2020", "03/12/24".
-_DAY = re.compile(
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s*(?:to|and|-|–)\s*\d{{1,2}}(?:st|nd|rd|th)?)?"
-    rf"\s+(?:of\s+)?(?:{_MONTH})\b(?:,?\s+(?:19|20)\d\d\b)?"
-    rf"|\b(?:{_MONTH})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+(?:19|20)\d\d\b)?"
-    r"|\b\d{1,2}/\d{1,2}/(?:\d\d){1,2}\b"
-)
-_DATE = re.compile(rf"{_DAY.pattern}|\b(?:{_MONTH})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b")
-_PERCENTAGE = re.compile(
-    r"\d(?:[\d.,]*\d)?\s?(?:%|per\s?cent\b|percent\b)"
-    r"|\b(?:half|third|quarter|majority|most|all|none)\b",
-    re.IGNORECASE,
-)
-# A figure: a number that is not part of a date (the day and year of "14 October 2024" count
-# nothing), or a number word.
-_FIGURE = re.compile(
-    r"(?<![\w/.])(?!(?:19|20)\d\d\b)£?\d[\d,.]*\b"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|dozen"
-    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
-    r"|billion|half|third|quarter|double|twice|treble)\b",
-    re.IGNORECASE,
-)
-
-
-class Finding(enum.Enum):
-    """The kinds of finding a question can ask for by its words."""
-
-    PERSON = "person"
-    PERCENTAGE = "percentage"
-    FIGURE = "figure"
-    DAY = "day"
-    DATE = "date"
-
-
-# The question's words that ask for each kind, in order of precedence: "what percentage" asks
-# for a share before "what" asks for anything else, "on what date" for a day, "when" for any date.
-_ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
-    (
-        Finding.PERSON,
-        re.compile(
-            r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
-            r"|\bwhich\s+(?:inspector|HMI|councillor|officer|person|director|member)\b",
-            re.I,
-        ),
-    ),
-    (
-        Finding.PERCENTAGE,
-        re.compile(
-            r"\b(?:what|which)\s+(?:percentage|proportion|share)\b|\bper\s?cent"
-            r"|\bhow\s+much\s+of\b",
-            re.I,
-        ),
-    ),
-    (
-        Finding.FIGURE,
-        re.compile(
-            r"\bhow\s+(?:many|much|long|large|big)\b|\bwhat\s+(?:number|amount|figure|rate)\b"
-            r"|\bhow\s+\w+\s+(?:were|was)\s+there\b",
-            re.I,
-        ),
-    ),
-    (Finding.DAY, re.compile(r"\b(?:what|which)\s+(?:date|day)s?\b", re.I)),
-    (Finding.DATE, re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:year|month)\b", re.I)),
-)
-_FOUND = {
-    Finding.PERSON: _PERSON,
-    Finding.PERCENTAGE: _PERCENTAGE,
-    Finding.FIGURE: _FIGURE,
-    Finding.DAY: _DAY,
-    Finding.DATE: _DATE,
-}
-
-
-def finding_asked(question: str) -> Finding | None:
-    """The kind of finding ``question`` asks for, if its words say one."""
-    return next((kind for kind, asks in _ASKS if asks.search(question)), None)
-
-
-def states_finding(kind: Finding | None, text: str, question: str) -> bool:
-    """Whether ``text`` holds a finding of the asked kind that the question does not itself
-    name: for "Who led the inspection of West Sussex?", "West Sussex" is no answer. A person
-    answers a question naming a role only beside that role: "Who was the lead inspector?" is
-    not answered by the Corporate Director."""
-    if kind is None:
-        return False
-    asked = normalise_space(question).lower()
-    roles = {role.lower() for role in _ROLE_WORD.findall(question)}
-    counted = _counted(question) if kind is Finding.FIGURE else frozenset()
-    for match in _FOUND[kind].finditer(text):
-        found = match["found"] if kind is Finding.PERSON else match[0]
-        if found.lower() in asked:
-            continue
-        if kind is Finding.PERSON and roles:
-            beside = text[max(0, match.start() - 40) : match.end() + 60]
-            if not roles & {role.lower() for role in _ROLE_WORD.findall(beside)}:
-                continue
-        if counted and not counted & set(tokenize(text[match.end() : match.end() + 50])):
-            continue
-        return True
-    return False
-
-
-def _counted(question: str) -> frozenset[str]:
-    """The terms of what "how many" counts ("how many approved foster carer households" →
-    approv, foster, carer, household): a number answers only beside one of them, so "beyond 21
-    years of age" is no count of households."""
-    match = re.search(r"\bhow\s+many\s+((?:[\w’'-]+\s+){0,4})", question, re.IGNORECASE)
-    return frozenset(tokenize(match[1])) if match else frozenset()
-
-
-# Questions whose answer is a figure or the holder of a role: "How many children were subject
-# to a plan at 31 March 2024?", "Who was the lead inspector?". When none of the quoted
-# sentences states one, the passages are about the subject but not the asked fact (measured
-# on both reference sets: every answerable such question's answer states one). "How much"
-# is left out: "How much progress has been made?" is answered in words.
-_COUNT = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
-
-
-def unstated_finding(question: str, sentences: Sequence[AnswerSentence]) -> str | None:
-    """The note saying the answer lacks the count or the role's holder ``question`` asks for,
-    when it does; ``None`` when the answer states it or the question asks for neither."""
-    kind = finding_asked(question)
-    if kind is Finding.PERSON and _ROLE_WORD.search(question):
-        lacking = "names no one in the role asked about"
-    elif kind is Finding.FIGURE and _COUNT.search(question):
-        lacking = "states no number for what was asked"
-    else:
-        return None
-    if any(states_finding(kind, sentence.text, question) for sentence in sentences):
-        return None
-    return f"No passage found {lacking}; the closest passages are listed below."
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:

@@ -17,88 +17,32 @@ Example::
 
 from __future__ import annotations
 
-import math
-import re
 import threading
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.features.judgements.asked import (
+    ASPECT_COVERAGE,
+    asks_about_change,
+    asks_about_grades,
+    asks_for_every_aspect,
+    aspect_coverage,
+    grade_order,
+    says_change_verb,
+)
 from qa.features.judgements.extract import Judgement, extract_judgements
 from qa.features.judgements.timeline import Entry, Row, direction, judgement_rows
 from qa.index.embedders import Embedder
-from qa.index.lexical import tokenize
 from qa.index.snapshot import Snapshot
-from qa.pipeline.answer import Finding, finding_asked
+from qa.pipeline.findings import Finding, finding_asked
 from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
 from qa.types import AnswerSentence, Hit, display_date
 
-_CUE = re.compile(
-    r"\b(?:judg(?:e|ed|ement|ements|ment|ments)|grade[ds]?|grading|rate[ds]?|rating|ratings"
-    r"|verdict|outstanding|inadequate|requires\s+improvement|how\s+good|overall\s+effectiveness)\b",
-    re.IGNORECASE,
-)
-_CHANGE = re.compile(
-    r"\b(?:chang\w*|improv\w*|declin\w*|worse\w*|better|compar\w*|over\s+time|since|trend\w*"
-    r"|go\s+(?:up|down)|went\s+(?:up|down)|fell|rose|before|previous|earlier|same|still)\b"
-    r"|^\W*when\b",
-    re.IGNORECASE,
-)
-# A question about an aspect's change without a grade word says it with a verb ("did it
-# improve", "has it declined"); "flagged for improvement" and "what changes followed" are
-# about a list, not a grade.
-_CHANGE_VERB = re.compile(
-    r"\b(?:improv(?:e|ed|es|ing)|chang(?:ed|ing)|declin(?:e|ed|es|ing)|worsen\w*"
-    r"|(?:got|get|gotten|become|became)\s+(?:better|worse)|kept|keep|retain\w*|maintain\w*)\b",
-    re.IGNORECASE,
-)
-# A grade word in a clause that only sets the scene ("How overloaded were practitioners
-# before the borough was judged failing?", "Once the borough climbs off the bottom grade,
-# does ...?") does not make a question about grades: the clause after one of these words,
-# or a fronted one up to its comma, is left out when looking for a grade word.
-_SUBORDINATE = re.compile(
-    r"\b(?:before|after|once|until|since|following|when|whereas|because)\b", re.IGNORECASE
-)
-_FRONTED = re.compile(
-    r"^\W*(?:once|after|before|if|since|following|until|while)\b[^,?]*,", re.IGNORECASE
-)
-_LOWEST_FIRST = re.compile(r"\b(?:lowest|worst|weakest)\b", re.IGNORECASE)
-_HIGHEST_FIRST = re.compile(r"\b(?:highest|best|strongest)\b", re.IGNORECASE)
-# How well a question names an aspect: the F1 of the aspect words they share, each weighted
-# by how few of the corpus's wordings use it (so "the experiences and progress of", in most
-# wordings, counts little; "help", "protection", "leavers" count most). A question naming
-# an aspect ("help and protection", "care leavers") scores 0.38 or more with its wording (0.38
-# and 0.39 where the question also says "judged" or "judgement", which some prose wordings
-# use); one naming none ("What did Ofsted judge Croydon in 2020?") shares no aspect word
-# (measured on the judgement questions of both reference sets).
-ASPECT_COVERAGE = 0.35
-# A question word and a wording word one of whose stems begins the other from this length
-# on are one word ("leadership", "leaders"; "inspected", "inspection").
-SHARED_STEM = 5
 _MAX_ROWS = 3
-_EVERY_ASPECT = re.compile(
-    r"\b(?:judgement|judgment|inspection)\s+areas?\b|\b(?:each|every|all)\s+(?:the\s+)?"
-    r"(?:areas?|aspects?|judgements?|judgments?|grades?)\b|\b(?:lowest|highest|worst|best)\b",
-    re.IGNORECASE,
-)
-
-
-def main_clause(question: str) -> str:
-    """``question`` without a fronted subordinate clause and from the first later one on."""
-    question = _FRONTED.sub("", question, count=1)
-    later = next(
-        (
-            m
-            for m in _SUBORDINATE.finditer(question)
-            if m.start() > 0 and question[: m.start()].strip()
-        ),
-        None,
-    )
-    return question[: later.start()] if later else question
 
 
 @dataclass(frozen=True)
@@ -135,12 +79,12 @@ class JudgementStage:
         """
         if finding_asked(query.text) not in (None, Finding.DAY, Finding.DATE):
             return False
-        if _CUE.search(main_clause(query.text)):
+        if asks_about_grades(query.text):
             return True
         return (
             snapshot is not None
             and query.comparison
-            and bool(_CHANGE_VERB.search(query.text))
+            and says_change_verb(query.text)
             and self.names_aspect(snapshot, query)
         )
 
@@ -202,12 +146,12 @@ class JudgementStage:
         best = max(candidates, key=lambda i: coverage[i])
         if coverage[best] >= ASPECT_COVERAGE:
             chosen = [i for i in candidates if coverage[i] >= coverage[best] - 1e-9]
-        elif _EVERY_ASPECT.search(query.text):
+        elif asks_for_every_aspect(query.text):
             chosen = list(candidates)
         else:
             chosen = [i for i in candidates if rows[i].overall]
-        if _LOWEST_FIRST.search(query.text) or _HIGHEST_FIRST.search(query.text):
-            sign = 1 if _LOWEST_FIRST.search(query.text) else -1
+        sign = grade_order(query.text)
+        if sign is not None:
             chosen.sort(
                 key=lambda i: sign * (rows[i].entries[-1].grade.rank if rows[i].entries else 0)
             )
@@ -330,7 +274,7 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     before when it asks about a change); every one for a change without years; else the
     latest."""
     dated = [e for e in row.entries if e.year is not None]
-    change = bool(_CHANGE.search(query.text))
+    change = asks_about_change(query.text)
     timeframe = query.timeframe
     if timeframe.year_from is not None or timeframe.year_to is not None:
         first, last = timeframe.year_from or 0, timeframe.year_to or 9999
@@ -347,50 +291,6 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     if change and len(dated) >= 2:
         return tuple(dated)
     return tuple(dated[-1:] or row.entries[-1:])
-
-
-def aspect_coverage(rows: Sequence[Row], question: str) -> list[float]:
-    """For each row, the best F1 between the question's aspect words and one of the row's
-    wordings, each word weighted by the log of how rare it is among the wordings. The
-    question's aspect words are its words that some wording uses, organisation names aside
-    (a prose wording "Croydon children's services" must not match every Croydon question)."""
-    names = {t for row in rows if row.organisation for t in tokenize(row.organisation)}
-    wordings = [[frozenset(tokenize(w)) - names for w in row.wordings] for row in rows]
-    unique = {words for row in wordings for words in row}
-    frequency = Counter(term for words in unique for term in words)
-    weight = {term: math.log(1 + len(unique) / count) for term, count in frequency.items()}
-    asked = frozenset(_in_wordings(tokenize(question), frequency.keys())) & frequency.keys()
-    wanted = sum(weight[t] for t in asked)
-    coverage = []
-    for row in wordings:
-        scores = [0.0]
-        for words in row:
-            shared = sum(weight[t] for t in words & asked)
-            total = sum(weight[t] for t in words)
-            if shared and total:
-                precision, recall = shared / total, shared / wanted
-                scores.append(2 * precision * recall / (precision + recall))
-        coverage.append(max(scores))
-    return coverage
-
-
-def _in_wordings(terms: Sequence[str], vocabulary: Iterable[str]) -> list[str]:
-    """``terms``, each replaced by the wordings' word it shares a stem with (at least
-    :data:`SHARED_STEM` letters, one beginning the other) when the wordings lack it."""
-    known = set(vocabulary)
-    return [
-        term
-        if term in known or len(term) < SHARED_STEM
-        else next(
-            (
-                word
-                for word in sorted(known)
-                if len(word) >= SHARED_STEM and (word.startswith(term) or term.startswith(word))
-            ),
-            term,
-        )
-        for term in terms
-    ]
 
 
 def _missing_sides(entries: Sequence[Entry], query: Query) -> list[Side]:
