@@ -23,7 +23,9 @@ from qa.corpus.header import HEADER_CHARS, header_fields
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# Month names and abbreviations, longest first, in lower case (match with IGNORECASE).
+MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = MONTH_NAMES
 _FULL_DATE = re.compile(
     rf"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})\.?,?\s+(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,

@@ -14,11 +14,11 @@ Example::
 
 from __future__ import annotations
 
-import calendar
 import enum
 import re
 from collections.abc import Sequence
 
+from qa.corpus.dates import MONTH_NAMES
 from qa.index.lexical import tokenize
 from qa.text import normalise_space
 from qa.types import AnswerSentence
@@ -46,7 +46,7 @@ _PERSON = re.compile(
     rf"(?(before)|(?=,?\s+(?:(?:the|a|an|our|its|his|her)\s+)?(?:[\w’'-]+\s+){{0,3}}?{_ROLE}))"
 )
 _ROLE_WORD = re.compile(_ROLE)
-_MONTH = "|".join(name for name in calendar.month_name if name)
+_MONTH = f"(?i:{MONTH_NAMES})"
 # A date a document gives: "16th March 2020", "14 to 25 October 2024", "March 2020", "03/12/24".
 _DAY = re.compile(
     rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s*(?:to|and|-|–)\s*\d{{1,2}}(?:st|nd|rd|th)?)?"
