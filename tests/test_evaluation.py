@@ -658,9 +658,10 @@ ANSWER_ANY_QUOTE = 80 / 99
 ANSWER_RIGHT = 87 / 126
 ANSWER_FLAGGED = 20 / 27
 ANSWER_FALSELY_FLAGGED = 0.03  # issue 16's ceiling, of the answerable questions
-# Records against eval/recommendations.jsonl (8 items, all found, 7 statuses right) and
-# eval/judgements.jsonl (14 of 16 grades found), measured on 2026-12-01.
-RECOMMENDATION_STATUS_RIGHT = 7
+# Records against eval/recommendations.jsonl (8 items, all found, 8 statuses right since
+# items are repeated in part) and eval/judgements.jsonl (14 of 16 grades found), measured on
+# 2026-12-01.
+RECOMMENDATION_STATUS_RIGHT = 8
 JUDGEMENTS_FOUND = 14
 
 

@@ -28,6 +28,7 @@ from qa.features.recommendations import (
     snapshot_recommendations,
     track_recommendations,
 )
+from qa.features.recommendations.track import item_parts
 from qa.index.build import build_index
 from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
 from qa.index.store import IndexStore
@@ -259,7 +260,8 @@ def test_shipped_corpus_statuses(model: Embedder) -> None:
     expected = {
         "The quality of written plans": Status.ADDRESSED,
         "Services provided to homeless": Status.ADDRESSED,
-        "Services for care leavers": Status.ADDRESSED,
+        # repeated in part: its accommodation concern is a 2024 area again (eval/README.md)
+        "Services for care leavers": Status.REPEATED,
         "Placement sufficiency": Status.REPEATED,
         "Services to children out of hours": Status.NEW,
         "Consistency of practitioners": Status.NEW,
@@ -271,8 +273,16 @@ def test_shipped_corpus_statuses(model: Embedder) -> None:
 
     placement = status_of(tracked, "Placement sufficiency")
     sufficiency = status_of(tracked, "Sufficiency of accommodation")
+    leavers = status_of(tracked, "Services for care leavers")
     assert [link.recommendation for link in placement.later] == [sufficiency.recommendation]
-    assert [link.recommendation for link in sufficiency.earlier] == [placement.recommendation]
+    assert [(link.recommendation, link.part) for link in leavers.later] == [
+        (sufficiency.recommendation, "the range of suitable accommodation")
+    ]
+    assert leavers.evidence is None  # no "addressed" on a sentence about personal advisers
+    assert [link.recommendation for link in sufficiency.earlier] == [
+        placement.recommendation,
+        leavers.recommendation,
+    ]
     assert all(not t.later and not t.earlier for t in tracked if t.status != Status.REPEATED)
 
     for start in ("The quality of written plans", "Services provided to homeless"):
@@ -418,3 +428,28 @@ def test_a_corpus_over_the_limit_answers_grade_questions_without_waiting_for_jud
 
 def test_an_empty_result_says_so() -> None:
     assert format_recommendations([]) == "No recommendations found in the corpus."
+
+
+@pytest.mark.parametrize(
+    ("item", "parts"),
+    [
+        (
+            "Services for care leavers, particularly the range of suitable accommodation,"
+            " responses to emotional health needs and preparation for independence.",
+            [
+                "the range of suitable accommodation",
+                "responses to emotional health needs",
+                "preparation for independence",
+            ],
+        ),
+        # one concern after "including" is a detail, not a list of concerns
+        (
+            "The stability of placements for children in care, including the number of"
+            " children who live far from Northmoor.",
+            [],
+        ),
+        ("Waiting time for early help support.", []),
+    ],
+)
+def test_an_item_listing_several_concerns_is_split_into_them(item: str, parts: list[str]) -> None:
+    assert item_parts(item)[1] == parts

@@ -228,7 +228,9 @@ def recommendation_html(entry: TrackedRecommendation) -> str:
     record = entry.recommendation
     notes = [
         f'<div class="qa-note"><span class="qa-note-label">{label} the'
-        f" {html.escape(display_date(link.recommendation.date))} report:</span>"
+        f" {html.escape(display_date(link.recommendation.date))} report"
+        + (f" (in part: {html.escape(link.part)})" if link.part else "")
+        + ":</span>"
         f" “{html.escape(link.recommendation.text)}”"
         f'<span class="qa-where">{html.escape(cite(link.recommendation).line())}</span></div>'
         for label, links in (("Raised before in", entry.earlier), ("Listed again in", entry.later))

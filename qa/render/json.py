@@ -122,6 +122,7 @@ def _link_record(link: Link) -> dict[str, Any]:
         "date": other.date,
         "text": other.text,
         "similarity": round(link.similarity, 4),
+        "part": link.part,
         "places": _item_places(cite(other)),
     }
 

@@ -115,8 +115,9 @@ def format_recommendations(tracked: Sequence[TrackedRecommendation]) -> str:
         for label, links in (("earlier", entry.earlier), ("later", entry.later)):
             for link in links:
                 other = link.recommendation
+                part = f" (in part: {link.part})" if link.part else ""
                 lines.append(
-                    f"    {label}: {other.text} ({cite(other).line()};"
+                    f"    {label}{part}: {other.text} ({cite(other).line()};"
                     f" similarity {link.similarity:.2f})"
                 )
         if entry.evidence is not None:

@@ -59,10 +59,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Link:
-    """Another report's item judged to be the same recommendation."""
+    """Another report's item judged to be the same recommendation, or to repeat ``part``:
+    one of the concerns the earlier item lists ("the range of suitable accommodation")."""
 
     recommendation: Recommendation
     similarity: float
+    part: str | None = None
 
 
 @dataclass(frozen=True)
