@@ -11,7 +11,9 @@ answers and records remeasured after the answer work of issue 16):
         --copy-from ../shared/ilacs/reports --copy-from corpus --index /tmp/ilacs-index --no-beir
 
 The acceptance targets of issues 15 and 16 that are not met yet are strict xfails: when
-the work meets one, its test passes, strict xfail fails the run, and the mark comes off.
+the work meets one, its test passes, strict xfail fails the run, and the mark comes off (as
+it did for issue 16's ilacs target: grade, lead-inspector and judgement-change answers at
+least 90% right, now a gate).
 """
 
 from __future__ import annotations
@@ -52,25 +54,25 @@ ILACS_TOLERANCE = 0.05  # about one question in the groups gated below (18 to 10
 # Hybrid recall@5, overall and for the groups of at least 18 questions; smaller groups (2 to
 # 7 questions) move by 0.14 or more with one question, so they are reported, not gated.
 ILACS_RECALL_AT_5 = {
-    OVERALL: 0.894,
+    OVERALL: 0.904,
     "fact": 0.926,
-    "judgement": 0.968,
+    "judgement": 1.0,
     "lead_inspector": 1.0,
     "passage_without_council": 0.950,
 }
 # Share of answers right (see qa.evaluation.answers): grade questions (judgement without
 # judgement_change, and current tagged judgement: 25), lead inspector (18), questions whose
 # gold passage never names the council (20), all 106; and the share of answerable
-# questions whose answer holds a gold quote in some sentence (78 of 94).
+# questions whose answer holds a gold quote in some sentence (80 of 94).
 ILACS_ANSWERS_RIGHT = {
-    "grade": 23 / 25,
+    "grade": 24 / 25,
     "lead_inspector": 18 / 18,
     "passage_without_council": 15 / 20,
 }
-ILACS_RIGHT_OVERALL = 83 / 106
-ILACS_ANY_QUOTE = 78 / 94
+ILACS_RIGHT_OVERALL = 85 / 106
+ILACS_ANY_QUOTE = 80 / 94
 ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
-ISSUE_16_TARGET = 0.9  # grade, lead-inspector and judgement-change answers right
+ISSUE_16_TARGET = 0.9  # grade (24/25), lead-inspector (18/18), judgement-change (9/10) right
 
 
 @pytest.mark.slow
@@ -161,10 +163,7 @@ def test_gate_ilacs_answers_and_judgement_records_have_not_dropped(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True, reason="issue 16 target: 23/25, 18/18 and 8/10 right, measured on 2026-12-01"
-)
-def test_target_ilacs_grade_lead_inspector_and_judgement_change_answers_are_right(
+def test_gate_ilacs_grade_lead_inspector_and_judgement_change_answers_reach_the_target(
     ilacs: tuple[ReferenceReport, tuple[Question, ...]],
 ) -> None:
     report, questions = ilacs

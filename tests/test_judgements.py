@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from qa.chunking import chunk_document
-from qa.features.judgements.asked import main_clause
+from qa.features.judgements.asked import distinctive_rows, main_clause
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
-from qa.features.judgements.timeline import direction
+from qa.features.judgements.stage import graded_in
+from qa.features.judgements.timeline import Entry, Row, direction
+from qa.pipeline.timeframe import Side
 from qa.search import Searcher
 from qa.types import Document
 
@@ -232,3 +234,37 @@ def test_qa_judgements_lists_each_aspect_with_its_citations(
     text = real_searcher.snapshot.documents[statement["source"]].text
     assert "Good" in text[statement["start"] : statement["end"]]
     assert statement["citation"].startswith("Findings from Ofsted Inspection")
+
+
+def row(organisation: str, wording: str, *entries: Entry) -> Row:
+    return Row(organisation, wording, (wording,), entries)
+
+
+def entry(grade: Grade, inspected: str) -> Entry:
+    return Entry(grade, inspected, (), ())
+
+
+def test_an_aspect_named_by_one_word_no_other_aspect_of_its_council_uses_is_found() -> None:
+    rows = [
+        row("Sutton", "Overall effectiveness"),
+        row("Sutton", "The impact of leaders on social work practice with children and families"),
+        row("Sutton", "The experiences and progress of children in care"),
+        row("Bradford", "The impact of leaders on social work practice with children and families"),
+        row("Bradford", "The experiences and progress of children in care"),
+    ]
+    question = "Did Sutton keep its outstanding grade for leadership at the 2025 inspection?"
+    assert distinctive_rows(rows, [0, 1, 2], question) == [1]
+    assert distinctive_rows(rows, [0, 1, 2, 3, 4], "How good is leadership?") == [1, 3]
+    # "children" is in several aspects' wordings: it names none of them
+    assert distinctive_rows(rows, [0, 1, 2], "How are children in Sutton doing?") == []
+
+
+def test_a_year_is_graded_by_the_inspection_in_it_else_by_the_report_published_in_it() -> None:
+    december = entry(Grade.INADEQUATE, "2022-12-02")
+    later = entry(Grade.GOOD, "2024-05-10")
+    in_2023 = Side("2023", 2023, 2023)
+    assert graded_in(in_2023, [december, later]) == [december]  # published January 2023
+    assert graded_in(Side("2022", 2022, 2022), [december, later]) == [december]
+    march = entry(Grade.GOOD, "2023-03-20")
+    assert graded_in(in_2023, [december, march]) == [march]  # inspected in 2023 comes first
+    assert graded_in(Side("2021", 2021, 2021), [december, later]) == []

@@ -59,14 +59,18 @@ def _start(date: str) -> datetime.date:
     return datetime.date(parts[0], parts[1], parts[2])
 
 
+def published_in(inspected: str) -> int:
+    """The year a report on an inspection dated ``inspected`` is published by, at the latest."""
+    return (_start(inspected) + PUBLICATION_LAG).year
+
+
 def _holds(entry: CatalogEntry, year: int) -> bool:
     if not entry.date:
         return False
     if entry.year == year:
         return True
-    published_by = _start(entry.date) + PUBLICATION_LAG
     lagging = entry.kind == DocumentKind.INSPECTION_REPORT
-    return lagging and entry.year == year - 1 and published_by.year == year
+    return lagging and entry.year == year - 1 and published_in(entry.date) == year
 
 
 def period_gaps(query: Query, snapshot: Snapshot) -> list[Gap]:

@@ -28,6 +28,7 @@ from qa.features.judgements.asked import (
     asks_about_grades,
     asks_for_every_aspect,
     aspect_coverage,
+    distinctive_rows,
     grade_order,
     says_change_verb,
 )
@@ -36,7 +37,7 @@ from qa.features.judgements.timeline import Entry, Row, direction, judgement_row
 from qa.index.embedders import Embedder
 from qa.index.snapshot import Snapshot
 from qa.pipeline.findings import Finding, finding_asked
-from qa.pipeline.gaps import Gap
+from qa.pipeline.gaps import Gap, published_in
 from qa.pipeline.select import Candidate
 from qa.pipeline.timeframe import Side
 from qa.pipeline.understand import Query
@@ -144,8 +145,11 @@ class JudgementStage:
             return Found(())
         coverage = aspect_coverage(rows, query.text)
         best = max(candidates, key=lambda i: coverage[i])
+        named = distinctive_rows(rows, candidates, query.text)
         if coverage[best] >= ASPECT_COVERAGE:
             chosen = [i for i in candidates if coverage[i] >= coverage[best] - 1e-9]
+        elif named:
+            chosen = named
         elif asks_for_every_aspect(query.text):
             chosen = list(candidates)
         else:
@@ -190,7 +194,7 @@ class JudgementStage:
             return ()
         found = self.find(snapshot, query).rows
         graded = [e for _, entries in found for e in entries]
-        missing = [side for side in query.sides if not any(side.holds(e.year) for e in graded)]
+        missing = [side for side in query.sides if not graded_in(side, graded)]
         aspect = named[0].aspect
         known = bool(query.organisations) or len(snapshot.organisations) == 1
         return tuple(
@@ -282,7 +286,7 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     if query.sides:
         picked: list[Entry] = []
         for side in query.sides:
-            inside = [e for e in dated if side.holds(e.year)]
+            inside = graded_in(side, dated)
             if inside:
                 picked.append(inside[-1])
         if change and len(picked) == 1 and dated.index(picked[0]) > 0:
@@ -293,8 +297,18 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     return tuple(dated[-1:] or row.entries[-1:])
 
 
+def graded_in(side: Side, entries: Sequence[Entry]) -> list[Entry]:
+    """The entries of inspections in ``side``'s years; failing those, of inspections whose
+    report came out in them: "the 2023 judgement" of a report on a December 2022 inspection
+    published in January 2023 (see :data:`qa.pipeline.gaps.PUBLICATION_LAG`)."""
+    inspected = [e for e in entries if side.holds(e.year)]
+    return inspected or [
+        e for e in entries if e.inspection and side.holds(published_in(e.inspection))
+    ]
+
+
 def _missing_sides(entries: Sequence[Entry], query: Query) -> list[Side]:
-    return [side for side in query.sides if not any(side.holds(e.year) for e in entries)]
+    return [side for side in query.sides if not graded_in(side, entries)]
 
 
 def _borrowed(
@@ -314,8 +328,7 @@ def _borrowed(
             if i != chosen
             and row.organisation == rows[chosen].organisation
             and coverage[i] >= ASPECT_COVERAGE
-            for entry in row.entries
-            if side.holds(entry.year)
+            for entry in graded_in(side, row.entries)
         ]
         if others:
             found.append(max(others, key=lambda pair: pair[0])[1])
