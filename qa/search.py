@@ -214,8 +214,8 @@ class Searcher:
     ) -> tuple[str, tuple[AnswerSentence, ...], str | None]:
         """Stage 5: from records when the question is about them, else (unless even the best
         passage is a weak match) quoted from the best :data:`ANSWER_PASSAGES` passages; and,
-        for quoted sentences that lack the count or the role's holder the question asks for,
-        the note saying so (then there is no answer to give).
+        when the quoted sentences do not state the count, sum or role's holder the question
+        asks for, the note saying so (then there is no answer to give).
 
         Records answer a weakly matched question only when it names what they are about, an
         organisation or a graded aspect ("Was the impact of leaders judged the same in 2020

@@ -353,6 +353,33 @@ def said(*texts: str) -> tuple[AnswerSentence, ...]:
             said("Lead inspector: Christine Kennet, His Majesty's Inspector"),
             False,
         ),
+        # a sum, but not spent on what was asked; a head count is no sum
+        (
+            "How much did the council spend on adult social care in 2023/24?",
+            said("The council is now spending £10million a year more on children's services."),
+            True,
+        ),
+        (
+            "How much did the council spend on agency social workers?",
+            said("The council will recruit 15 newly qualified social workers."),
+            True,
+        ),
+        (
+            "How much did the council spend on children's services?",
+            said("The Children's Services budget was £2.2 million."),
+            False,
+        ),
+        # "appendix 2" and "one of the" count nothing
+        (
+            "What was the average social worker caseload in November 2019?",
+            said("Feedback on one of the largest social work teams is in appendix 2."),
+            True,
+        ),
+        (
+            "What was the average social worker caseload in November 2019?",
+            said("The average caseload of social workers was 17 children."),
+            False,
+        ),
         # answered in words: neither a count nor a role's holder is asked for
         ("How much progress has been made?", said("Progress has been steady."), False),
         ("Who did inspectors give feedback to?", said("Feedback went to the mayor."), False),

@@ -110,6 +110,7 @@ class _Scored:
     relevance: np.ndarray
     vectors: np.ndarray
     terms: Sequence[frozenset[str]]
+    finds: np.ndarray  # whether each states the kind of finding the question asks for
 
     def repeats(self, candidate: int, other: int) -> bool:
         """Whether ``candidate`` says what ``other`` says: the same text or nearly."""
@@ -179,7 +180,7 @@ def _scored(
         + RANK_WEIGHT / np.array([c.rank for c in candidates], dtype=np.float32)
         + FINDING_WEIGHT * states
     )
-    return _Scored(candidates, relevance, vectors, terms)
+    return _Scored(candidates, relevance, vectors, terms, states.astype(bool))
 
 
 def extract_answer(
@@ -218,15 +219,19 @@ def _with_best_between(
     scored: _Scored, order: Sequence[int], picked: list[int], hits: Sequence[Hit]
 ) -> list[int]:
     """``picked`` (a sentence per compared period, oldest first) with the best sentence of
-    all added in date order when it is on no side and clearly better than each side's: a
-    2020 article saying staff "increased by around 40 per cent" since 2017 answers "How has
-    it grown since 2017?" better than anything dated 2017 or 2024."""
-    if not order or order[0] in picked or not picked:
+    all added in date order when it is on no side and clearly better than each side's, or
+    when it is the best one stating the finding asked for and no side's does: a 2020
+    article saying staff "increased by around 40 per cent" since 2017 answers "How has it
+    grown since 2017?" better than anything dated 2017 or 2024."""
+    if not order or not picked:
         return picked
     best = order[0]
-    if any(scored.repeats(best, other) for other in picked):
-        return picked
     if scored.relevance[best] < max(scored.relevance[i] for i in picked) + RELEVANCE_MARGIN:
+        stating = [i for i in order if scored.finds[i]]
+        if not stating or any(scored.finds[i] for i in picked):
+            return picked
+        best = stating[0]
+    if best in picked or any(scored.repeats(best, other) for other in picked):
         return picked
     date_of = {hit.rank: hit.date or "" for hit in hits}
     when = date_of[scored.sentences[best].rank]

@@ -63,7 +63,7 @@ _PERCENTAGE = re.compile(
 # A figure: a number that is not part of a date (the day and year of "14 October 2024" count
 # nothing), or a number word.
 _FIGURE = re.compile(
-    r"(?<![\w/.])(?!(?:19|20)\d\d\b)£?\d[\d,.]*\b"
+    r"(?<![\w/.])(?!(?:19|20)\d\d\b)£?\d[\d,.]*(?:k|m|bn|million|billion)?\b"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|dozen"
     r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
     r"|billion|half|third|quarter|double|twice|treble)\b",
@@ -104,6 +104,7 @@ _ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
         Finding.FIGURE,
         re.compile(
             r"\bhow\s+(?:many|much|long|large|big)\b|\bwhat\s+(?:number|amount|figure|rate)\b"
+            r"|\bwhat\s+(?:was|is|were|are)\s+the\s+(?:average|mean|median|total)\b"
             r"|\bhow\s+\w+\s+(?:were|was)\s+there\b",
             re.I,
         ),
@@ -135,33 +136,82 @@ def states_finding(kind: Finding | None, text: str, question: str) -> bool:
     asked = normalise_space(question).lower()
     roles = {role.lower() for role in _ROLE_WORD.findall(question)}
     counted = _counted(question) if kind is Finding.FIGURE else frozenset()
+    # a count names its thing in a word ("15 supernumerary social workers"); a sum spent on a
+    # service, in two ("£10million ... on children's services" is not spent on the redesign
+    # of the out-of-hours service)
+    needed = 2 if _SPENDING.search(question) else 1
+    before = bool(_AVERAGE.search(question) or _SPENDING.search(question))
     for match in _FOUND[kind].finditer(text):
         found = match["found"] if kind is Finding.PERSON else match[0]
         if found.lower() in asked:
             continue
         if kind is Finding.PERSON and roles:
-            beside = text[max(0, match.start() - 40) : match.end() + 60]
-            if not roles & {role.lower() for role in _ROLE_WORD.findall(beside)}:
+            around = text[max(0, match.start() - 40) : match.end() + 60]
+            if not roles & {role.lower() for role in _ROLE_WORD.findall(around)}:
                 continue
-        if counted and not counted & set(tokenize(text[match.end() : match.end() + 50])):
+        after = set(tokenize(text[match.end() : match.end() + 50]))
+        if before:  # "an average caseload of 17", "the Children's Services budget was £25m"
+            after |= set(tokenize(text[max(0, match.start() - 50) : match.start()]))
+        if counted and len(counted & after) < min(len(counted), needed):
+            continue
+        if kind is Finding.FIGURE and (
+            _REFERENCE.search(text, max(0, match.start() - 12), match.start())
+            or text.startswith(" of the", match.end())
+            or (_SPENDING.search(question) and not _MONEY.match(found))
+        ):
             continue
         return True
     return False
 
 
+# "How much did X spend on Y?" asks for a sum of money spent on Y: "15 social workers" is no
+# sum, and "£10million ... on children's services" no sum spent on adult social care.
+_SPENDING = re.compile(
+    r"\bhow\s+much\b.*\b(?:spen[dt]\w*|cost\w*|paid|pay|invest\w*|budget\w*|fund\w*)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(r"£|\d[\d,.]*\s*(?:m\b|bn\b|k\b|million|billion|pounds)", re.IGNORECASE)
+_SPENT_ON = re.compile(
+    r"\b(?:spen[dt]\w*|invest\w*|paid|pay|budget)\s+(?:on|in|for)\s+((?:[\w’'-]+\s+){0,4})"
+    r"|\bhow\s+much\s+(?:will|would|did|does|do|has|have)\s+((?:[\w’'-]+\s+){1,8}?)cost\b",
+    re.IGNORECASE,
+)
+
+
+# A number naming a place in a document ("appendix 2", "para 4.3") or picking one of several
+# ("one of the largest service areas") counts nothing.
+_REFERENCE = re.compile(
+    r"\b(?:appendix|annex|para(?:graph)?|section|item|page|table|chapter|part|no\.?)\s*$",
+    re.IGNORECASE,
+)
+_AVERAGE = re.compile(
+    r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:average|mean|median|total)\s+((?:[\w’'-]+\s+){1,4})",
+    re.IGNORECASE,
+)
+
+
 def _counted(question: str) -> frozenset[str]:
     """The terms of what "how many" counts ("how many approved foster carer households" →
-    approv, foster, carer, household): a number answers only beside one of them, so "beyond 21
-    years of age" is no count of households."""
+    approv, foster, carer, household), what money was spent on ("spend on adult social care")
+    or what is averaged: a figure answers only beside them, so "beyond 21 years of age" is no
+    count of households. Possessives ("Croydon's") are left out: they say whose, not what."""
     match = re.search(r"\bhow\s+many\s+((?:[\w’'-]+\s+){0,4})", question, re.IGNORECASE)
-    return frozenset(tokenize(match[1])) if match else frozenset()
+    if match is None and _SPENDING.search(question):
+        match = _SPENT_ON.search(question)
+    if match is None:
+        match = _AVERAGE.search(question)
+    if match is None:
+        return frozenset()
+    words = re.findall(r"[\w’'-]+", match[1] or match[2])
+    return frozenset(tokenize(" ".join(w for w in words if not re.search(r"['’]s$", w))))
 
 
 # Questions whose answer is a figure or the holder of a role: "How many children were subject
 # to a plan at 31 March 2024?", "Who was the lead inspector?". When none of the quoted
 # sentences states one, the passages are about the subject but not the asked fact (measured
-# on both reference sets: every answerable such question's answer states one). "How much"
-# is left out: "How much progress has been made?" is answered in words.
+# on both reference sets: every answerable such question's answer states one). "How much" is
+# checked only for money spent on something named ("How much did X spend on Y?"): "How much
+# progress has been made?" is answered in words.
 _COUNT = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 
 
@@ -171,8 +221,10 @@ def unstated_finding(question: str, sentences: Sequence[AnswerSentence]) -> str 
     kind = finding_asked(question)
     if kind is Finding.PERSON and _ROLE_WORD.search(question):
         lacking = "names no one in the role asked about"
-    elif kind is Finding.FIGURE and _COUNT.search(question):
+    elif kind is Finding.FIGURE and (_COUNT.search(question) or _AVERAGE.search(question)):
         lacking = "states no number for what was asked"
+    elif kind is Finding.FIGURE and _SPENT_ON.search(question) and _SPENDING.search(question):
+        lacking = "states a sum spent on what was asked"
     else:
         return None
     if any(states_finding(kind, sentence.text, question) for sentence in sentences):
