@@ -159,6 +159,9 @@ def test_recommendations_addressed_bring_their_items(real_searcher: Searcher) ->
     texts = " ".join(s.text for s in answer.sentences)
     assert "homeless 16-and 17-year-olds" in texts
     assert "Placement sufficiency" not in texts  # repeated, not addressed
+    # each addressed item comes with the later report's sentence on its progress
+    assert "The quality of plans for children and young people has improved." in texts
+    assert "present as homeless receive an effective, rapid response" in texts
     _verifiable(real_searcher, answer.sentences, answer.hits)
 
 

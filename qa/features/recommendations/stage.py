@@ -42,7 +42,9 @@ _STATUS_CUES = {
         r"\b(?:remain\w*|still|repeat\w*|again|persist\w*|outstanding)\b", re.I
     ),
     Status.ADDRESSED: re.compile(
-        r"\b(?:resolv\w*|address\w*|progress\w*|improved|met|fixed|achiev\w*|implement\w*)\b", re.I
+        r"\b(?:resolv\w*|address\w*|progress\w*|improved|met|fixed|achiev\w*|implement\w*"
+        r"|dealt\s+with)\b",
+        re.I,
     ),
     Status.NEW: re.compile(r"\b(?:new|first\s+(?:raised|made|time))\b", re.I),
 }
@@ -101,9 +103,13 @@ class RecommendationStage:
     ) -> list[Candidate]:
         """Candidates with the passages holding tracked items, and the progress reported on
         them, ahead of the rest (in fused order); only the reports of the periods the question
-        names count, when it names any."""
+        names count, when it names any, and only the items of the statuses it asks for
+        ("dealt with": the addressed ones and their progress), when it asks for any."""
         rows = set()
+        wanted = statuses_asked(query.text)
         for tracked in self._tracked(snapshot):
+            if wanted and tracked.status not in wanted:
+                continue
             places = [(tracked.recommendation.source, tracked.recommendation.places[0].start)]
             if tracked.evidence is not None:
                 places.append((tracked.evidence.source, tracked.evidence.place.start))
@@ -140,25 +146,27 @@ class RecommendationStage:
                 wanted and tracked.status not in wanted
             ):
                 continue
-            spans = [(item.source, place) for place in item.places]
+            # one place per item (the first shown), then the progress sentence if shown
+            spans = [[(item.source, place) for place in item.places]]
             if tracked.evidence is not None:
-                spans.append((tracked.evidence.source, tracked.evidence.place))
-            for source, place in spans:
-                hit = next(
-                    (
-                        h
-                        for h in hits
-                        if h.chunk.source == source
-                        and h.chunk.start <= place.start
-                        and place.end <= h.chunk.end
-                    ),
-                    None,
-                )
-                if hit is not None and (source, place.start) not in quoted:
-                    text = snapshot.documents[source].text[place.start : place.end]
-                    quoted[(source, place.start)] = AnswerSentence(
-                        text, hit.rank, source, place.start, place.end
+                spans.append([(tracked.evidence.source, tracked.evidence.place)])
+            for places in spans:
+                for source, place in places:
+                    hit = next(
+                        (
+                            h
+                            for h in hits
+                            if h.chunk.source == source
+                            and h.chunk.start <= place.start
+                            and place.end <= h.chunk.end
+                        ),
+                        None,
                     )
-                    if source == item.source:
-                        break  # one place per item; the progress sentence may follow
+                    if hit is not None:
+                        if (source, place.start) not in quoted:
+                            text = snapshot.documents[source].text[place.start : place.end]
+                            quoted[(source, place.start)] = AnswerSentence(
+                                text, hit.rank, source, place.start, place.end
+                            )
+                        break
         return tuple(quoted.values())[:limit]
