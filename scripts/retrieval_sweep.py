@@ -246,15 +246,22 @@ class Searchers:
 
 def measure(searcher: Searcher, collection: Collection) -> dict[str, Any]:
     """The hybrid figures of ``qa eval`` for one collection: every metric per question type
-    for a reference set, over all queries for BEIR; with the retrieval latency."""
+    for a reference set, over all queries for BEIR, and the headline metric per question
+    (for paired comparisons); with the retrieval latency."""
     if collection.dataset is not None:
-        summary, _ = score_mode(searcher, collection.dataset, collection.doc_of, Mode.HYBRID)
+        dataset, doc_of = collection.dataset, collection.doc_of
+        summary, per_query = score_mode(searcher, dataset, doc_of, Mode.HYBRID)
+        per_question = {qid: values["nDCG@10"] for qid, values in per_query.items()}
     else:
-        summary = evaluate(searcher, collection.questions, k=10, modes=(Mode.HYBRID,)).modes[0]
+        report = evaluate(searcher, collection.questions, k=10, modes=(Mode.HYBRID,))
+        summary = report.modes[0]
+        outcomes = {q.id: q.outcomes[0].metrics for q in report.questions}
+        per_question = {qid: values["R@5"] for qid, values in outcomes.items() if values}
     return {
         "metrics": summary.metrics,
         "median_ms": summary.latency.median_ms,
         "p95_ms": summary.latency.p95_ms,
+        "per_question": per_question,
     }
 
 
