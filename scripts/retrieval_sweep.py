@@ -1,31 +1,38 @@
-"""Measure retrieval variants on the home reference set and a BEIR folder in one run.
+"""Measure retrieval variants on the reference sets and BEIR folders in one run (issue 15).
 
-Each variant is a change to one retrieval choice (fusion method and its parameter, a
-cross-encoder reranking the top N fused candidates, RM3 pseudo-relevance feedback on
-the BM25 side, document title and section prepended to each chunk for search); every
-variant is scored on the same indexes, so the figures differ by that choice alone.
-Home: hybrid recall@5 per question type (``qa eval``'s metric). BEIR: nDCG@10 and R@10
-of the hybrid mode (``qa eval --beir``'s). The indexes are the ones ``qa index`` and
-``qa eval --beir --index`` build, reused if current.
+A variant is a list of setting overrides, written as ``qa`` reads settings
+(``fusion=rrf,rrf_k=20``, ``rerank_depth=30,rerank_weight=0.5``, ``chunk_context=false``,
+``model=bundled:bge-small-en-v1.5``; the empty variant is today's defaults), plus
+optionally ``rm3=DOCS/TERMS/ORIGINAL``: RM3 pseudo-relevance feedback on the BM25 side,
+which the product does not offer (the best DOCS passages of a first BM25 pass give the
+TERMS likeliest expansion terms; ORIGINAL is the query's own share of the new query).
+Variants of one model and one ``chunk_context`` search the same index, so their figures
+differ by the variant alone. Everything is scored as ``qa eval`` scores it: a reference
+set (home: ``eval/questions.jsonl`` on ``corpus/``; ilacs: ``eval/ilacs/questions.jsonl``
+on the ilacs reports plus ``corpus/``) by hybrid recall@5 per question type, a BEIR folder
+by hybrid nDCG@10 on whole documents, each with the retrieval latency per question.
 
-    python scripts/retrieval_sweep.py --model bundled:bge-small-en-v1.5 \\
-        --home-index /tmp/home-bge --beir /work/shared/beir/med --beir-work /tmp/med-bge \\
-        --variants fusion,rerank,prf,context --out sweep-bge.json
+    python scripts/retrieval_sweep.py --work /tmp/sweep/work --out sweep.json \\
+        --models bundled:all-MiniLM-L6-v2,bundled:bge-small-en-v1.5 \\
+        --groups fusion,rerank,rm3,context --sets home,med,ilacs
 
-This is a one-off measurement, not part of the product: the variants it needs that
-``Searcher`` does not offer yet (reranking, RM3, context) are applied by a subclass here.
+``--latency ROUNDS`` times instead each variant's whole question path (``qa ask``: k = 5
+with the quoted answer) on the home questions, the variants interleaved question by
+question so that the machine's load weighs on each alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import statistics
+import os
+import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,285 +41,305 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qa import beir, evaluation  # noqa: E402
-from qa.index.build import build_index  # noqa: E402
-from qa.index.embedders import (  # noqa: E402
-    Embedder,
-    embed_passages,
-    load_embedder,
-    load_query_embedder,
-)
-from qa.index.lexical import BM25Index, tokenize, top_k  # noqa: E402
-from qa.index.snapshot import Snapshot  # noqa: E402
-from qa.index.store import IndexStore  # noqa: E402
-from qa.index.vectors import AnnParams, VectorIndex  # noqa: E402
-from qa.pipeline.fusion import Ranking, fuse  # noqa: E402
-from qa.pipeline.rerank import load_cross_encoder, rerank  # noqa: E402
+from qa.backends.base import Ranking  # noqa: E402
+from qa.backends.embedded import EmbeddedBackend  # noqa: E402
+from qa.bench.latency import Percentiles  # noqa: E402
+from qa.evaluation.beir import BeirDataset, load_beir, score_mode, write_corpus  # noqa: E402
+from qa.evaluation.metrics import OVERALL  # noqa: E402
+from qa.evaluation.reference import Question, load_reference_set  # noqa: E402
+from qa.evaluation.run import evaluate  # noqa: E402
+from qa.evaluation.suite import assemble_corpus  # noqa: E402
+from qa.index.build import build_index, search_text  # noqa: E402
+from qa.index.embedders import load_embedder  # noqa: E402
+from qa.index.lexical import tokenize, top_k  # noqa: E402
 from qa.search import Searcher  # noqa: E402
 from qa.settings import Settings, load_settings  # noqa: E402
-from qa.types import Fusion, Mode  # noqa: E402
+from qa.types import Backend, Filters, Mode  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+REFERENCE_SETS = {
+    "home": (REPO / "eval" / "questions.jsonl", ()),
+    "ilacs": (REPO / "eval" / "ilacs" / "questions.jsonl", (SHARED / "ilacs" / "reports",)),
+}
+"""Reference sets: questions, and the folders copied beside ``corpus/`` for their corpus."""
+BEIR_SETS = {"med": SHARED / "beir" / "med"}
+
+GROUPS = {
+    "fusion": (
+        "lexical_weight=0.3",
+        "lexical_weight=0.4",
+        "lexical_weight=0.6",
+        "fusion=rrf,rrf_k=20",
+        "fusion=rrf,rrf_k=60",
+        "fusion=dbsf",
+    ),
+    "rerank": (
+        "rerank_depth=20",
+        "rerank_depth=20,rerank_weight=0.5",
+        "rerank_depth=30",
+        "rerank_depth=30,rerank_weight=0.5",
+    ),
+    "rm3": ("rm3=10/10/0.5", "rm3=5/10/0.7", "rm3=10/20/0.3"),
+    "context": ("chunk_context=false",),
+}
+BUILD_SETTINGS = ("model", "chunk_context", "chunk_size", "chunk_overlap")
+"""The settings an index is built for: variants that share them share the index."""
+
+
+@dataclass(frozen=True)
+class Rm3:
+    documents: int
+    terms: int
+    original: float
 
 
 @dataclass(frozen=True)
 class Variant:
-    name: str
-    fusion: Fusion = Fusion.WEIGHTED
-    lexical_weight: float = 0.5
-    rrf_k: int = 60
-    rerank_depth: int = 0
-    rerank_weight: float = 1.0
-    prf_documents: int = 0  # RM3: feedback passages (0: off)
-    prf_terms: int = 10  # RM3: expansion terms kept
-    prf_original: float = 0.5  # RM3: weight of the original query terms
-    context: str = "none"  # none, lexical, dense, both
+    spec: str
+    overrides: tuple[tuple[str, str], ...]
+    rm3: Rm3 | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Variant:
+        pairs = [part.split("=", 1) for part in spec.split(",") if part]
+        if any(len(pair) != 2 for pair in pairs):
+            raise SystemExit(f"a variant is name=value,...: {spec!r}")
+        settings = {name: value for name, value in pairs if name != "rm3"}
+        rm3 = next((value for name, value in pairs if name == "rm3"), None)
+        if rm3 is None:
+            return cls(spec, tuple(settings.items()))
+        documents, terms, original = rm3.split("/")
+        return cls(spec, tuple(settings.items()), Rm3(int(documents), int(terms), float(original)))
+
+    def with_model(self, model: str) -> Variant:
+        """This variant on ``model``, unless it names its own."""
+        if any(name == "model" for name, _ in self.overrides):
+            return self
+        return dataclasses.replace(self, overrides=(("model", model), *self.overrides))
+
+    @property
+    def name(self) -> str:
+        model = dict(self.overrides).get("model", "")
+        return f"{model.removeprefix('bundled:')} {self.spec or 'defaults'}".strip()
 
 
-def rm3_weights(
-    terms: Sequence[str], feedback: Ranking, text_of: Callable[[int], str], variant: Variant
+def rm3_query(
+    terms: Sequence[str], feedback: Ranking, text_of: Callable[[int], str], rm3: Rm3
 ) -> dict[str, float]:
-    """RM3 (Lavrenko & Croft's relevance model, mixed with the query): the feedback
-    passages' term distributions weighted by their normalised BM25 scores, the best
-    ``prf_terms`` kept, mixed with the original query's term distribution."""
+    """RM3 (Lavrenko and Croft's relevance model, mixed with the query, as Anserini does it):
+    each feedback passage's term distribution weighted by its share of the feedback's BM25
+    score, the ``rm3.terms`` likeliest terms kept and renormalised, mixed with the query's
+    own term distribution in the share ``rm3.original``."""
     rows, scores = feedback
-    rows, scores = rows[: variant.prf_documents], np.asarray(scores[: variant.prf_documents])
+    total = float(np.sum(scores))
     relevance: Counter[str] = Counter()
-    if len(rows) and float(scores.sum()) > 0:
-        for row, weight in zip(rows.tolist(), (scores / scores.sum()).tolist(), strict=True):
-            tokens = tokenize(text_of(int(row)))
-            for term, count in Counter(tokens).items():
-                relevance[term] += weight * count / max(len(tokens), 1)
-    expansion = dict(relevance.most_common(variant.prf_terms))
-    total = sum(expansion.values()) or 1.0
-    original = Counter(terms)
-    size = sum(original.values()) or 1
-    mixed: dict[str, float] = {}
-    for term, count in original.items():
-        mixed[term] = variant.prf_original * count / size
+    for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+        tokens = tokenize(text_of(int(row)))
+        for term, count in Counter(tokens).items():
+            relevance[term] += (score / total) * count / len(tokens)
+    expansion = dict(relevance.most_common(rm3.terms))
+    expansion_total = sum(expansion.values()) or 1.0
+    query = Counter(terms)
+    mixed = {term: rm3.original * count / len(terms) for term, count in query.items()}
     for term, value in expansion.items():
-        mixed[term] = mixed.get(term, 0.0) + (1 - variant.prf_original) * value / total
+        mixed[term] = mixed.get(term, 0.0) + (1 - rm3.original) * value / expansion_total
     return mixed
 
 
-def weighted_bm25(bm25: BM25Index, weights: dict[str, float]) -> np.ndarray:
-    known = [(bm25.vocabulary[t], w) for t, w in weights.items() if t in bm25.vocabulary]
-    if not known:
-        return np.zeros(bm25.size, dtype=np.float32)
-    ids = np.array([i for i, _ in known], dtype=np.int64)
-    values = np.array([w for _, w in known], dtype=np.float32)
-    return np.asarray(values @ bm25.weights[ids]).ravel()
+class Rm3Backend:
+    """The embedded backend whose BM25 ranking is of the RM3-expanded query (the sum of each
+    term's BM25 weight times its weight in the expanded query)."""
+
+    kind = Backend.EMBEDDED
+
+    def __init__(self, inner: EmbeddedBackend, text_of: Callable[[int], str], rm3: Rm3) -> None:
+        self.inner = inner
+        self.text_of = text_of
+        self.rm3 = rm3
+
+    def lexical(self, terms: Sequence[str], k: int, scope: Filters | None) -> Ranking:
+        feedback = self.inner.lexical(terms, self.rm3.documents, scope)
+        if not len(feedback[0]):
+            return feedback
+        bm25 = self.inner.bm25
+        weights = rm3_query(terms, feedback, self.text_of, self.rm3)
+        known = [(bm25.vocabulary[t], w) for t, w in weights.items() if t in bm25.vocabulary]
+        ids = np.array([i for i, _ in known], dtype=np.int64)
+        values = np.array([w for _, w in known], dtype=np.float32)
+        scores = np.asarray(values @ bm25.weights[ids]).ravel()
+        allowed = self.inner.allowed(scope)
+        return top_k(scores if allowed is None else np.where(allowed, scores, 0.0), k)
+
+    def dense(self, vector: np.ndarray, k: int, scope: Filters | None) -> Ranking:
+        return self.inner.dense(vector, k, scope)
 
 
-class VariantSearcher(Searcher):
-    """The product's Searcher with one ranking stage changed as the variant says."""
+@dataclass(frozen=True)
+class Collection:
+    """One set the variants are measured on: a reference set, or a BEIR dataset."""
 
-    def __init__(
-        self, settings: Settings, snapshot: Snapshot, embedder: Embedder, variant: Variant
-    ) -> None:
-        super().__init__(settings, snapshot, embedder)
-        self.variant = variant
-        self.question = ""
-        self.rerank_seconds: list[float] = []
+    name: str
+    corpus: Path
+    questions: tuple[Question, ...] = ()
+    dataset: BeirDataset | None = None
+    doc_of: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def search(self, question: str, *args: Any, **kwargs: Any) -> Any:
-        self.question = question
-        return super().search(question, *args, **kwargs)
 
-    def _rank(
-        self,
-        snapshot: Snapshot,
-        terms: list[str],
-        query: np.ndarray | None,
-        mode: Mode,
-        depth: int,
-        allowed: np.ndarray | None,
-        timings: dict[str, float],
-    ) -> tuple[Ranking, Ranking, Ranking]:
-        variant = self.variant
-        fused, lexical, dense = super()._rank(snapshot, terms, query, mode, depth, allowed, timings)
-
-        def text_of(row: int) -> str:
-            return snapshot.chunks[row].text
-
-        if variant.prf_documents and len(lexical[0]):
-            scores = weighted_bm25(snapshot.bm25, rm3_weights(terms, lexical, text_of, variant))
-            if allowed is not None:
-                scores = np.where(allowed, scores, 0.0)
-            lexical = top_k(scores, depth)
-        if mode == Mode.LEXICAL:
-            return lexical, lexical, dense
-        if mode == Mode.DENSE:
-            return fused, lexical, dense
-        fused = fuse(variant.fusion, lexical, dense, variant.lexical_weight, variant.rrf_k)
-        if variant.rerank_depth:
-            started = time.perf_counter()
-            fused = rerank(
-                fused,
-                self.question,
-                text_of,
-                load_cross_encoder(),
-                variant.rerank_depth,
-                variant.rerank_weight,
+def collections(names: Sequence[str], work: Path) -> list[Collection]:
+    out = []
+    for name in names:
+        if name in REFERENCE_SETS:
+            questions, extra = REFERENCE_SETS[name]
+            corpus = REPO / "corpus"
+            if extra:
+                corpus = work / f"{name}-corpus"
+                assemble_corpus([*extra, REPO / "corpus"], corpus)
+            out.append(Collection(name, corpus, load_reference_set(questions)))
+        elif name in BEIR_SETS:
+            dataset = load_beir(BEIR_SETS[name])
+            corpus = work / f"{name}-corpus"
+            out.append(
+                Collection(name, corpus, dataset=dataset, doc_of=write_corpus(dataset, corpus))
             )
-            self.rerank_seconds.append(time.perf_counter() - started)
-        return fused, lexical, dense
-
-
-def context_text(snapshot: Snapshot, row: int) -> str:
-    chunk = snapshot.chunks[row]
-    head = [snapshot.catalog[chunk.source].title, chunk.section or ""]
-    return "\n".join(part for part in [*head, chunk.text] if part)
-
-
-def with_context(
-    snapshot: Snapshot, embedder: Embedder, context: str, cache: dict[str, Any]
-) -> Snapshot:
-    """The snapshot with its BM25 index and/or vectors rebuilt from title + section + text."""
-    if context == "none":
-        return snapshot
-    if "texts" not in cache:
-        cache["texts"] = [context_text(snapshot, row) for row in range(len(snapshot.chunks))]
-    texts = cache["texts"]
-    changed = replace(snapshot)
-    if context in ("lexical", "both"):
-        if "bm25" not in cache:
-            cache["bm25"] = BM25Index.build([tokenize(t) for t in texts])
-        changed.bm25 = cache["bm25"]
-    if context in ("dense", "both"):
-        if "vectors" not in cache:
-            started = time.perf_counter()
-            embeddings = embed_passages(embedder, texts)
-            print(f"  context embeddings: {time.perf_counter() - started:.0f} s", flush=True)
-            cache["vectors"] = embeddings, VectorIndex.build(embeddings, AnnParams())
-        changed.embeddings, changed.vectors = cache["vectors"]
-    return changed
-
-
-def variants(groups: Iterable[str]) -> list[Variant]:
-    out = [Variant("weighted 0.5 (today)")]
-    for group in groups:
-        if group == "fusion":
-            out += [Variant(f"weighted {w}", lexical_weight=w) for w in (0.3, 0.4, 0.6, 0.7)]
-            out += [Variant(f"rrf k={k}", Fusion.RRF, rrf_k=k) for k in (10, 20, 60)]
-            out += [Variant("dbsf", Fusion.DBSF)]
-        elif group == "rerank":
-            out += [Variant(f"rerank {n}", rerank_depth=n) for n in (10, 20, 30)]
-            out += [
-                Variant(f"rerank 20, mix {w}", rerank_depth=20, rerank_weight=w)
-                for w in (0.3, 0.5, 0.7)
-            ]
-        elif group == "prf":
-            out += [
-                Variant(f"rm3 fb{d} t{t} orig{o}", prf_documents=d, prf_terms=t, prf_original=o)
-                for d, t, o in ((5, 10, 0.5), (10, 10, 0.5), (10, 20, 0.5), (10, 10, 0.7))
-            ]
-        elif group == "context":
-            out += [Variant(f"context {c}", context=c) for c in ("lexical", "dense", "both")]
         else:
-            raise SystemExit(f"unknown variant group {group!r}")
+            raise SystemExit(f"unknown set {name!r}: {', '.join([*REFERENCE_SETS, *BEIR_SETS])}")
     return out
 
 
-def encoder_option(args: argparse.Namespace) -> Embedder | None:
-    """The --encoder file as an embedder of the model's tokenizer and shape, if given."""
-    if args.encoder is None:
-        return None
-    from qa.bench.quantize import openvino_embedder
-    from qa.index.embedders import resolve_model
-    from qa.index.onnx import OnnxEmbedder, OnnxEncoder
+class Searchers:
+    """A searcher per collection and variant over one index per collection and build
+    settings, built (or updated) on first use and loaded once."""
 
-    reference = load_embedder(args.model)
-    tokenizer = Path(resolve_model(args.model)) / "tokenizer.json"
-    encoder = OnnxEncoder(args.encoder, tokenizer, reference.dimension, reference.max_tokens)
-    if args.openvino:
-        return openvino_embedder(args.model, encoder)
-    return OnnxEmbedder(args.model, encoder)
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.loaded: dict[Path, Searcher] = {}
+
+    def settings(self, collection: Collection, variant: Variant) -> Settings:
+        overrides: dict[str, Any] = {"corpus": collection.corpus, **dict(variant.overrides)}
+        settings = load_settings(overrides=overrides, cwd=REPO)
+        built = "-".join(re.sub(r"\W+", "_", str(getattr(settings, n))) for n in BUILD_SETTINGS)
+        return settings.replace(index=self.work / "indexes" / f"{collection.name}-{built}")
+
+    def get(self, collection: Collection, variant: Variant) -> Searcher:
+        settings = self.settings(collection, variant)
+        base = self.loaded.get(settings.index)
+        if base is None:
+            report = build_index(settings, load_embedder(settings.model, settings.batch_size))
+            print(f"  {settings.index.name}: {report.summary()}", file=sys.stderr, flush=True)
+            base = self.loaded[settings.index] = Searcher.open(settings)
+            for question in collection.questions:  # the records' one-off cost, not timed below
+                base.search(question.question, extract=False)
+        snapshot = base.snapshot
+        if variant.rm3 is not None:
+            assert isinstance(snapshot.search, EmbeddedBackend)
+
+            def text_of(row: int) -> str:
+                chunk = snapshot.chunks[row]
+                return search_text(snapshot.catalog[chunk.source], chunk, settings.chunk_context)
+
+            search = Rm3Backend(snapshot.search, text_of, variant.rm3)
+            snapshot = dataclasses.replace(snapshot, search=search)
+        searcher = Searcher(settings, snapshot, base.embedder)
+        searcher.recommendations, searcher.judgements = base.recommendations, base.judgements
+        return searcher
 
 
-def home_figures(searcher: VariantSearcher, questions: Sequence[Any]) -> dict[str, Any]:
-    report = evaluation.evaluate(searcher, questions, k=10, modes=("hybrid",))
-    record = evaluation.report_record(report)
-    hybrid = record["modes"]["hybrid"]
+def measure(searcher: Searcher, collection: Collection) -> dict[str, Any]:
+    """The hybrid figures of ``qa eval`` for one collection: every metric per question type
+    for a reference set, over all queries for BEIR, and the headline metric per question
+    (for paired comparisons); with the retrieval latency."""
+    if collection.dataset is not None:
+        dataset, doc_of = collection.dataset, collection.doc_of
+        summary, per_query = score_mode(searcher, dataset, doc_of, Mode.HYBRID)
+        per_question = {qid: values["nDCG@10"] for qid, values in per_query.items()}
+    else:
+        report = evaluate(searcher, collection.questions, k=10, modes=(Mode.HYBRID,))
+        summary = report.modes[0]
+        outcomes = {q.id: q.outcomes[0].metrics for q in report.questions}
+        per_question = {qid: values["R@5"] for qid, values in outcomes.items() if values}
     return {
-        "R@5": {group: m["R@5"] for group, m in hybrid["metrics"].items()},
-        "nDCG@10": hybrid["metrics"][evaluation.OVERALL]["nDCG@10"],
-        "latency_ms": hybrid["latency_ms"],
-        "low_confidence": hybrid["low_confidence"],
+        "metrics": summary.metrics,
+        "median_ms": summary.latency.median_ms,
+        "p95_ms": summary.latency.p95_ms,
+        "per_question": per_question,
     }
 
 
-def beir_figures(
-    searcher: VariantSearcher, dataset: beir.BeirDataset, doc_of: dict[str, str]
-) -> dict[str, Any]:
-    runs = {}
-    seconds = []
-    for qid, text in dataset.queries.items():
-        started = time.perf_counter()
-        answer = searcher.search(
-            text, k=beir.DEPTH * beir.PASSAGES_PER_DOCUMENT, mode="hybrid", extract=False
-        )
-        seconds.append(time.perf_counter() - started)
-        sources = [h.chunk.source for h in answer.hits]
-        runs[qid] = beir.document_run(sources, doc_of, qid, beir.DEPTH)
-    per_query = beir.document_metrics(dataset.qrels, runs)
-    return {
-        name: round(statistics.fmean(v[name] for v in per_query.values()), 4)
-        for name in ("nDCG@10", "R@10")
-    } | {"median_ms": round(1000 * statistics.median(seconds), 1)}
+def headline(name: str, figures: dict[str, Any]) -> str:
+    overall = figures["metrics"][OVERALL]
+    metric = "nDCG@10" if "nDCG@10" in overall and "R@5" not in overall else "R@5"
+    return f"{name} {metric} {overall[metric]:.3f} ({figures['median_ms']:.0f} ms)"
+
+
+def sweep(args: argparse.Namespace, variants: Sequence[Variant]) -> int:
+    sets = collections(args.sets.split(","), args.work)
+    searchers = Searchers(args.work)
+    rows: list[dict[str, Any]] = []
+    for variant in variants:
+        row: dict[str, Any] = {"variant": variant.name, "overrides": dict(variant.overrides)}
+        row["load_average"] = os.getloadavg()[0]
+        for collection in sets:
+            row[collection.name] = measure(searchers.get(collection, variant), collection)
+        rows.append(row)
+        args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        shown = "; ".join(headline(c.name, row[c.name]) for c in sets)
+        print(f"{variant.name}: {shown}", flush=True)
+    return 0
+
+
+def latency(args: argparse.Namespace, variants: Sequence[Variant]) -> int:
+    """Each variant's whole question path on the home questions, after one untimed round."""
+    home = collections(["home"], args.work)[0]
+    searchers = Searchers(args.work)
+    chosen = [searchers.get(home, variant) for variant in variants]
+    questions = [q.question for q in home.questions]
+    seconds: list[list[float]] = [[] for _ in chosen]
+    before = os.getloadavg()[0]
+    for round_ in range(args.latency + 1):
+        for question in questions:
+            for searcher, timed in zip(chosen, seconds, strict=True):
+                started = time.perf_counter()
+                searcher.search(question)
+                if round_:
+                    timed.append(time.perf_counter() - started)
+    rows = [
+        {"variant": v.name, **dataclasses.asdict(Percentiles.of(s))}
+        for v, s in zip(variants, seconds, strict=True)
+    ]
+    record = {"rounds": args.latency, "load_average": [before, os.getloadavg()[0]], "runs": rows}
+    args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    for row in rows:
+        print(f"{row['variant']}: p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms")
+    return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--home-index", type=Path, required=True)
-    parser.add_argument("--beir", type=Path, required=True)
-    parser.add_argument("--beir-work", type=Path, required=True)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="indexes and BEIR corpora")
+    parser.add_argument("--out", type=Path, required=True, help="the results as JSON")
+    parser.add_argument("--models", default="", help="comma-separated; default: the default")
+    parser.add_argument("--groups", default="", help=f"variant groups: {', '.join(GROUPS)}")
     parser.add_argument(
-        "--variants", default="", help="groups besides today's: fusion, rerank, prf, context"
+        "--variant", action="append", default=[], metavar="SPEC", help="name=value,... (repeatable)"
     )
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--no-defaults", action="store_true", help="skip the defaults' variant")
     parser.add_argument(
-        "--encoder",
-        type=Path,
-        help="an ONNX variant of the model's export (qa.bench.quantize) to build and search"
-        " with instead of the model's own encoder; use fresh index folders",
+        "--sets", default="home,med", help=f"of {', '.join([*REFERENCE_SETS, *BEIR_SETS])}"
     )
-    parser.add_argument("--openvino", action="store_true", help="run --encoder by OpenVINO")
+    parser.add_argument("--latency", type=int, default=0, metavar="ROUNDS")
     args = parser.parse_args()
 
-    home = load_settings(overrides={"model": args.model, "index": args.home_index}, cwd=REPO)
-    builder = encoder_option(args) or load_embedder(args.model)
-    build_index(home, builder)
-    dataset = beir.load_beir(args.beir)
-    outside = home.replace(corpus=args.beir_work / "corpus", index=args.beir_work / "index")
-    doc_of = beir.write_corpus(dataset, outside.corpus)
-    build_index(outside, builder)
-    embedder = encoder_option(args) or load_query_embedder(args.model, home.index)
-    questions = evaluation.load_reference_set(REPO / "eval" / "questions.jsonl")
-    snapshots = {
-        "home": IndexStore(home.index).load(),
-        "outside": IndexStore(outside.index).load(),
-    }
-    caches: dict[str, dict[str, Any]] = {"home": {}, "outside": {}}
-    results = []
-    for variant in variants(g for g in args.variants.split(",") if g):
-        row: dict[str, Any] = {"variant": variant.name}
-        for place, settings in (("home", home), ("outside", outside)):
-            snapshot = with_context(snapshots[place], embedder, variant.context, caches[place])
-            searcher = VariantSearcher(settings, snapshot, embedder, variant)
-            if place == "home":
-                row["home"] = home_figures(searcher, questions)
-            else:
-                row["outside"] = beir_figures(searcher, dataset, doc_of)
-            if searcher.rerank_seconds:
-                ms = sorted(1000 * s for s in searcher.rerank_seconds)
-                row[f"{place}_rerank_ms"] = {
-                    "median": round(statistics.median(ms), 1),
-                    "p95": round(ms[int(0.95 * (len(ms) - 1))], 1),
-                }
-        results.append(row)
-        print(json.dumps(row), flush=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    specs = [] if args.no_defaults else [""]
+    for group in filter(None, args.groups.split(",")):
+        if group not in GROUPS:
+            raise SystemExit(f"unknown group {group!r}: {', '.join(GROUPS)}")
+        specs += GROUPS[group]
+    variants = [Variant.parse(spec) for spec in [*specs, *args.variant]]
+    models = [m for m in args.models.split(",") if m]
+    if models:
+        variants = [v.with_model(m) for m in models for v in variants]
+    args.work.mkdir(parents=True, exist_ok=True)
+    return latency(args, variants) if args.latency else sweep(args, variants)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from qa.evaluation.anchor import Anchor, AnchorMethod
@@ -47,6 +47,9 @@ from qa.index.build import ProgressFactory, build_index
 from qa.index.embedders import Embedder
 from qa.settings import Settings
 from qa.types import Mode
+
+if TYPE_CHECKING:
+    from qa.search import Searcher
 
 DEPTH = 100  # documents ranked per query: the deepest cutoff of BEIR_METRICS
 PASSAGES_PER_DOCUMENT = (
@@ -198,6 +201,30 @@ def beir_anchor(dataset: BeirDataset, anchor: Anchor) -> tuple[AnchorSummary, ..
     )
 
 
+def score_mode(
+    searcher: Searcher, dataset: BeirDataset, doc_of: Mapping[str, str], mode: Mode
+) -> tuple[ModeSummary, dict[str, dict[str, float]]]:
+    """Every query searched in ``mode`` after one untimed warm-up, its passages mapped to
+    their documents by ``doc_of`` (source → doc id, from :func:`write_corpus`) and scored:
+    the mode's summary and each query's metrics.
+
+    Apart from :func:`evaluate_beir` so that a searcher made otherwise (a variant of a
+    ranking stage, in ``scripts/retrieval_sweep.py``) is scored the same way."""
+    runs: dict[str, dict[str, float]] = {}
+    seconds: list[float] = []
+    for text in list(dataset.queries.values())[:1]:
+        searcher.search(text, k=10, mode=mode, extract=False)  # warm-up, not timed
+    for qid, text in dataset.queries.items():
+        began = time.perf_counter()
+        answer = searcher.search(text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode, extract=False)
+        seconds.append(time.perf_counter() - began)
+        runs[qid] = document_run([doc_of.get(h.chunk.source) for h in answer.hits], qid, DEPTH)
+    metrics = document_metrics(dataset.qrels, runs)
+    per_query = {qid: published_metrics(values) for qid, values in metrics.items()}
+    overall = _overall(metrics, len(dataset.queries))
+    return ModeSummary(mode, (overall,), None, Latency.of(seconds)), per_query
+
+
 def evaluate_beir(
     dataset: BeirDataset,
     settings: Settings,
@@ -227,21 +254,8 @@ def evaluate_beir(
     summaries: list[ModeSummary] = []
     per_query: dict[Mode, dict[str, dict[str, float]]] = {}
     for mode in modes:
-        runs: dict[str, dict[str, float]] = {}
-        seconds: list[float] = []
-        for text in list(dataset.queries.values())[:1]:
-            searcher.search(text, k=10, mode=mode, extract=False)  # warm-up, not timed
-        for qid, text in dataset.queries.items():
-            began = time.perf_counter()
-            answer = searcher.search(
-                text, k=DEPTH * PASSAGES_PER_DOCUMENT, mode=mode, extract=False
-            )
-            seconds.append(time.perf_counter() - began)
-            runs[qid] = document_run([doc_of.get(h.chunk.source) for h in answer.hits], qid, DEPTH)
-        metrics = document_metrics(dataset.qrels, runs)
-        per_query[mode] = {qid: published_metrics(values) for qid, values in metrics.items()}
-        overall = _overall(metrics, len(dataset.queries))
-        summaries.append(ModeSummary(mode, (overall,), None, Latency.of(seconds)))
+        summary, per_query[mode] = score_mode(searcher, dataset, doc_of, mode)
+        summaries.append(summary)
     anchor: tuple[AnchorSummary, ...] = ()
     if anchor_embedder is not None:
         contents = [document.content for document in dataset.documents]
