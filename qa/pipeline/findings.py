@@ -139,8 +139,9 @@ def states_finding(kind: Finding | None, text: str, question: str) -> bool:
     # a count names its thing in a word ("15 supernumerary social workers"); a sum spent on a
     # service, in two ("£10million ... on children's services" is not spent on the redesign
     # of the out-of-hours service)
-    needed = 2 if _SPENDING.search(question) else 1
-    before = bool(_AVERAGE.search(question) or _SPENDING.search(question))
+    spending = bool(_SPENDING.search(question))
+    needed = 2 if spending else 1
+    before = spending or bool(_AVERAGE.search(question))
     for match in _FOUND[kind].finditer(text):
         found = match["found"] if kind is Finding.PERSON else match[0]
         if found.lower() in asked:
@@ -149,15 +150,16 @@ def states_finding(kind: Finding | None, text: str, question: str) -> bool:
             around = text[max(0, match.start() - 40) : match.end() + 60]
             if not roles & {role.lower() for role in _ROLE_WORD.findall(around)}:
                 continue
-        after = set(tokenize(text[match.end() : match.end() + 50]))
-        if before:  # "an average caseload of 17", "the Children's Services budget was £25m"
-            after |= set(tokenize(text[max(0, match.start() - 50) : match.start()]))
-        if counted and len(counted & after) < min(len(counted), needed):
-            continue
+        if counted:
+            beside = set(tokenize(text[match.end() : match.end() + 50]))
+            if before:  # "an average caseload of 17", "the Children's Services budget was £25m"
+                beside |= set(tokenize(text[max(0, match.start() - 50) : match.start()]))
+            if len(counted & beside) < min(len(counted), needed):
+                continue
         if kind is Finding.FIGURE and (
             _REFERENCE.search(text, max(0, match.start() - 12), match.start())
             or text.startswith(" of the", match.end())
-            or (_SPENDING.search(question) and not _MONEY.match(found))
+            or (spending and not _MONEY.match(found))
         ):
             continue
         return True
