@@ -192,6 +192,26 @@ def test_the_first_sentence_holds_a_finding_of_the_asked_kind(question: str, ans
     assert answer in sentences[0].text
 
 
+def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_sentence_it_refers_to() -> None:
+    text = (
+        "Personal advisers know their young people well.\n\n"
+        "When care leavers are in prison, PAs continue to keep in touch. They visit and work "
+        "closely with offender managers and prison staff to plan for the return home.\n\n"
+        "Care leavers are supported\n\nThey have access to a health passport.\n"
+    )
+    doc = document(text)
+    hits = [hit(doc, 1, "Personal")]
+    sentences = extract_answer(
+        "Do they work with offender managers and prison staff?", hits, HashingEmbedder()
+    )
+    assert sentences[0].text.startswith("When care leavers are in prison, PAs continue")
+    assert sentences[0].text.endswith("to plan for the return home.")
+    assert_verifiable(sentences, hits, {doc.source: doc})
+    # a heading is no antecedent: the sentence after it is quoted alone
+    sentences = extract_answer("Is there a health passport?", hits, HashingEmbedder())
+    assert sentences[0].text == "They have access to a health passport."
+
+
 def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
     old = document("In 2020 the service for homeless teenagers needed improvement.", "old.txt")
     new = document("In 2024 inspectors found the service for homeless teenagers strong.", "new.txt")

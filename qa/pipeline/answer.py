@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,18 @@ FULLER_MIN_TERMS = 5
 # a sentence about the report ("led" shares no term with "Lead inspector: ..."); 0.8 and 1.0
 # answer it (ilacs lead inspector 16 -> 17 of 18) and change nothing else.
 FINDING_WEIGHT = 0.8
+# A sentence opening with a pronoun ("They visit and work closely with offender managers",
+# "This has resulted in ...") says what it is about only in the sentence before ("When care
+# leavers are in prison, PAs continue to keep in touch."), so it is quoted from there when
+# that one is a whole sentence (a heading is no antecedent). "It" is left alone: as often
+# as not it refers to nothing ("It has taken two and a half years ..."), as "This report"
+# refers to its own document.
+_ANAPHORIC = re.compile(
+    r"(?:They|Their|He|She|His|Her)\b"
+    r"|(?:This|These|That|Those)\s+(?:is|was|are|were|has|have|had|will|would|can|could|may"
+    r"|means?|meant|leads?|led|results?|resulted|include[sd]?|show(?:s|ed)?)\b"
+)
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)]?$")
 
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:
@@ -207,12 +220,38 @@ def extract_answer(
     scored = _scored(question, hits, sentences, embedder)
     order = sorted(range(len(sentences)), key=lambda i: (-scored.relevance[i], i))
     if not sides:
-        return tuple(sentences[i] for i in scored.best_first(order, max_sentences))
-    picked: list[int] = []
-    for ranks in map(set, sides[:max_sentences]):
-        side = [i for i in order if sentences[i].rank in ranks]
-        picked += scored.best_first(side, 1, picked)
-    return tuple(sentences[i] for i in _with_best_between(scored, order, picked, hits))
+        picked = scored.best_first(order, max_sentences)
+    else:
+        picked = []
+        for ranks in map(set, sides[:max_sentences]):
+            side = [i for i in order if sentences[i].rank in ranks]
+            picked += scored.best_first(side, 1, picked)
+        picked = _with_best_between(scored, order, picked, hits)
+    return _with_antecedents([sentences[i] for i in picked], hits)
+
+
+def _with_antecedents(
+    sentences: Sequence[AnswerSentence], hits: Sequence[Hit]
+) -> tuple[AnswerSentence, ...]:
+    """``sentences``, each opening with a pronoun quoted from the sentence before it in its
+    passage (when that one is not quoted already)."""
+    by_rank = {hit.rank: hit for hit in hits}
+    quoted: list[AnswerSentence] = []
+    for sentence in sentences:
+        hit = by_rank[sentence.rank]
+        offset = sentence.start - hit.chunk.start
+        before = [s for s in sentence_spans(hit.chunk.text) if s[1] <= offset]
+        if (
+            _ANAPHORIC.match(sentence.text)
+            and before
+            and _SENTENCE_END.search(hit.chunk.text[before[-1][0] : before[-1][1]])
+        ):
+            start = before[-1][0]
+            antecedent = _quote(hit, start, before[-1][1])
+            if not any(_overlap(antecedent, other) for other in sentences):
+                sentence = _quote(hit, start, sentence.end - hit.chunk.start)
+        quoted.append(sentence)
+    return tuple(quoted)
 
 
 def _with_best_between(
