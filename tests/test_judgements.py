@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,22 @@ from qa.features.judgements.asked import distinctive_rows, main_clause
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
 from qa.features.judgements.stage import graded_in
 from qa.features.judgements.timeline import Entry, Row, direction
+from qa.index.build import build_index
+from qa.index.embedders import load_embedder
 from qa.pipeline.timeframe import Side
 from qa.search import Searcher
+from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
 
-from .conftest import CABINET_2020, CABINET_2024, NEWS_2020, SCRUTINY_2017, SCRUTINY_2019
+from .conftest import (
+    CABINET_2020,
+    CABINET_2024,
+    NEWS_2020,
+    OTHER_COUNCIL,
+    SCRUTINY_2017,
+    SCRUTINY_2019,
+    SHIPPED_CORPUS,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -268,3 +280,61 @@ def test_a_year_is_graded_by_the_inspection_in_it_else_by_the_report_published_i
     march = entry(Grade.GOOD, "2023-03-20")
     assert graded_in(in_2023, [december, march]) == [march]  # inspected in 2023 comes first
     assert graded_in(Side("2021", 2021, 2021), [december, later]) == []
+
+
+@pytest.fixture(scope="module")
+def two_councils(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+    """Croydon's shipped reports and the invented Northmoor's, one corpus, the real model."""
+    root = tmp_path_factory.mktemp("two-councils")
+    corpus = root / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    for path in OTHER_COUNCIL.iterdir():
+        shutil.copyfile(path, corpus / path.name)
+    settings = Settings(corpus=corpus, index=root / "index", model=BUNDLED_MODEL)
+    assert build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size)).errors == ()
+    return Searcher.open(settings)
+
+
+@pytest.mark.parametrize(
+    ("question", "statement"),
+    [
+        (
+            "Which councils were judged requires improvement to be good overall?",
+            "Northmoor: Overall effectiveness: Requires improvement to be good (14 June 2021)",
+        ),
+        (
+            "Which council went from inadequate to good for overall effectiveness?",
+            "Croydon: Overall effectiveness: Inadequate (2017) [{}] → Good (23 March 2020)",
+        ),
+        (
+            "Which local authorities had help and protection judged good at their latest "
+            "inspection?",
+            "Northmoor: The experiences and progress of children who need help and protection: "
+            "Good (14 June 2021)",
+        ),
+    ],
+)
+def test_which_councils_were_given_a_grade_is_answered_with_those_councils_alone(
+    two_councils: Searcher, question: str, statement: str
+) -> None:
+    answer = two_councils.search(question, k=10)
+    assert not answer.low_confidence
+    named = [line.split(":")[0] for line in answer.statement.split(". ") if line]
+    assert named == [statement.split(":")[0]]  # one council: the other was not so graded
+    before, _, after = statement.partition("[{}]")
+    assert answer.statement.startswith(before)
+    assert after in answer.statement
+    # each grade is quoted from a passage shown
+    assert all(s.rank <= len(answer.hits) for s in answer.sentences)
+
+
+def test_which_councils_were_given_a_grade_none_was_says_so(two_councils: Searcher) -> None:
+    answer = two_councils.search(
+        "Which councils were judged inadequate at their latest inspection?"
+    )
+    assert answer.low_confidence
+    assert answer.sentences == ()
+    assert (
+        "No organisation in the corpus was graded Inadequate for Overall effectiveness at its "
+        "latest inspection." in answer.missing
+    )

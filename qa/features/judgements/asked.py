@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from qa.features.judgements.extract import GRADE_WORDS, Grade, read_grade
 from qa.features.judgements.timeline import Row
 from qa.index.lexical import tokenize
 
@@ -64,6 +65,15 @@ _EVERY_ASPECT = re.compile(
     re.IGNORECASE,
 )
 
+# "Which councils were judged outstanding?", "Which local authority went from inadequate to
+# good?": the organisations are the answer, found by the grades the question names.
+_WHICH_ORGANISATION = re.compile(
+    r"\bwhich\s+(?:(?:local\s+)?(?:councils?|authorit(?:y|ies))|trusts?|boroughs?|count(?:y|ies)"
+    r"|organisations?|organizations?)\b",
+    re.IGNORECASE,
+)
+_GRADE_NAMED = re.compile(rf"(?<!how )\b(?:{GRADE_WORDS})\b", re.IGNORECASE)
+
 
 def main_clause(question: str) -> str:
     """``question`` without a fronted subordinate clause and from the first later one on."""
@@ -97,6 +107,17 @@ def says_change_verb(question: str) -> bool:
 def asks_for_every_aspect(question: str) -> bool:
     """Whether the question asks about every graded aspect ("each judgement area")."""
     return bool(_EVERY_ASPECT.search(question))
+
+
+def asks_which_organisation(question: str) -> bool:
+    """Whether the question asks which organisations ("which councils ...")."""
+    return bool(_WHICH_ORGANISATION.search(question))
+
+
+def grades_named(question: str) -> tuple[Grade, ...]:
+    """The grades the question names, in its order ("from inadequate to good"); "how good"
+    names none."""
+    return tuple(g for m in _GRADE_NAMED.finditer(question) if (g := read_grade(m[0])))
 
 
 def grade_order(question: str) -> int | None:

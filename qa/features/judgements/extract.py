@@ -101,10 +101,10 @@ class Judgement:
 
 
 _QUOTE = "'‘’\"“”*"
-_GRADE_WORDS = r"requires\s+improvement(?:\s+to\s+be\s+good)?|outstanding|good|inadequate"
+GRADE_WORDS = r"requires\s+improvement(?:\s+to\s+be\s+good)?|outstanding|good|inadequate"
 _CELL_SPLIT = re.compile(r"\t+| \| ")
 _LINE_GRADE = re.compile(
-    rf"^(?P<aspect>.{{6,200}}?)\s*(?::|\s[–—-]|\sis)\s*[{_QUOTE}]*(?P<grade>{_GRADE_WORDS})"
+    rf"^(?P<aspect>.{{6,200}}?)\s*(?::|\s[–—-]|\sis)\s*[{_QUOTE}]*(?P<grade>{GRADE_WORDS})"
     rf"[{_QUOTE}]*\.?\s*$",
     re.IGNORECASE,
 )
@@ -113,13 +113,13 @@ _LINE_GRADE = re.compile(
 # before an unquoted grade. "of good quality" has neither and is not a grade.
 _JUDGED = re.compile(
     rf"\b(?:judged|rated|rates|graded|judgement\s+of|grade\s+of)\s+(?P<aspect>[^.;:]{{3,120}}?)?\s*"
-    rf"(?:as\s+(?:being\s+)?[{_QUOTE}]*(?P<grade>{_GRADE_WORDS})\b|[{_QUOTE}]+(?P<quoted>{_GRADE_WORDS})[{_QUOTE}]+)",
+    rf"(?:as\s+(?:being\s+)?[{_QUOTE}]*(?P<grade>{GRADE_WORDS})\b|[{_QUOTE}]+(?P<quoted>{GRADE_WORDS})[{_QUOTE}]+)",
     re.IGNORECASE,
 )
 _PASSIVE = re.compile(
     rf"(?P<aspect>[A-Z][^.;:]{{3,120}}?)\s+(?:was|were|is|are|has|have|had)\s+"
     rf"(?:(?:now|finally|previously|also)\s+)?(?:been\s+)?(?:rated|judged|graded)\s+(?:as\s+)?"
-    rf"[{_QUOTE}]+(?P<grade>(?i:{_GRADE_WORDS}))[{_QUOTE}]+",
+    rf"[{_QUOTE}]+(?P<grade>(?i:{GRADE_WORDS}))[{_QUOTE}]+",
 )
 _QUOTED_ASPECT = re.compile(
     r"[“\"‘](?P<aspect>[^”\"’]{10,160})[”\"’]\s+(?:still\s+|now\s+)?(?:is\s+|are\s+)?"

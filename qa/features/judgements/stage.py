@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,12 +28,14 @@ from qa.features.judgements.asked import (
     asks_about_change,
     asks_about_grades,
     asks_for_every_aspect,
+    asks_which_organisation,
     aspect_coverage,
     distinctive_rows,
     grade_order,
+    grades_named,
     says_change_verb,
 )
-from qa.features.judgements.extract import Judgement, extract_judgements
+from qa.features.judgements.extract import Grade, Judgement, extract_judgements
 from qa.features.judgements.timeline import Entry, Row, direction, judgement_rows
 from qa.index.embedders import Embedder
 from qa.index.snapshot import Snapshot
@@ -136,31 +139,16 @@ class JudgementStage:
         leavers" as one aspect).
         """
         rows = self._records(snapshot)
-        candidates = [
-            i
-            for i, row in enumerate(rows)
-            if not query.organisations or row.organisation in query.organisations
-        ]
-        if not candidates:
-            return Found(())
+        chosen = _chosen(rows, query)
         coverage = aspect_coverage(rows, query.text)
-        best = max(candidates, key=lambda i: coverage[i])
-        named = distinctive_rows(rows, candidates, query.text)
-        if coverage[best] >= ASPECT_COVERAGE:
-            chosen = [i for i in candidates if coverage[i] >= coverage[best] - 1e-9]
-        elif named:
-            chosen = named
-        elif asks_for_every_aspect(query.text):
-            chosen = list(candidates)
-        else:
-            chosen = [i for i in candidates if rows[i].overall]
-        sign = grade_order(query.text)
-        if sign is not None:
-            chosen.sort(
-                key=lambda i: sign * (rows[i].entries[-1].grade.rank if rows[i].entries else 0)
-            )
+        graded = _organisations_by_grade(query)
         found = []
         for i in chosen if len(chosen) > _MAX_ROWS else chosen[:_MAX_ROWS]:
+            if graded:  # the organisations are the answer: those given the named grades
+                entries = _with_grades(rows[i], graded, query.timeframe.latest)
+                if entries:
+                    found.append((rows[i], entries))
+                continue
             entries = _entries(rows[i], query)
             missing = _missing_sides(entries, query)
             if missing:
@@ -180,7 +168,11 @@ class JudgementStage:
         authority ... were judged inadequate in 2019"), which the records do not hold.
         Measured on both reference sets: blocking flags one unanswerable question more in
         each; blocking also without a known organisation refused an answerable one."""
-        if not self.applies(query, snapshot) or not query.sides:
+        if not self.applies(query, snapshot):
+            return ()
+        if _organisations_by_grade(query):
+            return self._none_graded(snapshot, query)
+        if not query.sides:
             return ()
         rows = self._records(snapshot)
         coverage = aspect_coverage(rows, query.text)
@@ -206,6 +198,19 @@ class JudgementStage:
             )
             for side in missing
         )
+
+    def _none_graded(self, snapshot: Snapshot, query: Query) -> tuple[Gap, ...]:
+        """For "Which councils were judged inadequate at their latest inspection?" when none
+        was: a blocking gap saying so, instead of quoting passages about earlier grades."""
+        if self.find(snapshot, query).rows:
+            return ()
+        rows = self._records(snapshot)
+        chosen = _chosen(rows, query)
+        aspect = rows[chosen[0]].aspect if chosen else "any aspect"
+        grades = " then ".join(grade.label for grade in _organisations_by_grade(query))
+        when = " at its latest inspection" if query.timeframe.latest else ""
+        note = f"No organisation in the corpus was graded {grades} for {aspect}{when}."
+        return (Gap(grades, note, period=False, blocking=True),)
 
     def lift(
         self, snapshot: Snapshot, query: Query, candidates: list[Candidate]
@@ -295,6 +300,62 @@ def _entries(row: Row, query: Query) -> tuple[Entry, ...]:
     if change and len(dated) >= 2:
         return tuple(dated)
     return tuple(dated[-1:] or row.entries[-1:])
+
+
+def _chosen(rows: Sequence[Row], query: Query) -> list[int]:
+    """The rows a question asks about: of the organisations it names, the aspect it names
+    (see :meth:`JudgementStage.find`), in the order it asks for."""
+    candidates = [
+        i
+        for i, row in enumerate(rows)
+        if not query.organisations or row.organisation in query.organisations
+    ]
+    if not candidates:
+        return []
+    coverage = aspect_coverage(rows, query.text)
+    best = max(candidates, key=lambda i: coverage[i])
+    named = distinctive_rows(rows, candidates, query.text)
+    if coverage[best] >= ASPECT_COVERAGE:  # each organisation's row that covers it best
+        top = {
+            rows[i].organisation: coverage[i] for i in sorted(candidates, key=coverage.__getitem__)
+        }
+        chosen = [
+            i
+            for i in candidates
+            if coverage[i] >= ASPECT_COVERAGE and coverage[i] >= top[rows[i].organisation] - 1e-9
+        ]
+    elif named:
+        chosen = named
+    elif asks_for_every_aspect(query.text):
+        chosen = list(candidates)
+    else:
+        chosen = [i for i in candidates if rows[i].overall]
+    sign = grade_order(query.text)
+    if sign is not None:
+        chosen.sort(key=lambda i: sign * (rows[i].entries[-1].grade.rank if rows[i].entries else 0))
+    return chosen
+
+
+def _organisations_by_grade(query: Query) -> tuple[Grade, ...]:
+    """The grades that find the organisations a question asks for ("Which councils were
+    judged outstanding?"); none for other questions. Their "latest" is each organisation's
+    own, so the corpus's newest year is no gap."""
+    return grades_named(query.text) if asks_which_organisation(query.text) else ()
+
+
+def _with_grades(row: Row, grades: Sequence[Grade], latest: bool) -> tuple[Entry, ...]:
+    """The inspections of ``row`` given ``grades``: for one grade, every inspection given it
+    (the latest only, if ``latest`` and it was); for two, each inspection given the first
+    followed by the next one given the second ("went from inadequate to good")."""
+    if len(grades) == 1:
+        pool = row.entries[-1:] if latest else row.entries
+        return tuple(e for e in pool if e.grade == grades[0])
+    return tuple(
+        entry
+        for before, after in itertools.pairwise(row.entries)
+        if before.grade == grades[0] and after.grade == grades[-1]
+        for entry in (before, after)
+    )
 
 
 def graded_in(side: Side, entries: Sequence[Entry]) -> list[Entry]:
