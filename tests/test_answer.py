@@ -212,6 +212,29 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_sentence_it_refers
     assert sentences[0].text == "They have access to a health passport."
 
 
+def test_a_section_heading_or_the_documents_title_is_not_quoted() -> None:
+    text = (
+        "Inspection of local authority children's services\n\n"
+        "Local authority children's services have improved since the last inspection.\n"
+    )
+    doc = Document("report.pdf", "Eastbrook: Inspection of local authority children's services",
+                   "2025-03", "hash", "pdf", text=text)  # fmt: skip
+    start = 0
+    chunk = Chunk(
+        doc.source,
+        start,
+        len(text),
+        text,
+        "Inspection of local authority children's services",
+        None,
+    )
+    hits = [Hit(1, 1, chunk, doc.title, doc.date, 1.0, 1, 1)]
+    question = "What did the inspection of local authority children's services find?"
+    assert [s.text for s in extract_answer(question, hits, HashingEmbedder())] == [
+        "Local authority children's services have improved since the last inspection."
+    ]
+
+
 def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
     old = document("In 2020 the service for homeless teenagers needed improvement.", "old.txt")
     new = document("In 2024 inspectors found the service for homeless teenagers strong.", "new.txt")

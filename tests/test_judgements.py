@@ -338,3 +338,19 @@ def test_which_councils_were_given_a_grade_none_was_says_so(two_councils: Search
         "No organisation in the corpus was graded Inadequate for Overall effectiveness at its "
         "latest inspection." in answer.missing
     )
+
+
+def test_every_councils_overall_grade_answers_a_question_naming_none(
+    two_councils: Searcher,
+) -> None:
+    answer = two_councils.search("What was the overall effectiveness grade?", k=10)
+    assert answer.statement.startswith("Croydon: Overall effectiveness:")
+    assert "Northmoor: Overall effectiveness: Requires improvement to be good" in answer.statement
+
+
+def test_a_place_spelled_like_a_council_of_the_corpus_gets_none_of_its_grades(
+    two_councils: Searcher,
+) -> None:
+    answer = two_councils.search("What overall grade did North Northmoor get?", k=10)
+    assert "Northmoor:" not in answer.statement
+    assert answer.statement == ""

@@ -14,7 +14,12 @@ from qa.corpus import DocumentError, load_corpus
 from qa.corpus.dates import date_from_name, date_from_text, find_dates, partial_iso
 from qa.corpus.files import read_sidecar
 from qa.corpus.metadata import Metadata, Overrides, extract_metadata
-from qa.corpus.organisations import organisation_key, organisation_name, organisations_in
+from qa.corpus.organisations import (
+    organisation_key,
+    organisation_name,
+    organisations_in,
+    others_in,
+)
 from qa.types import Document, DocumentKind
 
 from .conftest import (
@@ -381,6 +386,25 @@ KNOWN = ["Bradford", "West Sussex", "Sutton", "West Northamptonshire", "Northamp
 )
 def test_organisations_named_in_a_question(question: str, named: tuple[str, ...]) -> None:
     assert organisations_in(question, KNOWN) == named
+
+
+@pytest.mark.parametrize(
+    ("question", "others"),
+    [
+        ("What grades did North Northamptonshire receive?", ("North Northamptonshire",)),
+        ("How was Northamptonshire County Council judged in 2019?", ("Northamptonshire",)),
+        ("Has East Sussex improved as much as West Sussex?", ("East Sussex",)),
+        ("Has West Sussex improved?", ()),  # a known organisation
+        ("West Sussex has improved?", ()),  # at the start of the question too
+        ("Did Croydon Council improve?", ()),  # shares no word with a known one
+        ("What did Ofsted say about Bradford Children and Families Trust?", ()),
+    ],
+)
+def test_places_spelled_like_a_known_organisation_are_told_apart(
+    question: str, others: tuple[str, ...]
+) -> None:
+    known = ["Bradford", "West Sussex", "West Northamptonshire"]
+    assert others_in(question, known) == others
 
 
 def test_sidecar_overrides_organisation_and_kind_in_their_normal_forms(tmp_path: Path) -> None:

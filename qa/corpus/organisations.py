@@ -203,3 +203,29 @@ def organisations_in(question: str, known: Iterable[str]) -> tuple[str, ...]:
 
 
 # --- the cover of an inspection report ----------------------------------------------------------
+
+
+def others_in(question: str, known: Iterable[str]) -> tuple[str, ...]:
+    """Places ``question`` names that share a word with one of the ``known`` organisations
+    without being one: "North Northamptonshire" or "Northamptonshire County Council" asked of
+    a corpus about West Northamptonshire (a neighbour, or the council before it). Their
+    records are not the known organisation's. The question's first word is left out of a
+    name (it is capitalised anyway: "Has East Sussex ...").
+
+    >>> others_in("How was North Northamptonshire graded?", ["West Northamptonshire"])
+    ('North Northamptonshire',)
+    """
+    keys = {organisation_key(name) for name in known}
+    words = {word for key in keys for word in key.split() if len(word) > 3}
+    found = []
+    for match in re.finditer(_NAME, question):
+        name = match.group()
+        if organisation_key(_place(name) or "") in keys:
+            continue
+        if not question[: match.start()].strip():
+            name = name.partition(" ")[2]
+        place = _place(name) if name else None
+        key = organisation_key(place) if place else ""
+        if place and key not in keys and set(key.split()) & words:
+            found.append(place)
+    return tuple(dict.fromkeys(found))

@@ -87,8 +87,25 @@ def _quote(hit: Hit, start: int, end: int) -> AnswerSentence:
 
 
 def candidate_sentences(hits: Sequence[Hit]) -> list[AnswerSentence]:
-    """Every span of every passage that an answer may quote, cited to the passage."""
-    return [_quote(hit, *span) for hit in hits for span in answer_spans(hit.chunk.text)]
+    """Every span of every passage that an answer may quote, cited to the passage: not the
+    passage's section heading or a line of its document's title, which name a subject
+    without saying anything of it (an inspection report's "Inspection of local authority
+    children's services" on its first page, a news article's headline)."""
+    return [
+        _quote(hit, *span)
+        for hit in hits
+        for span in answer_spans(hit.chunk.text)
+        if not _names_the_document(hit, hit.chunk.text[span[0] : span[1]])
+    ]
+
+
+def _names_the_document(hit: Hit, text: str) -> bool:
+    said = _plain(text)
+    return said == _plain(hit.chunk.section or "") or said in _plain(hit.title)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def term_coverage(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.corpus.organisations import organisations_in
+from qa.corpus.organisations import organisations_in, others_in
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
 from qa.pipeline.timeframe import Side, Timeframe, read_timeframe
@@ -40,7 +40,8 @@ class Query:
     of (oldest first), or those of the organisations it names ("Sutton's current grade" is
     from Sutton's latest document); ``comparison`` is set when it compares two or more of them.
     ``organisations`` are the corpus's organisations the question names ("in Bradford",
-    "Sutton's care leavers"), in the order named.
+    "Sutton's care leavers"), in the order named; ``others`` the places it names that are
+    spelled like one of them without being one ("North Northamptonshire").
     """
 
     text: str
@@ -51,6 +52,7 @@ class Query:
     sides: tuple[Side, ...]
     comparison: bool
     organisations: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
 
     @property
     def by_period(self) -> bool:
@@ -79,7 +81,11 @@ def understand(
         vector = embedder.encode_queries([text])[0]
     timeframe = read_timeframe(text)
     by_organisation = organisation_years or {}
-    organisations = organisations_in(text, by_organisation)
+    others = others_in(text, by_organisation)
+    unnamed = text  # "North Northmoor" names no Northmoor
+    for other in others:
+        unnamed = unnamed.replace(other, " ")
+    organisations = organisations_in(unnamed, by_organisation)
     named_years = {year for name in organisations for year in by_organisation[name]}
     sides = timeframe.sides(named_years or corpus_years)
     return Query(
@@ -91,4 +97,5 @@ def understand(
         sides=sides,
         comparison=timeframe.comparison and len(sides) >= 2,
         organisations=organisations,
+        others=others,
     )

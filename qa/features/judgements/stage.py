@@ -74,7 +74,10 @@ class JudgementStage:
 
     def applies(self, query: Query, snapshot: Snapshot | None = None) -> bool:
         """A question about grades, unless it asks for a person or a figure ("Who led the
-        inspection that rated it inadequate?"): a grade does not answer that.
+        inspection that rated it inadequate?"): a grade does not answer that, or names only a
+        place spelled like one of the corpus's organisations without being one ("How was
+        Northamptonshire County Council judged?" of West Northamptonshire's reports): the
+        passages may say, the records hold only the corpus's organisations.
 
         With ``snapshot``, also a question comparing periods on an aspect the corpus grades,
         named without a grade word ("Did the impact of leaders on social work practice
@@ -83,6 +86,8 @@ class JudgementStage:
         """
         if finding_asked(query.text) not in (None, Finding.DAY, Finding.DATE):
             return False
+        if query.others and not query.organisations:
+            return False  # the records are the corpus's organisations', not this one's
         if asks_about_grades(query.text):
             return True
         return (
@@ -324,6 +329,8 @@ def _chosen(rows: Sequence[Row], query: Query) -> list[int]:
             for i in candidates
             if coverage[i] >= ASPECT_COVERAGE and coverage[i] >= top[rows[i].organisation] - 1e-9
         ]
+        if rows[best].overall:  # every organisation's, however its documents word it
+            chosen = [i for i in candidates if rows[i].overall]
     elif named:
         chosen = named
     elif asks_for_every_aspect(query.text):
