@@ -47,8 +47,8 @@ class Settings:
     against 0.77 for reciprocal rank fusion ("rrf"), which lets a weak dense rank
     outvote a strong exact-term match. ``rrf_k`` damps the weight of top ranks in
     RRF: 60 is the value of Cormack et al. (2009).
-    ``time_boost``, ``diversity``, ``side_quota`` and ``mmr_lambda`` shape the final
-    top k (see :mod:`qa.pipeline.select`); ``duplicate_overlap`` is the share of shared word
+    ``time_boost``, ``organisation_boost``, ``role_holder_boost``, ``diversity``,
+    ``side_quota`` and ``mmr_lambda`` shape the final top k (see :mod:`qa.pipeline.select`); ``duplicate_overlap`` is the share of shared word
     4-grams above which two passages of one document are folded into one hit.
     From ``ann_threshold`` passages on, dense search uses an HNSW graph (``ann_m`` links
     per node, ``ann_ef_construction`` and ``ann_ef_search`` candidates when building and
@@ -102,6 +102,7 @@ class Settings:
     batch_size: int = 32
     time_boost: float = 0.1
     organisation_boost: float = 0.5
+    role_holder_boost: float = 0.5
     diversity: Diversity = Diversity.SIDES
     side_quota: int = 3
     mmr_lambda: float = 0.7
@@ -159,12 +160,11 @@ class Settings:
         for name in ("mmr_lambda", "duplicate_overlap", "rerank_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if min(self.time_boost, self.organisation_boost, self.side_quota) < 0 or (
-            self.track_up_to_documents < 0
-        ):
+        boosts = (self.time_boost, self.organisation_boost, self.role_holder_boost)
+        if min(*boosts, self.side_quota, self.track_up_to_documents) < 0:
             raise SettingsError(
-                "time_boost, organisation_boost, side_quota and track_up_to_documents must not"
-                " be negative"
+                "time_boost, organisation_boost, role_holder_boost, side_quota and"
+                " track_up_to_documents must not be negative"
             )
         if self.rerank_depth < 0:
             raise SettingsError(f"rerank_depth must not be negative, got {self.rerank_depth}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,4 +188,17 @@ def real_searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
     report = build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size))
     assert report.errors == ()
     assert report.documents == len(SHIPPED)
+    return Searcher.open(settings)
+
+
+@pytest.fixture(scope="session")
+def two_councils(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+    """Croydon's shipped reports and the invented Northmoor's, one corpus, the real model."""
+    root = tmp_path_factory.mktemp("two-councils")
+    corpus = root / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    for path in OTHER_COUNCIL.iterdir():
+        shutil.copyfile(path, corpus / path.name)
+    settings = Settings(corpus=corpus, index=root / "index", model=BUNDLED_MODEL)
+    assert build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size)).errors == ()
     return Searcher.open(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,16 @@ from qa.features.judgements.asked import distinctive_rows, main_clause
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
 from qa.features.judgements.stage import graded_in
 from qa.features.judgements.timeline import Entry, Row, direction
-from qa.index.build import build_index
-from qa.index.embedders import load_embedder
 from qa.pipeline.timeframe import Side
 from qa.search import Searcher
-from qa.settings import BUNDLED_MODEL, Settings
 from qa.types import Document
 
 from .conftest import (
     CABINET_2020,
     CABINET_2024,
     NEWS_2020,
-    OTHER_COUNCIL,
     SCRUTINY_2017,
     SCRUTINY_2019,
-    SHIPPED_CORPUS,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -280,19 +274,6 @@ def test_a_year_is_graded_by_the_inspection_in_it_else_by_the_report_published_i
     march = entry(Grade.GOOD, "2023-03-20")
     assert graded_in(in_2023, [december, march]) == [march]  # inspected in 2023 comes first
     assert graded_in(Side("2021", 2021, 2021), [december, later]) == []
-
-
-@pytest.fixture(scope="module")
-def two_councils(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
-    """Croydon's shipped reports and the invented Northmoor's, one corpus, the real model."""
-    root = tmp_path_factory.mktemp("two-councils")
-    corpus = root / "corpus"
-    shutil.copytree(SHIPPED_CORPUS, corpus)
-    for path in OTHER_COUNCIL.iterdir():
-        shutil.copyfile(path, corpus / path.name)
-    settings = Settings(corpus=corpus, index=root / "index", model=BUNDLED_MODEL)
-    assert build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size)).errors == ()
-    return Searcher.open(settings)
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,19 @@ _FOUND = {
 }
 
 
+# "Who led the inspection?" asks for the lead inspector without naming the role.
+_LEADING = re.compile(r"\b(?:led|leads?|leading)\b", re.IGNORECASE)
+
+
+def asks_for_role_holder(question: str) -> bool:
+    """Whether ``question`` asks who holds a role ("Who led Ofsted's most recent inspection?",
+    "Who is the chief executive?"), not who does something ("Who provides the out-of-hours
+    service?", answered by an organisation)."""
+    return finding_asked(question) is Finding.PERSON and bool(
+        _ROLE_WORD.search(question) or _LEADING.search(question)
+    )
+
+
 def finding_asked(question: str) -> Finding | None:
     """The kind of finding ``question`` asks for, if its words say one."""
     return next((kind for kind, asks in _ASKS if asks.search(question)), None)
@@ -221,10 +234,10 @@ def unstated_finding(question: str, sentences: Sequence[AnswerSentence]) -> str 
     """The note saying the answer lacks the count or the role's holder ``question`` asks for,
     when it does; ``None`` when the answer states it or the question asks for neither."""
     kind = finding_asked(question)
-    if kind is Finding.PERSON and _ROLE_WORD.search(question):
-        lacking = "names no one in the role asked about"
+    if asks_for_role_holder(question):
+        lacking = "names anyone in the role asked about"
     elif kind is Finding.FIGURE and (_COUNT.search(question) or _AVERAGE.search(question)):
-        lacking = "states no number for what was asked"
+        lacking = "states a number for what was asked"
     elif kind is Finding.FIGURE and _SPENT_ON.search(question) and _SPENDING.search(question):
         lacking = "states a sum spent on what was asked"
     else:

@@ -57,7 +57,8 @@ def format_answer(answer: Answer, width: int = 100) -> str:
     elif answer.statement or answer.sentences:
         lines += ["Answer:"]
         for paragraph in (answer.statement, answer_text(answer.sentences)):
-            shown = terminal_line(paragraph)  # escaped first: wrapped as it is shown
+            # a quoted list's line breaks read as spaces; other controls escaped, then wrapped
+            shown = terminal_line(" ".join(paragraph.split()))
             lines += ["    " + line for line in textwrap.wrap(shown, width - 4)]
         lines += [""]
     lines += [f"Note: {note}" for note in answer.missing]
