@@ -14,7 +14,7 @@ from qa.pipeline.answer import (
     candidate_sentences,
     extract_answer,
 )
-from qa.pipeline.findings import unstated_finding
+from qa.pipeline.findings import finding_asked, unstated_finding
 from qa.search import Searcher
 from qa.text import sentence_spans
 from qa.types import AnswerSentence, Chunk, Document, Hit
@@ -233,6 +233,21 @@ def test_a_section_heading_or_the_documents_title_is_not_quoted() -> None:
     assert [s.text for s in extract_answer(question, hits, HashingEmbedder())] == [
         "Local authority children's services have improved since the last inspection."
     ]
+
+
+def test_a_question_asking_for_a_name_is_answered_by_the_sentence_giving_one() -> None:
+    text = (
+        "The response to young people at risk of exploitation is highly effective in Eastbrook.\n\n"
+        "Young people at risk benefit from the multidisciplinary Willow team.\n\n"
+        "Exploitation of young people is understood well within the Eastbrook context.\n"
+    )
+    doc = document(text)
+    hits = [hit(doc, 1, "The response")]
+    question = "What is the name of Eastbrook's team for young people at risk of exploitation?"
+    sentences = extract_answer(question, hits, HashingEmbedder())
+    assert "Willow team" in sentences[0].text
+    # a question naming the name asks for something else
+    assert finding_asked("Which council's children in care council is called Empire?") is None
 
 
 def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:

@@ -75,6 +75,7 @@ class Finding(enum.Enum):
     """The kinds of finding a question can ask for by its words."""
 
     PERSON = "person"
+    NAME = "name"
     PERCENTAGE = "percentage"
     FIGURE = "figure"
     DAY = "day"
@@ -89,6 +90,15 @@ _ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
         re.compile(
             r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
             r"|\bwhich\s+(?:inspector|HMI|councillor|officer|person|director|member)\b",
+            re.I,
+        ),
+    ),
+    (
+        Finding.NAME,
+        re.compile(
+            # not "Which council's panel is called Empire?": that asks for the council
+            r"^(?!\W*(?:which|who)\b).*?(?:\bwhat\s+(?:is|was|are|were)\s+(?:the\s+)?names?\s+of\b"
+            r"|\bcalled\b|\bknown\s+as\b)",
             re.I,
         ),
     ),
@@ -112,8 +122,16 @@ _ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
     (Finding.DAY, re.compile(r"\b(?:what|which)\s+(?:date|day)s?\b", re.I)),
     (Finding.DATE, re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:year|month)\b", re.I)),
 )
+# A name a document gives something: capitalised words inside a sentence ("the
+# multidisciplinary Willow team"), an acronym ("(SPOC)") or a quoted term ("‘Hampshire
+# Approach’"); at a sentence's start a capital says nothing.
+_NAMED = re.compile(
+    r"(?<=[\w,;:(] )[A-Z][\w’'-]*(?:\s+(?:of\s+|and\s+|the\s+)?[A-Z][\w’'-]*)*"
+    r"|\b[A-Z]{2,}\b|[‘“'\"][^’”'\"\n]{3,60}[’”'\"]"
+)
 _FOUND = {
     Finding.PERSON: _PERSON,
+    Finding.NAME: _NAMED,
     Finding.PERCENTAGE: _PERCENTAGE,
     Finding.FIGURE: _FIGURE,
     Finding.DAY: _DAY,
