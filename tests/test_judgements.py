@@ -211,6 +211,23 @@ def test_a_question_that_only_mentions_a_grade_is_answered_from_passages(
     assert all("effectiveness" not in s.text for s in answer.sentences)
 
 
+@pytest.mark.parametrize(
+    ("question", "statement"),
+    [
+        ("How good is the service for homeless 16 and 17 year olds these days?", ""),
+        ("How good are Croydon's children's services now?", "Croydon: Overall effectiveness: Good"),
+        ("How good is help and protection in Croydon?", "Croydon: The experiences and progress"),
+    ],
+)
+def test_how_good_asks_for_a_grade_only_of_something_graded(
+    real_searcher: Searcher, question: str, statement: str
+) -> None:
+    answer = real_searcher.search(question)
+    assert answer.statement.startswith(statement)
+    if not statement:  # the service for homeless teenagers is not graded: its passages answer
+        assert "homeless" in answer.sentences[0].text
+
+
 @pytest.mark.slow
 def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: Searcher) -> None:
     answer = real_searcher.search(

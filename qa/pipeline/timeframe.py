@@ -26,7 +26,8 @@ _BEFORE = re.compile(
     rf"\b(?:before|until|till|prior\s+to|up\s+to)\s+(?:the\s+)?(?:\w+\s+)?({_YEAR})\b",
     re.IGNORECASE,
 )
-_LATEST = re.compile(
+# Words meaning the latest documents ("now", "these days", "the last inspection").
+LATEST = re.compile(
     r"\b(?:latest|most\s+recent(?:ly)?|current(?:ly)?|now|today|nowadays|at\s+present|"
     r"presently|these\s+days|at\s+the\s+moment|"
     r"(?:the\s+)?last\s+(?:inspection|report|visit|judgement|judgment))\b",
@@ -148,7 +149,7 @@ def read_timeframe(question: str) -> Timeframe:
     ranged = {year_from, year_to}
     named = tuple(y for y in years if y not in ranged)
     since_previous = bool(_SINCE_PREVIOUS.search(question))
-    latest = bool(_LATEST.search(question)) and not since_previous
+    latest = bool(LATEST.search(question)) and not since_previous
     dated = bool(years) or since_previous or latest
     comparison = dated and (
         len(mentions) >= 2 or since_previous or bool(_COMPARISON.search(question))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from qa.features.judgements.extract import GRADE_WORDS, Grade, read_grade
 from qa.features.judgements.timeline import Row
 from qa.index.lexical import tokenize
+from qa.pipeline.timeframe import LATEST
 
 _CUE = re.compile(
     r"\b(?:judg(?:e|ed|ement|ements|ment|ments)|grade[ds]?|grading|rate[ds]?|rating|ratings"
@@ -87,6 +88,29 @@ def main_clause(question: str) -> str:
         None,
     )
     return question[: later.start()] if later else question
+
+
+# "How good is X?" asks for a grade only when X is something graded: "How good is the service
+# for homeless 16 and 17 year olds these days?" asks about a service no judgement grades.
+_HOW_GOOD = re.compile(r"\bhow\s+good\s+(?:is|are|was|were)\s+(?P<subject>[^?]+)", re.I)
+
+
+def how_good_subject(question: str) -> str | None:
+    """What "How good is X?" asks about, when "how good" is the question's only grade word,
+    without the words for "now" ("these days")."""
+    main = main_clause(question)
+    match = _HOW_GOOD.search(main)
+    if match is None or len(_CUE.findall(main)) != 1:
+        return None
+    return LATEST.sub(" ", match["subject"])
+
+
+def names_only_graded(subject: str, rows: Sequence[Row]) -> bool:
+    """Whether every word of ``subject`` is a word of the rows' wordings or organisations
+    ("Croydon's children's services", "help and protection in Bradford")."""
+    names = {t for row in rows if row.organisation for t in tokenize(row.organisation)}
+    vocabulary = {t for row in rows for w in row.wordings for t in tokenize(w)} | names
+    return all(t in vocabulary for t in _in_wordings(tokenize(subject), vocabulary))
 
 
 def asks_about_grades(question: str) -> bool:

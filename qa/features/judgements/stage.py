@@ -33,6 +33,8 @@ from qa.features.judgements.asked import (
     distinctive_rows,
     grade_order,
     grades_named,
+    how_good_subject,
+    names_only_graded,
     says_change_verb,
 )
 from qa.features.judgements.extract import Grade, Judgement, extract_judgements
@@ -89,7 +91,12 @@ class JudgementStage:
         if query.others and not query.organisations:
             return False  # the records are the corpus's organisations', not this one's
         if asks_about_grades(query.text):
-            return True
+            subject = how_good_subject(query.text)
+            return (
+                subject is None
+                or snapshot is None
+                or names_only_graded(subject, self._records(snapshot))
+            )
         return (
             snapshot is not None
             and query.comparison
