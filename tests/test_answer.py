@@ -250,6 +250,20 @@ def test_a_question_asking_for_a_name_is_answered_by_the_sentence_giving_one() -
     assert finding_asked("Which council's children in care council is called Empire?") is None
 
 
+def test_a_signature_block_is_quoted_as_the_name_beside_its_role() -> None:
+    text = (
+        "The report was embargoed until publication on the Ofsted website.\n\n"
+        "Amina Clarke\nChief Executive\nLondon Borough of Eastbrook\nTown Hall\n\n"
+        "The chief executive thanked the staff of children's services for their work.\n"
+    )
+    doc = document(text)
+    hits = [hit(doc, 1, "The report")]
+    sentences = extract_answer("Who is Eastbrook's chief executive?", hits, HashingEmbedder())
+    assert sentences[0].text == "Amina Clarke\nChief Executive"
+    assert unstated_finding("Who is Eastbrook's chief executive?", sentences) is None
+    assert_verifiable(sentences, hits, {doc.source: doc})
+
+
 def test_sides_give_the_best_sentence_of_each_side_in_side_order() -> None:
     old = document("In 2020 the service for homeless teenagers needed improvement.", "old.txt")
     new = document("In 2024 inspectors found the service for homeless teenagers strong.", "new.txt")

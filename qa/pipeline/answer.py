@@ -22,7 +22,7 @@ import numpy as np
 
 from qa.index.embedders import Embedder
 from qa.index.lexical import tokenize
-from qa.pipeline.findings import finding_asked, states_finding
+from qa.pipeline.findings import finding_asked, signature_spans, states_finding
 from qa.text import list_spans, sentence_spans
 from qa.types import AnswerSentence, Hit
 
@@ -69,11 +69,18 @@ _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)]?$")
 
 def answer_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The spans of ``text`` an answer may quote, in order: its sentences, except that a
-    sentence introducing a list comes with the list."""
+    sentence introducing a list comes with the list, and a signature block (a name on its
+    line, the role on the next) is one span."""
     lists = list_spans(text)
+    signatures = signature_spans(text)
     introductions = {start for start, _ in lists}
-    sentences = [span for span in sentence_spans(text) if span[0] not in introductions]
-    return tuple(sorted((*sentences, *lists)))
+    sentences = [
+        span
+        for span in sentence_spans(text)
+        if span[0] not in introductions
+        and not any(start <= span[0] < end for start, end in signatures)
+    ]
+    return tuple(sorted((*sentences, *lists, *signatures)))
 
 
 def _quote(hit: Hit, start: int, end: int) -> AnswerSentence:
@@ -190,11 +197,16 @@ def _scored(
 ) -> _Scored:
     """``candidates`` with their relevance to ``question``.
 
-    Only the question and the single sentences are encoded (the question as a query, the
-    sentences as passages); a list's vector is the mean of its sentences' vectors, since
-    encoding it whole would pad every sentence of the batch to the list's length.
+    Only the question and the single sentences (and signature blocks) are encoded (the
+    question as a query, the sentences as passages); a list's vector is the mean of its
+    sentences' vectors, since encoding it whole would pad every sentence of the batch to the
+    list's length.
     """
-    sentences = [_quote(hit, *span) for hit in hits for span in sentence_spans(hit.chunk.text)]
+    sentences = [
+        _quote(hit, *span)
+        for hit in hits
+        for span in (*sentence_spans(hit.chunk.text), *signature_spans(hit.chunk.text))
+    ]
     query = embedder.encode_queries([question])[0]
     membership = np.array([[_contains(c, s) for s in sentences] for c in candidates], np.float32)
     vectors = membership @ embedder.encode([s.text for s in sentences])

@@ -46,6 +46,22 @@ _PERSON = re.compile(
     rf"(?(before)|(?=,?\s+(?:(?:the|a|an|our|its|his|her)\s+)?(?:[\w’'-]+\s+){{0,3}}?{_ROLE}))"
 )
 _ROLE_WORD = re.compile(_ROLE)
+# A signature or address block: a name alone on its line, its role on the next
+# ("Katherine Kerswell" / "Chief Executive", "Joe Bloggs" / "His Majesty's Inspector").
+_SIGNATURE = re.compile(
+    rf"^[ \t]*(?P<name>{_NAME_WORD}(?:[ -]{_NAME_WORD})+)[ \t]*\n[ \t]*"
+    rf"(?P<role>(?:[\w’'-]+[ \t]+){{0,3}}?{_ROLE}[^\n]*)$",
+    re.MULTILINE,
+)
+
+
+def signature_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of the signature blocks of ``text``: a name on its line and the role on the
+    next, which read as one statement ("Katherine Kerswell Chief Executive") though
+    neither line is a sentence."""
+    return tuple((m.start("name"), m.end("role")) for m in _SIGNATURE.finditer(text))
+
+
 _MONTH = f"(?i:{MONTH_NAMES})"
 # A date a document gives: "16th March 2020", "14 to 25 October 2024", "March 2020", "03/12/24".
 _DAY = re.compile(
