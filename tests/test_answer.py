@@ -213,21 +213,11 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_sentence_it_refers
 
 
 def test_a_section_heading_or_the_documents_title_is_not_quoted() -> None:
-    text = (
-        "Inspection of local authority children's services\n\n"
-        "Local authority children's services have improved since the last inspection.\n"
-    )
-    doc = Document("report.pdf", "Eastbrook: Inspection of local authority children's services",
-                   "2025-03", "hash", "pdf", text=text)  # fmt: skip
-    start = 0
-    chunk = Chunk(
-        doc.source,
-        start,
-        len(text),
-        text,
-        "Inspection of local authority children's services",
-        None,
-    )
+    heading = "Inspection of local authority children's services"
+    text = f"{heading}\n\nLocal authority children's services have improved since the last inspection.\n"
+    title = f"Eastbrook: {heading}"
+    doc = Document("report.pdf", title, "2025-03", "hash", "pdf", text=text)
+    chunk = Chunk(doc.source, 0, len(text), text, heading, None)
     hits = [Hit(1, 1, chunk, doc.title, doc.date, 1.0, 1, 1)]
     question = "What did the inspection of local authority children's services find?"
     assert [s.text for s in extract_answer(question, hits, HashingEmbedder())] == [
