@@ -185,6 +185,10 @@ def test_a_change_of_a_graded_aspect_is_answered_from_grades_without_a_grade_wor
             "Once the borough climbs off the bottom grade, does the minister lift the order?",
             " does the minister lift the order?",
         ),
+        (
+            "What kind of inspection did Croydon need in order to get rid of its inadequate rating?",
+            "What kind of inspection did Croydon need ",
+        ),
         ("When was Croydon judged inadequate, and when did it get out of that rating?", None),
         ("How has the judgement for help and protection changed since 2020?", None),
     ],

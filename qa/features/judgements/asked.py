@@ -42,7 +42,9 @@ _CHANGE_VERB = re.compile(
 # does ...?") does not make a question about grades: the clause after one of these words,
 # or a fronted one up to its comma, is left out when looking for a grade word.
 _SUBORDINATE = re.compile(
-    r"\b(?:before|after|once|until|since|following|when|whereas|because)\b", re.IGNORECASE
+    r"\b(?:before|after|once|until|since|following|when|whereas|because|in\s+order\s+to"
+    r"|so\s+as\s+to|so\s+that)\b",
+    re.IGNORECASE,
 )
 _FRONTED = re.compile(
     r"^\W*(?:once|after|before|if|since|following|until|while)\b[^,?]*,", re.IGNORECASE
