@@ -237,7 +237,7 @@ class Searcher:
         about with their statement; nothing when the question is about neither."""
         if self.recommendations.applies(query):
             limit = 2 * self.settings.top_k
-            return "", self.recommendations.answer(snapshot, query, hits, limit)
+            return self.recommendations.answer(snapshot, query, hits, limit)
         if self.judgements.applies(query, snapshot):
             return self.judgements.answer(snapshot, query, hits)
         return "", ()

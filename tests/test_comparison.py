@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,23 @@ def test_recommendations_that_remained_are_quoted_from_both_reports(
     assert [g.date[:4] for g in answer.groups if g.date] == sorted(
         g.date[:4] for g in answer.groups if g.date
     )
+
+
+@pytest.mark.slow
+def test_how_many_recommendations_gives_each_reports_count_and_its_list(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "How many recommendations for improvement did Ofsted make in 2020, and how many in 2024?",
+        k=10,
+    )
+    statement = answer.statement
+    assert statement.startswith("Items listed: Ofsted inspection rates Croydon")
+    assert re.search(r"\(March 2020\) \[\d+\]: 4; .*\(4 December 2024\) \[\d+\]: 4\.$", statement)
+    assert [s.source for s in answer.sentences] == [NEWS_2020, CABINET_2024]
+    assert answer.sentences[0].text.startswith("Her report lists four areas which also need")
+    assert answer.sentences[1].text.startswith("Inspectors made four recommendations for")
+    _verifiable(real_searcher, answer.sentences, answer.hits)
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ from qa.index.snapshot import Snapshot
 from qa.pipeline.gaps import Gap
 from qa.pipeline.select import Candidate
 from qa.pipeline.understand import Query
-from qa.types import AnswerSentence, Hit, Status
+from qa.text import list_spans
+from qa.types import AnswerSentence, Hit, Status, display_date
 
 _QUESTION_CUE = re.compile(
     r"\brecommend\w*|\bareas?\s+(?:for|of|requiring|needing|that\s+need\w*|which\s+need\w*)\s+"
@@ -131,37 +132,43 @@ class RecommendationStage:
         ]
         return sorted(lifted, key=lambda c: -c.score)
 
+    def asked(self, snapshot: Snapshot, query: Query) -> list[TrackedRecommendation]:
+        """The tracked items the question asks about: of the reports of the periods it names
+        (all, if none) and of the statuses it asks for (all, if none), oldest report first."""
+        wanted = statuses_asked(query.text)
+        return [
+            tracked
+            for tracked in self._tracked(snapshot)
+            if not (
+                query.sides
+                and not any(
+                    side.holds(snapshot.catalog[tracked.recommendation.source].year)
+                    for side in query.sides
+                )
+            )
+            and not (wanted and tracked.status not in wanted)
+        ]
+
     def answer(
         self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], limit: int
-    ) -> tuple[AnswerSentence, ...]:
+    ) -> tuple[str, tuple[AnswerSentence, ...]]:
         """The tracked items the question asks about ("remained": the repeated ones, with
         the later report's wording), quoted from the passages shown, oldest report first;
-        addressed items bring the sentence that reports the progress."""
-        wanted = statuses_asked(query.text)
+        addressed items bring the sentence that reports the progress. "How many ...?" is
+        answered with each report's number of items, quoting the list that holds them."""
+        asked = self.asked(snapshot, query)
+        if _HOW_MANY.search(query.text):
+            return _counted(snapshot, asked, hits)
         quoted: dict[tuple[str, int], AnswerSentence] = {}
-        for tracked in self._tracked(snapshot):
+        for tracked in asked:
             item = tracked.recommendation
-            year = snapshot.catalog[item.source].year
-            if (query.sides and not any(side.holds(year) for side in query.sides)) or (
-                wanted and tracked.status not in wanted
-            ):
-                continue
             # one place per item (the first shown), then the progress sentence if shown
             spans = [[(item.source, place) for place in item.places]]
             if tracked.evidence is not None:
                 spans.append([(tracked.evidence.source, tracked.evidence.place)])
             for places in spans:
                 for source, place in places:
-                    hit = next(
-                        (
-                            h
-                            for h in hits
-                            if h.chunk.source == source
-                            and h.chunk.start <= place.start
-                            and place.end <= h.chunk.end
-                        ),
-                        None,
-                    )
+                    hit = _shown(hits, source, place.start, place.end)
                     if hit is not None:
                         if (source, place.start) not in quoted:
                             text = snapshot.documents[source].text[place.start : place.end]
@@ -169,4 +176,62 @@ class RecommendationStage:
                                 text, hit.rank, source, place.start, place.end
                             )
                         break
-        return tuple(quoted.values())[:limit]
+        return "", tuple(quoted.values())[:limit]
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+
+
+def _shown(hits: Sequence[Hit], source: str, start: int, end: int) -> Hit | None:
+    """The first hit whose passage holds ``source[start:end]``."""
+    return next(
+        (
+            h
+            for h in hits
+            if h.chunk.source == source and h.chunk.start <= start and end <= h.chunk.end
+        ),
+        None,
+    )
+
+
+def _counted(
+    snapshot: Snapshot, asked: Sequence[TrackedRecommendation], hits: Sequence[Hit]
+) -> tuple[str, tuple[AnswerSentence, ...]]:
+    """Each report's number of items ("How many recommendations did Ofsted make in 2020, and
+    how many in 2024?"), citing and quoting the list holding them, whose lead-in usually
+    says the number ("Inspectors made four recommendations for improvement:")."""
+    by_source: dict[str, list[TrackedRecommendation]] = {}
+    for tracked in asked:
+        by_source.setdefault(tracked.recommendation.source, []).append(tracked)
+    parts: list[str] = []
+    quotes: list[AnswerSentence] = []
+    for source, items in by_source.items():
+        entry = snapshot.catalog[source]
+        shown = _list_shown(items, hits)
+        cited = f" [{shown.rank}]" if shown else ""
+        parts.append(f"{entry.title} ({display_date(entry.date)}){cited}: {len(items)}")
+        if shown is not None:
+            quotes.append(shown)
+    return f"Items listed: {'; '.join(parts)}.", tuple(quotes)
+
+
+def _list_shown(
+    items: Sequence[TrackedRecommendation], hits: Sequence[Hit]
+) -> AnswerSentence | None:
+    """The list (with its lead-in) that holds one of ``items``, in a hit shown."""
+    for tracked in items:
+        for place in tracked.recommendation.places:
+            hit = _shown(hits, tracked.recommendation.source, place.start, place.end)
+            if hit is None:
+                continue
+            offset = place.start - hit.chunk.start
+            for start, end in list_spans(hit.chunk.text):
+                if start <= offset < end:
+                    return AnswerSentence(
+                        hit.chunk.text[start:end],
+                        hit.rank,
+                        hit.chunk.source,
+                        hit.chunk.start + start,
+                        hit.chunk.start + end,
+                    )
+    return None
