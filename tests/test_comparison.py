@@ -172,6 +172,20 @@ def test_how_many_recommendations_gives_each_reports_count_and_its_list(
 
 
 @pytest.mark.slow
+def test_a_recommendation_named_by_its_topic_is_answered_with_that_item_alone(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "Did anything come of the 2020 recommendation about care leavers' emotional health needs?"
+    )
+    assert [s.text for s in answer.sentences][:1] == [
+        "Services for care leavers, particularly the range of suitable accommodation, responses "
+        "to emotional health needs and preparation for independence."
+    ]
+    assert not any("homeless" in s.text for s in answer.sentences)  # another 2020 item
+
+
+@pytest.mark.slow
 def test_recommendations_addressed_bring_their_items(real_searcher: Searcher) -> None:
     answer = real_searcher.search("Which areas for improvement from 2020 have been addressed?")
     texts = " ".join(s.text for s in answer.sentences)

@@ -69,7 +69,7 @@ ILACS_ANSWERS_RIGHT = {
     "lead_inspector": 18 / 18,
     "passage_without_council": 15 / 20,
 }
-ILACS_RIGHT_OVERALL = 89 / 106
+ILACS_RIGHT_OVERALL = 91 / 106
 ILACS_ANY_QUOTE = 83 / 94
 ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
 ISSUE_16_TARGET = 0.9  # grade (24/25), lead-inspector (18/18), judgement-change (9/10) right

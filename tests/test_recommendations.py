@@ -453,3 +453,20 @@ def test_an_empty_result_says_so() -> None:
 )
 def test_an_item_listing_several_concerns_is_split_into_them(item: str, parts: list[str]) -> None:
     assert item_parts(item)[1] == parts
+
+
+def test_one_councils_items_are_never_repeated_or_addressed_by_anothers_report(
+    two_councils: Searcher,
+) -> None:
+    snapshot = two_councils.snapshot
+    organisation = {source: entry.organisation for source, entry in snapshot.catalog.items()}
+    tracked = snapshot_recommendations(snapshot, two_councils.embedder)
+    northmoor = [t for t in tracked if organisation[t.recommendation.source] == "Northmoor"]
+    assert northmoor
+    for item in northmoor:
+        linked = [link.recommendation.source for link in (*item.earlier, *item.later)]
+        evidence = [item.evidence.source] if item.evidence else []
+        assert {organisation[source] for source in (*linked, *evidence)} <= {"Northmoor"}
+    answer = two_councils.search("What did Ofsted ask Northmoor to improve?", k=10)
+    assert answer.sentences
+    assert {organisation[s.source] for s in answer.sentences} == {"Northmoor"}

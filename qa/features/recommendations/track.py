@@ -196,7 +196,19 @@ def track_recommendations(
     dated = [d for d in ordered if d.date]
 
     def later_reports(document: Document) -> list[Document]:
-        return [d for d in dated if document.date and _later(document.date, d.date or "")]
+        """The reports after ``document`` about its organisation (or about none known): a
+        council's items are never repeated or addressed by another council's report."""
+        return [
+            d
+            for d in dated
+            if document.date
+            and _later(document.date, d.date or "")
+            and (
+                d.organisation == document.organisation
+                or d.organisation is None
+                or document.organisation is None
+            )
+        ]
 
     earlier: dict[int, list[Link]] = {}
     later: dict[int, list[Link]] = {}
