@@ -251,9 +251,11 @@ def test_every_field_of_the_manifest_is_checked_even_with_a_matching_checksum(
     report(sweep)
 
 
-def offsets_of(size: int) -> list[int]:
+def offsets_of(size: int, step: int = 1) -> list[int]:
+    """Every ``step``-th offset of a file up to 4 kB; a spread of :data:`OFFSETS` and the
+    ends of a larger one."""
     if size <= 4096:
-        return list(range(size))
+        return list(range(0, size, step))
     spread = {size * n // OFFSETS for n in range(OFFSETS)}
     return sorted(spread | set(range(128)) | set(range(size - 64, size)))
 
@@ -308,7 +310,9 @@ def test_damage_between_the_samples_of_large_files_gives_no_traceback_and_verify
     missed_by_verify: list[str] = []
     for path in sorted(p for p in live.iterdir() if p.name != MANIFEST):
         data = path.read_bytes()
-        for offset, mask, damaged in flips(data, offsets_of(len(data))):
+        # every 3rd byte of a small file, which lies between the 64-byte samples as often:
+        # 8,178 cases against 12,050 for every byte, in 55 s against 89 s
+        for offset, mask, damaged in flips(data, offsets_of(len(data), step=3)):
             path.write_bytes(damaged)
             case = f"{path.name} byte {offset} ^ {mask:#04x}"
             refused = sweep.outcomes["refused"]
