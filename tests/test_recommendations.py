@@ -28,6 +28,7 @@ from qa.features.recommendations import (
     snapshot_recommendations,
     track_recommendations,
 )
+from qa.features.recommendations.stage import asks_about_recommendations
 from qa.features.recommendations.track import item_parts
 from qa.index.build import build_index
 from qa.index.embedders import Embedder, HashingEmbedder, load_embedder
@@ -470,3 +471,22 @@ def test_one_councils_items_are_never_repeated_or_addressed_by_anothers_report(
     answer = two_councils.search("What did Ofsted ask Northmoor to improve?", k=10)
     assert answer.sentences
     assert {organisation[s.source] for s in answer.sentences} == {"Northmoor"}
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which recommendations from the 2020 inspection remained in 2024?", True),
+        ("Which of the improvement areas in the 2024 report are new?", True),
+        ("What did Ofsted ask Sutton to improve?", True),
+        ("Was the response to children who go missing an area for improvement?", True),
+        # the response to the recommendations is what is asked: the council's papers say it
+        ("What did the council say it would do in response to Ofsted's recommendations?", False),
+        ("How does the council plan to respond to the recommendations?", False),
+        ("How many children were in care in 2024?", False),
+    ],
+)
+def test_questions_about_what_reports_asked_to_improve_are_told_apart(
+    question: str, asks: bool
+) -> None:
+    assert asks_about_recommendations(question) is asks

@@ -48,9 +48,15 @@ _OUTCOME_CUE = re.compile(
 )
 
 
+# "What did the council say it would do in response to Ofsted's recommendations?" asks about
+# the response, which the council's papers state; the items are not its answer.
+_RESPONSE = re.compile(r"\b(?:in\s+response\s+to|respond(?:s|ed|ing)?\s+to)\b", re.IGNORECASE)
+
+
 def asks_about_recommendations(question: str) -> bool:
-    """Whether a question is about what reports asked to improve, so the tracked items answer it."""
-    return bool(_QUESTION_CUE.search(question))
+    """Whether a question is about what reports asked to improve, so the tracked items answer
+    it (not what was done in response to them)."""
+    return bool(_QUESTION_CUE.search(question)) and not _RESPONSE.search(question)
 
 
 _STATUS_CUES = {
