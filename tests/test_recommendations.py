@@ -480,6 +480,9 @@ def test_one_councils_items_are_never_repeated_or_addressed_by_anothers_report(
         ("Which of the improvement areas in the 2024 report are new?", True),
         ("What did Ofsted ask Sutton to improve?", True),
         ("Was the response to children who go missing an area for improvement?", True),
+        ("Was pre-proceedings work flagged for improvement in 2018 and again in 2024?", True),
+        ("Has the shortage of accommodation been fixed since Ofsted raised it in 2020?", True),
+        ("Who raised the question of funding at the meeting?", False),
         # the response to the recommendations is what is asked: the council's papers say it
         ("What did the council say it would do in response to Ofsted's recommendations?", False),
         ("How does the council plan to respond to the recommendations?", False),

@@ -34,7 +34,11 @@ _QUESTION_CUE = re.compile(
     r"\brecommend\w*|\bareas?\s+(?:for|of|requiring|needing|that\s+need\w*|which\s+need\w*)\s+"
     r"(?:further\s+)?(?:improv|develop)\w*|\bneed(?:s|ed)?\s+(?:to\s+)?improv\w*"
     r"|\b(?:ask|asked|tell|told|want|wanted|require|required)\b.{0,40}\bto\s+improve\b"
-    r"|\bimprovement\s+(?:areas?|points?|priorities)\b|\bareas?\s+to\s+improve\b",
+    r"|\bimprovement\s+(?:areas?|points?|priorities)\b|\bareas?\s+to\s+improve\b"
+    # "flagged for improvement", "since Ofsted raised it"
+    r"|\b(?:flagged|raised|identified|highlighted)\s+(?:\w+\s+){0,2}?(?:for|as)\s+(?:an?\s+)?"
+    r"(?:improvement|area|concern|weakness)"
+    r"|\b(?:Ofsted|inspectors?)\s+(?:first\s+)?(?:raised|flagged)\b",
     re.IGNORECASE,
 )
 
