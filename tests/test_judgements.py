@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.chunking import chunk_document
-from qa.features.judgements.asked import distinctive_rows, main_clause
+from qa.features.judgements.asked import aspect_coverage, distinctive_rows, main_clause
 from qa.features.judgements.extract import Form, Grade, extract_judgements, read_grade
 from qa.features.judgements.stage import graded_in
 from qa.features.judgements.timeline import Entry, Row, direction
@@ -242,6 +242,18 @@ def test_a_question_about_a_grade_without_a_year_gets_the_latest(real_searcher: 
 
 
 @pytest.mark.slow
+def test_a_question_whether_a_grade_still_holds_quotes_the_latest_first(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search("Is Croydon's children's social care still rated inadequate?")
+    assert answer.statement.startswith("Croydon: Overall effectiveness: Inadequate (2017)")
+    assert "Good (25 October 2024)" in answer.statement
+    assert answer.statement.endswith(": improved.")
+    assert answer.sentences[0].text == "Overall effectiveness – **'Good'**"
+    assert answer.sentences[-1].source == "cabinet-2020-03-ofsted-inspection-findings.txt"
+
+
+@pytest.mark.slow
 def test_qa_judgements_lists_each_aspect_with_its_citations(
     real_searcher: Searcher, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -284,6 +296,11 @@ def test_an_aspect_named_by_one_word_no_other_aspect_of_its_council_uses_is_foun
     assert distinctive_rows(rows, [0, 1, 2, 3, 4], "How good is leadership?") == [1, 3]
     # "children" is in several aspects' wordings: it names none of them
     assert distinctive_rows(rows, [0, 1, 2], "How are children in Sutton doing?") == []
+    # "children's social care" names the whole service, not the aspect of children in care
+    question = "Is Sutton's children's social care still rated inadequate?"
+    assert distinctive_rows(rows, [0, 1, 2], question) == []
+    coverage = aspect_coverage(rows[:3], question)
+    assert max(coverage) == 0.0
 
 
 def test_a_year_is_graded_by_the_inspection_in_it_else_by_the_report_published_in_it() -> None:

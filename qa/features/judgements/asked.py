@@ -125,6 +125,16 @@ def asks_about_change(question: str) -> bool:
     return bool(_CHANGE.search(question))
 
 
+# "Is it still rated inadequate?", "no longer good": whether a grade holds now.
+_PERSISTS = re.compile(r"\b(?:still|any\s+longer|no\s+longer|anymore)\b", re.IGNORECASE)
+
+
+def asks_if_it_persists(question: str) -> bool:
+    """Whether the question asks if a grade still holds: the latest inspection answers it,
+    the earlier ones are its history."""
+    return bool(_PERSISTS.search(question))
+
+
 def says_change_verb(question: str) -> bool:
     """Whether the question asks about a change with a verb ("did it improve")."""
     return bool(_CHANGE_VERB.search(question))
@@ -153,6 +163,21 @@ def grade_order(question: str) -> int | None:
     return -1 if _HIGHEST_FIRST.search(question) else None
 
 
+# A phrase naming the service as a whole ("children's social care", "services for children")
+# names no aspect, though its words are in aspects' wordings ("children in care").
+_WHOLE_SERVICE = re.compile(
+    r"\b(?:children|young\s+people)['’]?s\s+(?:social\s+care\s+)?services?\b"
+    r"|\bchildren['’]?s\s+social\s+care\b|\bsocial\s+care\s+services?\b"
+    r"|\bservices\s+for\s+children(?:\s+and\s+(?:young\s+people|families))?\b",
+    re.IGNORECASE,
+)
+
+
+def aspect_words(question: str) -> str:
+    """``question`` without the phrases naming the service as a whole."""
+    return _WHOLE_SERVICE.sub(" ", question)
+
+
 def aspect_coverage(rows: Sequence[Row], question: str) -> list[float]:
     """For each row, the best F1 between the question's aspect words and one of the row's
     wordings, each word weighted by the log of how rare it is among the wordings. The
@@ -163,7 +188,10 @@ def aspect_coverage(rows: Sequence[Row], question: str) -> list[float]:
     unique = {words for row in wordings for words in row}
     frequency = Counter(term for words in unique for term in words)
     weight = {term: math.log(1 + len(unique) / count) for term, count in frequency.items()}
-    asked = frozenset(_in_wordings(tokenize(question), frequency.keys())) & frequency.keys()
+    asked = (
+        frozenset(_in_wordings(tokenize(aspect_words(question)), frequency.keys()))
+        & frequency.keys()
+    )
     wanted = sum(weight[t] for t in asked)
     coverage = []
     for row in wordings:
@@ -205,7 +233,7 @@ def distinctive_rows(rows: Sequence[Row], among: Sequence[int], question: str) -
     names = {t for row in rows if row.organisation for t in tokenize(row.organisation)}
     words = {i: {t for w in rows[i].wordings for t in tokenize(w)} - names for i in among}
     vocabulary = set().union(*words.values()) if words else set()
-    asked = set(_in_wordings(tokenize(question), vocabulary)) & vocabulary
+    asked = set(_in_wordings(tokenize(aspect_words(question)), vocabulary)) & vocabulary
     named = []
     for i in among:
         others = [j for j in among if j != i and rows[j].organisation == rows[i].organisation]

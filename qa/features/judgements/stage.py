@@ -28,6 +28,7 @@ from qa.features.judgements.asked import (
     asks_about_change,
     asks_about_grades,
     asks_for_every_aspect,
+    asks_if_it_persists,
     asks_which_organisation,
     aspect_coverage,
     distinctive_rows,
@@ -250,12 +251,15 @@ class JudgementStage:
     def answer(
         self, snapshot: Snapshot, query: Query, hits: Sequence[Hit]
     ) -> tuple[str, tuple[AnswerSentence, ...]]:
-        """The statement of the grades and their change, and one quoted line per inspection
-        (oldest first), each citing the hit that holds it."""
+        """The statement of the grades and their change, and one quoted line per inspection,
+        each citing the hit that holds it: oldest first, or the latest first when the question
+        asks whether a grade still holds."""
         statements: list[str] = []
         quotes: list[AnswerSentence] = []
+        latest_first = asks_if_it_persists(query.text)
         for row, entries in self.find(snapshot, query).rows:
             parts = []
+            lines: list[AnswerSentence] = []
             for entry in entries:
                 judgement, _ = entry.best
                 place = judgement.places[0]
@@ -271,7 +275,7 @@ class JudgementStage:
                 )
                 if hit is None:
                     continue
-                quotes.append(
+                lines.append(
                     AnswerSentence(
                         hit.chunk.text[place.start - hit.chunk.start : place.end - hit.chunk.start],
                         hit.rank,
@@ -281,6 +285,7 @@ class JudgementStage:
                     )
                 )
                 parts.append(f"{entry.grade.label} ({display_date(entry.inspection)}) [{hit.rank}]")
+            quotes += reversed(lines) if latest_first else lines
             if parts:
                 who = f"{row.organisation}: " if row.organisation else ""
                 change = direction(entries) if len(parts) == len(entries) else None
