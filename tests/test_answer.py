@@ -180,6 +180,7 @@ PEOPLE = (
     ("question", "answer"),
     [
         ("Who was the lead inspector for the inspection?", "Christine Kennet"),
+        ("Which Ofsted inspector led the inspection?", "Christine Kennet"),
         ("Who is the corporate director for children's services?", "Debbie Jones"),
         ("On what date was the 2020 inspection report published?", "16th March 2020"),
         ("How many social workers joined after the inspection in 2024?", "About forty"),
@@ -223,6 +224,23 @@ def test_a_section_heading_or_the_documents_title_is_not_quoted() -> None:
     assert [s.text for s in extract_answer(question, hits, HashingEmbedder())] == [
         "Local authority children's services have improved since the last inspection."
     ]
+
+
+def test_a_sentence_saying_what_its_document_does_is_not_quoted_but_a_list_it_opens_is() -> None:
+    text = (
+        "The report considered by the Committee provided an update on the actions taken "
+        "following the inspection. A new Commissioner had been appointed after the inspection.\n\n"
+        "This report provides an update on the improvement programme, including:\n"
+        "- caseloads\n- timeliness of visits\n"
+    )
+    doc = document(text)
+    quoted = [s.text for s in candidate_sentences([hit(doc, 1, "The report considered")])]
+    assert not any(q.startswith("The report considered") for q in quoted)
+    assert "A new Commissioner had been appointed after the inspection." in quoted
+    assert any(q.startswith("This report provides an update") and "caseloads" in q for q in quoted)
+    question = "What actions were taken following the inspection?"
+    answer = extract_answer(question, [hit(doc, 1, "The report considered")], HashingEmbedder())
+    assert answer[0].text == "A new Commissioner had been appointed after the inspection."
 
 
 def test_a_question_asking_for_a_name_is_answered_by_the_sentence_giving_one() -> None:

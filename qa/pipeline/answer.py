@@ -93,17 +93,35 @@ def _quote(hit: Hit, start: int, end: int) -> AnswerSentence:
     )
 
 
+# A sentence saying what its own document does ("This report provides an update on the
+# improvement programme", "The report considered by the Committee provided an update on the
+# actions taken ...") repeats the question's subject without saying anything of it.
+_DESCRIBES_ITS_DOCUMENT = re.compile(
+    r"(?:This|The)\s+(?:\w+\s+){0,3}?(?:report|paper|letter|document)\b(?:\s+\w+){0,6}?\s+"
+    r"(?:provides?|provided|sets?\s+out|summari[sz]e[sd]?|outlines?|outlined|describes?"
+    r"|described|presents?|presented|gives?|gave)\s+(?:an?\s+)?(?:update|overview|summary)\b"
+    r"|The\s+purpose\s+of\s+(?:this|the)\s+(?:report|paper|letter|document)\b",
+    re.IGNORECASE,
+)
+
+
 def candidate_sentences(hits: Sequence[Hit]) -> list[AnswerSentence]:
     """Every span of every passage that an answer may quote, cited to the passage: not the
     passage's section heading or a line of its document's title, which name a subject
     without saying anything of it (an inspection report's "Inspection of local authority
-    children's services" on its first page, a news article's headline)."""
-    return [
-        _quote(hit, *span)
-        for hit in hits
-        for span in answer_spans(hit.chunk.text)
-        if not _names_the_document(hit, hit.chunk.text[span[0] : span[1]])
-    ]
+    children's services" on its first page, a news article's headline), nor a sentence saying
+    what its document does (a list it introduces stays: its items say something)."""
+    quotable = []
+    for hit in hits:
+        lists = set(list_spans(hit.chunk.text))
+        for start, end in answer_spans(hit.chunk.text):
+            text = hit.chunk.text[start:end]
+            if _names_the_document(hit, text) or (
+                (start, end) not in lists and _DESCRIBES_ITS_DOCUMENT.match(text)
+            ):
+                continue
+            quotable.append(_quote(hit, start, end))
+    return quotable
 
 
 def _names_the_document(hit: Hit, text: str) -> bool:

@@ -105,7 +105,7 @@ _ASKS: tuple[tuple[Finding, re.Pattern[str]], ...] = (
         Finding.PERSON,
         re.compile(
             r"^\W*who\b|\b(?:who|whom)\s+(?:is|was|were|led|leads|chairs?|runs?)\b"
-            r"|\bwhich\s+(?:inspector|HMI|councillor|officer|person|director|member)\b",
+            r"|\bwhich\s+(?:[\w’'-]+\s+){0,2}?(?:inspector|HMI|councillor|officer|person|director|member)s?\b",
             re.I,
         ),
     ),
