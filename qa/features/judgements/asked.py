@@ -94,17 +94,23 @@ def main_clause(question: str) -> str:
 
 # "How good is X?" asks for a grade only when X is something graded: "How good is the service
 # for homeless 16 and 17 year olds these days?" asks about a service no judgement grades.
-_HOW_GOOD = re.compile(r"\bhow\s+good\s+(?:is|are|was|were)\s+(?P<subject>[^?]+)", re.I)
+_HOW_GOOD = re.compile(
+    r"\bhow\s+good\s+(?:(?:is|are|was|were)\s+(?P<subject>[^?]+)"
+    r"|(?P<embedded>(?:the|its|their|his|her)\s+[^?,]+?)\s+(?:is|are|was|were)\b)",
+    re.I,
+)
+# "judge how good the casework is": the verb introducing "how good" is no second grade word.
+_JUDGE_HOW_GOOD = re.compile(r"\bjudg\w*\s+(?=how\s+good\b)", re.I)
 
 
 def how_good_subject(question: str) -> str | None:
-    """What "How good is X?" asks about, when "how good" is the question's only grade word,
-    without the words for "now" ("these days")."""
-    main = main_clause(question)
+    """What "How good is X?" (or "... how good X is") asks about, when "how good" is the
+    question's only grade word, without the words for "now" ("these days")."""
+    main = _JUDGE_HOW_GOOD.sub("", main_clause(question))
     match = _HOW_GOOD.search(main)
     if match is None or len(_CUE.findall(main)) != 1:
         return None
-    return LATEST.sub(" ", match["subject"])
+    return LATEST.sub(" ", match["subject"] or match["embedded"])
 
 
 def names_only_graded(subject: str, rows: Sequence[Row]) -> bool:
