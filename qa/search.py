@@ -237,10 +237,35 @@ class Searcher:
         about with their statement; nothing when the question is about neither."""
         if self.recommendations.applies(query):
             limit = 2 * self.settings.top_k
-            return self.recommendations.answer(snapshot, query, hits, limit)
+            statement, items = self.recommendations.answer(snapshot, query, hits, limit)
+            return statement, self._with_every_period(query, hits, items)
         if self.judgements.applies(query, snapshot):
             return self.judgements.answer(snapshot, query, hits)
         return "", ()
+
+    def _with_every_period(
+        self, query: Query, hits: tuple[Hit, ...], sentences: tuple[AnswerSentence, ...]
+    ) -> tuple[AnswerSentence, ...]:
+        """``sentences`` (items quoted from records) and, when the question compares periods,
+        the best sentence of each later period none of them is from, quoted from that
+        period's passages among the best :data:`ANSWER_PASSAGES`; in date order. "Did anything
+        come of the 2020 recommendation about care leavers' emotional health needs?" gets the
+        2020 item and a sentence of the 2024 report on the topic, though no tracked link says
+        one addresses it. An earlier period is not filled: "Which improvement areas of 2024
+        are new?" has no 2020 item to quote, by design."""
+        if not sentences or not query.comparison:
+            return sentences
+        by_rank = {hit.rank: hit for hit in hits}
+        covered = {year for s in sentences if (year := by_rank[s.rank].year) is not None}
+        added: list[AnswerSentence] = []
+        for side in query.sides:
+            if not covered or side.first <= max(covered):
+                continue
+            inside = [h for h in hits[:ANSWER_PASSAGES] if side.holds(h.year)]
+            added += extract_answer(query.text, inside, self.embedder, max_sentences=1)
+        if not added:
+            return sentences
+        return tuple(sorted((*sentences, *added), key=lambda s: by_rank[s.rank].date or ""))
 
     def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
         """Stage 5, from text: the best sentences (one per compared period for a comparison;

@@ -493,3 +493,19 @@ def test_questions_about_what_reports_asked_to_improve_are_told_apart(
     question: str, asks: bool
 ) -> None:
     assert asks_about_recommendations(question) is asks
+
+
+@pytest.mark.slow
+def test_what_came_of_an_item_quotes_it_and_a_sentence_of_the_later_report(
+    real_searcher: Searcher,
+) -> None:
+    answer = real_searcher.search(
+        "Did anything come of the 2020 recommendation about care leavers' emotional health needs?"
+    )
+    sources = [s.source for s in answer.sentences]
+    assert "responses to emotional health needs" in " ".join(answer.sentences[0].text.split())
+    assert sources[-1] == "cabinet-2024-12-ofsted-inspection-outcome.txt"
+    # a question about what is new in the later report gets nothing filled in for the earlier
+    new = real_searcher.search("Which of the 2024 report's improvement areas are new since 2020?")
+    assert new.sentences
+    assert all(s.source == "cabinet-2024-12-ofsted-inspection-outcome.txt" for s in new.sentences)

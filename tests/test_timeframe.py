@@ -23,6 +23,7 @@ def labels(question: str) -> list[str]:
         ("What changed from 2017 to 2020?", ["2017", "2020"], True),
         ("Is accommodation still a weakness since 2020?", ["2020", "2024"], True),
         ("By how much has staffing grown since 2017?", ["2017", "2024"], True),
+        ("What came of the 2020 recommendation on emotional health?", ["2020", "2024"], True),
         (
             "Who led the service across the 2017, 2020 and 2024 inspections?",
             ["2017", "2020", "2024"],

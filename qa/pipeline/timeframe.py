@@ -41,7 +41,7 @@ _COMPARISON = re.compile(
     r"\b(?:chang\w*|remain\w*|still|since|compar\w*|versus|vs\.?|differ\w*|"
     r"(?:improv|deteriorat|worsen|progress)\w*\s+(?:since|between|from)|"
     r"over\s+time|across|then\s+and\s+now|both|trend\w*|any\s+longer|no\s+longer|"
-    r"repeated|again|resolved|addressed|persist\w*)\b",
+    r"repeated|again|resolved|addressed|persist\w*|c[oa]me\s+of)\b",
     re.IGNORECASE,
 )
 
