@@ -24,6 +24,7 @@ from qa.index.build import build_index
 from qa.index.embedders import HashingEmbedder, load_embedder
 from qa.index.manifest import pointer_text
 from qa.index.store import CURRENT, MANIFEST, IndexStore
+from qa.index.tables import tables_of
 from qa.index.writer import IndexWriter
 from qa.search import Searcher
 from qa.settings import BUNDLED_MODEL, Settings
@@ -119,8 +120,7 @@ def resave_with_encoder(settings: Settings, encoder: Path) -> None:
     snapshot = IndexStore(settings.index).load()
     IndexWriter(settings.index).save(
         snapshot.manifest.spec,
-        [snapshot.documents[source] for source in snapshot.catalog],
-        list(snapshot.chunks),
+        tables_of([snapshot.documents[source] for source in snapshot.catalog], snapshot.chunks),
         np.asarray(snapshot.embeddings),
         snapshot.vectors,
         snapshot.bm25,

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from qa.chunking import chunk_document
-from qa.index.tables import CHUNKS, TableError, read_tables, utf8_offsets, write_tables
+from qa.index.tables import (
+    CHUNKS,
+    TableError,
+    read_tables,
+    tables_of,
+    utf8_offsets,
+    write_tables,
+)
 from qa.types import Document, DocumentKind
 
 TEXTS = {
@@ -34,7 +41,7 @@ def test_utf8_offsets_are_the_byte_offsets_of_each_character(text: str) -> None:
 def test_chunks_and_documents_read_back_equal_to_what_was_written(tmp_path: Path) -> None:
     written = documents()
     chunks = [c for d in written for c in chunk_document(d, 120, 20)]
-    write_tables(tmp_path, written, chunks)
+    write_tables(tmp_path, tables_of(written, chunks))
     catalog, read_documents, read_chunks = read_tables(tmp_path)
     assert list(read_chunks) == chunks
     assert read_chunks[2:5] == chunks[2:5]
@@ -45,7 +52,8 @@ def test_chunks_and_documents_read_back_equal_to_what_was_written(tmp_path: Path
 
 def test_a_chunk_file_pointing_past_the_texts_is_refused(tmp_path: Path) -> None:
     written = documents()
-    write_tables(tmp_path, written, [c for d in written for c in chunk_document(d, 120, 20)])
+    chunks = [c for d in written for c in chunk_document(d, 120, 20)]
+    write_tables(tmp_path, tables_of(written, chunks))
     columns = np.load(tmp_path / CHUNKS)
     columns["byte_end"][-1] += 10_000
     np.save(tmp_path / CHUNKS, columns)
@@ -67,7 +75,7 @@ def test_pages_kind_and_organisation_read_back_as_written(tmp_path: Path) -> Non
         organisation="Sutton",
     )
     chunks = chunk_document(document, 30, 0)
-    write_tables(tmp_path, [document], chunks)
+    write_tables(tmp_path, tables_of([document], chunks))
     catalog, _, read_chunks = read_tables(tmp_path)
     assert [(c.page, c.page_end) for c in read_chunks] == [(1, None), (2, None)]
     assert (catalog["report.pdf"].kind, catalog["report.pdf"].organisation) == (

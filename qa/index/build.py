@@ -242,13 +242,14 @@ def build_index(
                 reading.update(1)
     if reading is not None:
         reading.close()
+    tables = intake.finish()
     stage("read_chunk")
     new_chunks = intake.new_chunks()
     bar = progress(len(new_chunks), "Embedding") if progress and new_chunks else None
     checkpoint = EmbeddingCheckpoint.open(
         settings.index, f"{embedder.name}|{spec.dimension}|{spec.max_tokens}"
     )
-    catalog = {d.source: d for d in intake.documents}
+    catalog = tables.catalog
 
     def indexed(chunk: Chunk) -> str:
         return search_text(catalog[chunk.source], chunk, settings.chunk_context)
@@ -270,7 +271,7 @@ def build_index(
     vector_index = VectorIndex.build(embeddings, ann)
     embeddings = vector_index.stored_vectors()
     stage("vector_index")
-    chunks = intake.chunks
+    chunks = tables.chunks
     bm25 = BM25Index.build(tokenize(indexed(c)) for c in chunks)  # one chunk's tokens at a time
     stage("lexical")
     publisher = None
@@ -280,8 +281,7 @@ def build_index(
         publisher = MilvusPublisher(settings, chunks, catalog, embeddings, bm25)
     IndexWriter(settings.index).save(
         spec,
-        intake.documents,
-        chunks,
+        tables,
         embeddings,
         vector_index,
         bm25,
@@ -295,7 +295,7 @@ def build_index(
         stages["save"] -= publisher.seconds
         stages["milvus"] = publisher.seconds
     return BuildReport(
-        documents=len(intake.documents),
+        documents=len(catalog),
         chunks=len(chunks),
         embedded_chunks=len(new_chunks),
         reused_documents=intake.reused,

@@ -13,6 +13,7 @@ Example::
     with DocumentReader(settings.read_limits) as reader:
         for file in files:
             intake.take(file, reader)
+    tables = intake.finish()
     fresh = embed_chunks(settings, embedder, checkpoint, intake.new_chunks(), text)
     embeddings = intake.embeddings(fresh)
 """
@@ -29,6 +30,7 @@ from qa.corpus.files import file_hash, file_state
 from qa.corpus.worker import DocumentReader
 from qa.index.manifest import SkippedFile
 from qa.index.snapshot import Snapshot
+from qa.index.tables import ChunkTable, TableBuilder, Tables
 from qa.settings import Settings
 from qa.types import Chunk, Document, LoadError
 
@@ -117,21 +119,23 @@ class Intake:
     """The documents, passages and vectors of a new version, in the order the files are
     taken; ``errors`` and ``skipped`` the files that could not be read, and why.
 
-    Each document has a slot of vectors: its previous rows when reused, else a place for
-    the vectors of its new passages, which :meth:`embeddings` fills once they are embedded.
+    Documents and passages go into a :class:`TableBuilder` as they are read, so the build
+    holds them as compactly as the index files do; :meth:`finish` gives their tables. Each
+    document has a slot of vectors: its previous rows when reused, else a place for the
+    vectors of its new passages, which :meth:`embeddings` fills once they are embedded.
     """
 
     def __init__(self, settings: Settings, previous: Snapshot | None, dimension: int) -> None:
         self._settings = settings
         self._previous = previous
         self._dimension = dimension
-        self.documents: list[Document] = []
-        self.chunks: list[Chunk] = []
+        self._builder = TableBuilder()
         self.errors: list[LoadError] = []
         self.skipped: dict[str, SkippedFile] = {}
         self.outcomes: list[FileOutcome] = []
         self._vectors: list[np.ndarray] = []
-        self._pending: list[tuple[int, list[Chunk]]] = []
+        self._pending: list[tuple[int, range]] = []
+        self._tables: Tables | None = None
 
     def take(self, file: CorpusFile, reader: DocumentReader) -> None:
         """One file into the new version: its previous rows if unchanged, else read."""
@@ -139,8 +143,9 @@ class Intake:
         old = previous.catalog.get(file.source) if previous else None
         if previous is not None and old is not None and old.content_hash == file.content_hash:
             rows = previous.rows_of[file.source]
-            self.documents.append(previous.documents[file.source])
-            self.chunks.extend(previous.chunks[rows.start : rows.stop])
+            self._builder.add(
+                previous.documents[file.source], previous.chunks[rows.start : rows.stop]
+            )
             self._vectors.append(np.asarray(previous.embeddings[rows.start : rows.stop]))
             self.outcomes.append(FileOutcome(file.source, "reused", rows.stop - rows.start))
             return
@@ -155,27 +160,35 @@ class Intake:
             self.outcomes.append(FileOutcome(file.source, "skipped", reason=str(error)))
             return
         self.outcomes.append(FileOutcome(file.source, "read", len(new_chunks), len(document.pages)))
-        self.documents.append(document)
-        self._pending.append((len(self._vectors), new_chunks))
+        self._pending.append((len(self._vectors), self._builder.add(document, new_chunks)))
         self._vectors.append(np.zeros((0, self._dimension), dtype=np.float32))
-        self.chunks.extend(new_chunks)
 
     @property
     def reused(self) -> int:
         """How many documents kept their previous rows."""
         return sum(f.status == "reused" for f in self.outcomes)
 
-    def new_chunks(self) -> list[Chunk]:
+    def finish(self) -> Tables:
+        """The tables of every document taken, once all files are."""
+        if self._tables is None:
+            self._tables = self._builder.finish()
+        return self._tables
+
+    def new_chunks(self) -> ChunkTable:
         """The passages read by this build, in order: the ones to embed."""
-        return [chunk for _, chunks in self._pending for chunk in chunks]
+        chunks = self.finish().chunks
+        if not self.reused:
+            return chunks
+        rows = [np.arange(rows.start, rows.stop) for _, rows in self._pending]
+        return chunks.select(np.concatenate([np.zeros(0, dtype=np.int64), *rows]))
 
     def embeddings(self, fresh: np.ndarray) -> np.ndarray:
         """Every passage's vector, row by row: the reused ones and ``fresh``, the vectors of
         :meth:`new_chunks` in their order."""
         start = 0
-        for slot, new_chunks in self._pending:
-            self._vectors[slot] = fresh[start : start + len(new_chunks)]
-            start += len(new_chunks)
+        for slot, rows in self._pending:
+            self._vectors[slot] = fresh[start : start + len(rows)]
+            start += len(rows)
         # The vectors are held once, not three times (1.5 GB each at a million passages): with
         # every document new, the fresh rows are in chunk order and need no joining.
         embeddings = np.concatenate(self._vectors) if self.reused else fresh

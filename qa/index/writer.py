@@ -18,7 +18,7 @@ finished.
 
 Example::
 
-    IndexWriter(settings.index).save(spec, documents, chunks, embeddings, vectors, bm25)
+    IndexWriter(settings.index).save(spec, tables, embeddings, vectors, bm25)
 """
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ from qa.index.manifest import (
 )
 from qa.index.problems import IndexUnwritable
 from qa.index.store import CURRENT, FORMAT_VERSION, MANIFEST, IndexStore
-from qa.index.tables import write_tables
+from qa.index.tables import Tables, write_tables
 from qa.index.vectors import VectorIndex
-from qa.types import Chunk, Document
 
 try:
     import fcntl
@@ -168,8 +167,7 @@ class IndexWriter:
     def save(
         self,
         spec: BuildSpec,
-        documents: list[Document],
-        chunks: list[Chunk],
+        tables: Tables,
         embeddings: np.ndarray,
         vectors: VectorIndex,
         bm25: BM25Index,
@@ -190,8 +188,7 @@ class IndexWriter:
             manifest = self._write_version(
                 folder,
                 spec,
-                documents,
-                chunks,
+                tables,
                 embeddings,
                 vectors,
                 bm25,
@@ -253,8 +250,7 @@ class IndexWriter:
         self,
         folder: Path,
         spec: BuildSpec,
-        documents: list[Document],
-        chunks: list[Chunk],
+        tables: Tables,
         embeddings: np.ndarray,
         vectors: VectorIndex,
         bm25: BM25Index,
@@ -263,7 +259,7 @@ class IndexWriter:
         backend: BackendRecord,
     ) -> bytes:
         """Write every file of a version into ``folder`` and sync them; return the manifest."""
-        write_tables(folder, documents, chunks)
+        write_tables(folder, tables)
         np.save(folder / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
         try:
             vectors.save(folder / "vectors.faiss")
@@ -279,10 +275,10 @@ class IndexWriter:
             package_version=_package_version(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             spec=spec,
-            documents=len(documents),
-            chunks=len(chunks),
+            documents=len(tables.catalog),
+            chunks=len(tables.chunks),
             vector_kind=vectors.kind,
-            hashes={d.source: d.content_hash for d in documents},
+            hashes={source: entry.content_hash for source, entry in tables.catalog.items()},
             skipped=skipped,
             files={file: file_record(folder / file) for file in FILES},
             encoder=None
