@@ -49,6 +49,8 @@ CHUNK_COLUMNS = np.dtype(
         ("page_end", "<i4"),
     ]
 )
+Texts = mmap.mmap | bytes | bytearray
+"""The UTF-8 texts of a version: its mapped texts file, or the bytes a build gathered."""
 NO_PAGE = 0  # pages count from 1
 NO_LABEL = -1
 
@@ -78,11 +80,12 @@ class TableBuilder:
     chunk's text is a copy of part of its document's. Here the texts take their size on disk
     (0.7 GB at a million passages) and the chunks 40 bytes each; :meth:`finish` gives them as
     the same :class:`DocumentTable` and :class:`ChunkTable` a saved version is read through.
+    The texts grow in one buffer: joining one bytes object per document at the end held them
+    twice, and the heap kept the freed half through the rest of the build.
     """
 
     def __init__(self) -> None:
-        self._texts: list[bytes] = []
-        self._size = 0
+        self._texts = bytearray()
         self._columns: list[np.ndarray] = []
         self._rows = 0
         self._labels: dict[str, int] = {}
@@ -96,14 +99,12 @@ class TableBuilder:
     def add(self, document: Document, chunks: Sequence[Chunk]) -> range:
         """Add ``document`` and its ``chunks`` (cut from its text); return their rows."""
         number = len(self._catalog)
-        encoded = document.text.encode("utf-8")
-        base = self._size
-        self._texts.append(encoded)
-        self._size += len(encoded)
+        base = len(self._texts)
+        self._texts += document.text.encode("utf-8")
         self._catalog[document.source] = CatalogEntry(
             **{f.name: getattr(document, f.name) for f in fields(CatalogEntry)}
         )
-        self._spans[document.source] = (base, self._size)
+        self._spans[document.source] = (base, len(self._texts))
         self._pages[document.source] = document.pages
         columns = np.zeros(len(chunks), dtype=CHUNK_COLUMNS)
         offsets = utf8_offsets(document.text) if chunks else np.zeros(1, dtype=np.int64)
@@ -125,8 +126,7 @@ class TableBuilder:
 
     def finish(self) -> Tables:
         """The tables of every document added, in the order added."""
-        texts = b"".join(self._texts)
-        self._texts = []
+        texts, self._texts = self._texts, bytearray()
         columns = np.concatenate([np.zeros(0, dtype=CHUNK_COLUMNS), *self._columns])
         self._columns = []
         labels = list(self._labels)
@@ -203,7 +203,7 @@ def _map(path: Path) -> mmap.mmap | bytes:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _decoded(texts: mmap.mmap | bytes, start: int, end: int) -> str:
+def _decoded(texts: Texts, start: int, end: int) -> str:
     """The text between two byte offsets of the texts file. A load checks a large texts file by
     samples only, so a damaged byte may first be met here: IndexCorrupt, not a traceback."""
     try:
@@ -221,7 +221,7 @@ class DocumentTable(Mapping[str, Document]):
         self,
         catalog: Mapping[str, CatalogEntry],
         spans: Mapping[str, tuple[int, int]],
-        texts: mmap.mmap | bytes,
+        texts: Texts,
         pages: Mapping[str, tuple[int, ...]],
     ) -> None:
         self._catalog = catalog
@@ -251,7 +251,7 @@ class ChunkTable(Sequence[Chunk]):
         columns: np.ndarray,
         sources: Sequence[str],
         labels: Sequence[str],
-        texts: mmap.mmap | bytes,
+        texts: Texts,
     ) -> None:
         self.columns = columns
         self._sources = sources
