@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from qa.backends.loading import load_version
+from qa.corpus.organisations import mentions_other
 from qa.features.judgements.stage import JudgementStage
 from qa.features.recommendations import RecommendationStage
 from qa.index.build import build_spec
@@ -226,8 +227,10 @@ class Searcher:
         statement, sentences = self._answer_from_records(snapshot, query, hits)
         if sentences or weak:
             return statement, sentences, None
-        sentences = self._extract(query, hits[:ANSWER_PASSAGES])
-        lacking = unstated_finding(query.text, sentences)
+        sentences = self._extract(snapshot, query, hits[:ANSWER_PASSAGES])
+        lacking = unstated_finding(query.text, sentences) or self.judgements.unstated_grade(
+            snapshot, query, sentences
+        )
         return statement, NO_SENTENCES if lacking else sentences, lacking
 
     def _answer_from_records(
@@ -267,14 +270,22 @@ class Searcher:
             return sentences
         return tuple(sorted((*sentences, *added), key=lambda s: by_rank[s.rank].date or ""))
 
-    def _extract(self, query: Query, hits: tuple[Hit, ...]) -> tuple[AnswerSentence, ...]:
+    def _extract(
+        self, snapshot: Snapshot, query: Query, hits: tuple[Hit, ...]
+    ) -> tuple[AnswerSentence, ...]:
         """Stage 5, from text: the best sentences (one per compared period for a comparison;
         from the latest documents for "now", "current", "at present"; from the documents of
         the period a question names when any passage comes from them, so "Who led the 2021
         inspection?" is not answered from the 2025 report). Likewise a question naming
         organisations is answered from their documents when any passage comes from them:
-        "Who led Hampshire's 2024 inspection?" is not answered from another council's."""
+        "Who led Hampshire's 2024 inspection?" is not answered from another council's. A
+        question naming a place the corpus has no documents of ("How were Northamptonshire
+        County Council's services judged in 2019?", asked of West Northamptonshire's reports)
+        is answered from the passages that mention it, when any do, whatever their date."""
         named = [h for h in hits if h.organisation in query.organisations]
+        if not named and query.others:
+            known = {e.organisation for e in snapshot.catalog.values() if e.organisation}
+            named = [h for h in hits if mentions_other(h.chunk.text, query.others, known)]
         hits = tuple(named) if named else hits
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
         if query.comparison:

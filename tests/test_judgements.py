@@ -388,3 +388,6 @@ def test_a_place_spelled_like_a_council_of_the_corpus_gets_none_of_its_grades(
     answer = two_councils.search("What overall grade did North Northmoor get?", k=10)
     assert "Northmoor:" not in answer.statement
     assert answer.statement == ""
+    # no passage names North Northmoor beside a grade: nothing is quoted, and the answer says so
+    assert answer.low_confidence and not answer.sentences
+    assert "No passage found states a grade given to North Northmoor." in answer.missing

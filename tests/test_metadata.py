@@ -15,6 +15,7 @@ from qa.corpus.dates import date_from_name, date_from_text, find_dates, partial_
 from qa.corpus.files import read_sidecar
 from qa.corpus.metadata import Metadata, Overrides, extract_metadata
 from qa.corpus.organisations import (
+    mentions_other,
     organisation_key,
     organisation_name,
     organisations_in,
@@ -405,6 +406,21 @@ def test_places_spelled_like_a_known_organisation_are_told_apart(
 ) -> None:
     known = ["Bradford", "West Sussex", "West Northamptonshire"]
     assert others_in(question, known) == others
+
+
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ("The predecessor authority, Northamptonshire County Council, was inadequate.", True),
+        ("Services in West Northamptonshire have improved.", False),  # the known council
+        ("The trust works for West Northamptonshire and North Northamptonshire.", False),
+        ("NORTHAMPTONSHIRE\nCounty Council's services were judged in 2019.", True),
+    ],
+)
+def test_a_passage_mentions_a_place_only_outside_the_known_organisations_names(
+    text: str, mentioned: bool
+) -> None:
+    assert mentions_other(text, ["Northamptonshire"], ["West Northamptonshire"]) is mentioned
 
 
 def test_sidecar_overrides_organisation_and_kind_in_their_normal_forms(tmp_path: Path) -> None:

@@ -229,3 +229,22 @@ def others_in(question: str, known: Iterable[str]) -> tuple[str, ...]:
         if place and key not in keys and set(key.split()) & words:
             found.append(place)
     return tuple(dict.fromkeys(found))
+
+
+# A word that makes a longer place name of the one after it: "North Northamptonshire" is not
+# Northamptonshire.
+_NOT_QUALIFIED = "".join(rf"(?<!\b{word}\s)" for word in ("North", "South", "East", "West", "Mid"))
+
+
+def mentions_other(text: str, others: Iterable[str], known: Iterable[str]) -> bool:
+    """Whether ``text`` names one of ``others`` (places from :func:`others_in`) outside the
+    names of the ``known`` organisations: "the predecessor authority, Northamptonshire County
+    Council, were judged inadequate in 2019" names Northamptonshire; "West Northamptonshire"
+    alone does not."""
+    wanted = [re.escape(name) for name in others]
+    if not wanted:
+        return False
+    names = sorted({re.escape(name) for name in known if name}, key=len, reverse=True)
+    outside = re.sub("|".join(names), " ", text, flags=re.IGNORECASE) if names else text
+    pattern = _NOT_QUALIFIED + r"\b(?:" + "|".join(wanted) + r")\b"
+    return bool(re.search(pattern, " ".join(outside.split()), re.IGNORECASE))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.corpus.organisations import mentions_other
 from qa.features.judgements.asked import (
     ASPECT_COVERAGE,
     asks_about_change,
@@ -104,6 +105,24 @@ class JudgementStage:
             and says_change_verb(query.text)
             and self.names_aspect(snapshot, query)
         )
+
+    def unstated_grade(
+        self, snapshot: Snapshot, query: Query, sentences: Sequence[AnswerSentence]
+    ) -> str | None:
+        """For a question about the grades of a place the corpus has no documents of ("What
+        grades did North Northamptonshire receive?", asked of West Northamptonshire's
+        reports), the note saying no passage states one, unless a quoted sentence names the
+        place and a grade ("the predecessor authority, Northamptonshire County Council, were
+        judged inadequate in 2019"). The records are the corpus's organisations', never
+        that place's."""
+        if not query.others or query.organisations or not asks_about_grades(query.text):
+            return None
+        known = {e.organisation for e in snapshot.catalog.values() if e.organisation}
+        if any(
+            grades_named(s.text) and mentions_other(s.text, query.others, known) for s in sentences
+        ):
+            return None
+        return f"No passage found states a grade given to {' or '.join(query.others)}."
 
     def names_aspect(self, snapshot: Snapshot, query: Query) -> bool:
         """Whether the question names an aspect the corpus grades (of the organisations it
