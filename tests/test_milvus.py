@@ -249,6 +249,48 @@ time.sleep(120)
 """
 
 
+def test_a_milvus_lite_server_that_does_not_come_up_is_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pymilvus
+    from pymilvus.exceptions import MilvusException
+
+    import qa.backends.milvus as milvus
+
+    starts: list[str] = []
+
+    class FirstStartFails:
+        def __init__(self, uri: str) -> None:
+            starts.append(uri)
+            if len(starts) == 1:
+                raise MilvusException(message="Fail connecting to server on unix:/tmp/x.sock")
+
+    released: list[str] = []
+
+    def release(uri: str) -> bool:
+        released.append(uri)
+        return True
+
+    monkeypatch.setattr(pymilvus, "MilvusClient", FirstStartFails)
+    monkeypatch.setattr(milvus, "_released_lite_server", release)
+    monkeypatch.setattr(milvus, "LITE_RESTART_SECONDS", 0.0)
+    uri = str(tmp_path / "flaky.db")
+    assert isinstance(connect(uri), FirstStartFails)
+    assert starts == [uri, uri] and released == [uri]
+
+    # a server that never comes up is a clear error after LITE_STARTS starts, not a hang
+    class NeverComesUp:
+        def __init__(self, uri: str) -> None:
+            starts.append(uri)
+            raise MilvusException(message="Fail connecting to server on unix:/tmp/y.sock")
+
+    monkeypatch.setattr(pymilvus, "MilvusClient", NeverComesUp)
+    starts.clear()
+    with pytest.raises(SearchUnavailable, match=r"cannot open Milvus at .*never\.db"):
+        connect(str(tmp_path / "never.db"))
+    assert len(starts) == milvus.LITE_STARTS
+
+
 def test_milvus_gives_every_row_the_embedded_bm25_score_of_a_query(dated: Settings) -> None:
     """Terms in most rows of a tiny corpus get BM25Okapi's floored idf, terms outside the
     vocabulary nothing, and a repeated query term counts twice, on Milvus as in the files."""
