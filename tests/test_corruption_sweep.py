@@ -194,9 +194,11 @@ def bench(
     yield workbench
 
 
-def flips(data: bytes, offsets: list[int]) -> Iterator[tuple[int, int, bytes]]:
+def flips(
+    data: bytes, offsets: list[int], masks: tuple[int, ...] = (0x01, 0x80)
+) -> Iterator[tuple[int, int, bytes]]:
     for offset in offsets:
-        for mask in (0x01, 0x80):
+        for mask in masks:
             yield offset, mask, data[:offset] + bytes([data[offset] ^ mask]) + data[offset + 1 :]
 
 
@@ -310,9 +312,10 @@ def test_damage_between_the_samples_of_large_files_gives_no_traceback_and_verify
     missed_by_verify: list[str] = []
     for path in sorted(p for p in live.iterdir() if p.name != MANIFEST):
         data = path.read_bytes()
-        # every 3rd byte of a small file, which lies between the 64-byte samples as often:
-        # 8,178 cases against 12,050 for every byte, in 55 s against 89 s
-        for offset, mask, damaged in flips(data, offsets_of(len(data), step=3)):
+        # every 3rd byte of a small file, which lies between the 64-byte samples as often,
+        # and the high bit only (a byte no longer valid UTF-8 as well as a changed one): half
+        # the cases of both bits, 118 s on 2026-12-02
+        for offset, mask, damaged in flips(data, offsets_of(len(data), step=3), masks=(0x80,)):
             path.write_bytes(damaged)
             case = f"{path.name} byte {offset} ^ {mask:#04x}"
             refused = sweep.outcomes["refused"]
