@@ -284,8 +284,11 @@ class Searcher:
         is answered from the passages that mention it, when any do, whatever their date."""
         named = [h for h in hits if h.organisation in query.organisations]
         if not named and query.others:
-            known = {e.organisation for e in snapshot.catalog.values() if e.organisation}
-            named = [h for h in hits if mentions_other(h.chunk.text, query.others, known)]
+            named = [
+                h
+                for h in hits
+                if mentions_other(h.chunk.text, query.others, snapshot.organisations)
+            ]
         hits = tuple(named) if named else hits
         periods = [[h.rank for h in hits if side.holds(h.year)] for side in query.sides]
         if query.comparison:

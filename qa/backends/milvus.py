@@ -92,7 +92,7 @@ def connect(uri: str) -> Any:
     lite = is_lite(uri)
     if lite:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    for start in range(1, (LITE_STARTS if lite else 1) + 1):
+    for start in range(1, LITE_STARTS + 1):
         try:
             return MilvusClient(uri)
         except MilvusException as error:

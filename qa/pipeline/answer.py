@@ -113,11 +113,11 @@ def candidate_sentences(hits: Sequence[Hit]) -> list[AnswerSentence]:
     what its document does (a list it introduces stays: its items say something)."""
     quotable = []
     for hit in hits:
-        lists = set(list_spans(hit.chunk.text))
         for start, end in answer_spans(hit.chunk.text):
             text = hit.chunk.text[start:end]
             if _names_the_document(hit, text) or (
-                (start, end) not in lists and _DESCRIBES_ITS_DOCUMENT.match(text)
+                _DESCRIBES_ITS_DOCUMENT.match(text)
+                and (start, end) not in list_spans(hit.chunk.text)
             ):
                 continue
             quotable.append(_quote(hit, start, end))

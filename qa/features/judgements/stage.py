@@ -117,9 +117,9 @@ class JudgementStage:
         that place's."""
         if not query.others or query.organisations or not asks_about_grades(query.text):
             return None
-        known = {e.organisation for e in snapshot.catalog.values() if e.organisation}
         if any(
-            grades_named(s.text) and mentions_other(s.text, query.others, known) for s in sentences
+            grades_named(s.text) and mentions_other(s.text, query.others, snapshot.organisations)
+            for s in sentences
         ):
             return None
         return f"No passage found states a grade given to {' or '.join(query.others)}."
