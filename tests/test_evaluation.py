@@ -636,9 +636,11 @@ def test_cli_eval_beir(
 # measured with `qa eval` (bundled all-MiniLM-L6-v2, chunk size 1000 / overlap 150, chunker 2,
 # weighted fusion 0.5, time-aware selection with side quota 3): hybrid 0.857 since evidence
 # items count as covered by their alternatives (0.801 before), 0.923 since the organisation
-# boost, chunk context and the current-rating questions' alternatives (the anchor: 0.739).
+# boost, chunk context and the current-rating questions' alternatives (the anchor: 0.739),
+# 0.953 on 2026-12-02 since grade and role-holder questions lift the passages that answer
+# them ("Is it still rated inadequate?", "Which Ofsted inspector led ...?").
 # On the 67 questions the set held before, hybrid was 0.893. The gate allows 0.03 below it.
-HYBRID_RECALL_AT_5 = 0.923
+HYBRID_RECALL_AT_5 = 0.953
 TOLERANCE = 0.03
 # Per question type: no type may fall more than TOLERANCE below these, and questions across
 # reports and years must reach 0.9. The first five are the figures before time-aware
