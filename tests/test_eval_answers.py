@@ -96,6 +96,18 @@ def test_an_alternative_quote_counts_for_answers_and_for_retrieval() -> None:
     assert first_cover_ranks(passages, [GOOD]) == (2,)  # the item counts once, at rank 2
 
 
+def test_a_quote_holds_mid_sentence_whatever_the_case_of_its_first_letter() -> None:
+    """A gold quote starting a sentence ("Children aged 16 and 17 ...") is the same words in
+    the report's other statement of the fact ("Inspectors found that children aged 16 ...")."""
+    homeless = Evidence("report.txt", "Children aged 16 and 17 years who present as homeless")
+    question = Question("q", "How good is the homeless service?", QuestionType.CURRENT, (homeless,))
+    found = "Inspectors found that children aged 16 and  17 years who present as homeless receive"
+    assert judge_answer(question, answer(sentence("report.txt", found))).first_quote
+    assert covers(Chunk("report.txt", 0, len(found), found, None, None), homeless)
+    other = "Inspectors found that children aged 16 and 17 years who are homeless receive"
+    assert not judge_answer(question, answer(sentence("report.txt", other))).any_quote
+
+
 def test_the_quote_must_come_from_its_own_document() -> None:
     moved = sentence("elsewhere.txt", "Overall effectiveness: good")
     assert not judge_answer(grade_question(), answer(moved)).any_quote

@@ -5,7 +5,8 @@ another year, so ``qa eval`` also scores the extractive answer of every question
 mode ``qa ask`` and the app use by default (:data:`ANSWER_MODE`). The definitions:
 
 * A sentence *holds* an evidence item when it comes from the item's document and contains
-  its quote, or one of its ``alternatives``, whitespace collapsed (:func:`.metrics.holds`).
+  its quote, or one of its ``alternatives``, whitespace collapsed and case ignored
+  (:func:`.metrics.holds`).
 * ``first_quote`` / ``any_quote``: the first sentence / some sentence holds an item.
 * ``answer_right`` (questions with ``answer``): the first sentence contains one of the
   ``answer`` strings and none of ``answer_excludes`` (case-insensitive, whitespace

@@ -1,8 +1,10 @@
 """The relevance rule and the metrics, for the reference set and for BEIR (pure functions).
 
 A retrieved passage *covers* an evidence item when it comes from the quoted document
-and its text contains the quote, both with whitespace runs collapsed to one space, or
-does so for one of the item's ``alternatives`` (the same fact stated elsewhere).
+and its text contains the quote, both with whitespace runs collapsed to one space and case
+ignored (a quote starting a sentence is the same words mid-sentence: "Children aged 16 and
+17 ..." in "Inspectors found that children aged 16 and 17 ..."), or does so for one of the
+item's ``alternatives`` (the same fact stated elsewhere).
 For each question with evidence, averaged over questions:
 
 * ``R@c``: the fraction of the question's evidence items covered by the top ``c``
@@ -38,10 +40,11 @@ BEIR_METRICS = ("nDCG@10", "R@10", "R@100", "MRR@10")
 
 def holds(source: str, text: str, evidence: Evidence) -> bool:
     """Whether a text of document ``source`` (a passage, an answer sentence) states the item:
-    it is from the quoted document and holds the whole quote, or one of the alternatives."""
-    text = normalise_space(text)
+    it is from the quoted document and holds the whole quote, or one of the alternatives,
+    whatever the case of its letters."""
+    text = normalise_space(text).casefold()
     return any(
-        source == quote.document and normalise_space(quote.quote) in text
+        source == quote.document and normalise_space(quote.quote).casefold() in text
         for quote in evidence.quotes
     )
 
