@@ -53,6 +53,15 @@ best 3 for 86); answers from the best 5 are those of k = 5 for 124 questions and
 gold quote as often (first sentence 42, any sentence 55), where answers from all 100 hold
 fewer (40, 52), and from the best 8 too (39, 54)."""
 
+LATER_PERIOD_SENTENCES = 2
+"""How many sentences of a later period a recommendation comparison quotes when no item
+answered is from it (:meth:`Searcher._with_every_period`), within the answer's relevance
+margin. One sentence of another report rarely settles what came of an item: with one, 10 of
+the 12 home comparisons had a gold sentence for every period (the 2024 sentence chosen for
+"Did anything come of the 2020 recommendation about care leavers' emotional health needs?"
+was on care leavers' health histories, the gold one second); with two, 11 before the
+reference set's correction of q108 (12 after), nothing else changed at home or on ilacs."""
+
 
 NO_SENTENCES: tuple[AnswerSentence, ...] = ()
 
@@ -250,12 +259,12 @@ class Searcher:
         self, query: Query, hits: tuple[Hit, ...], sentences: tuple[AnswerSentence, ...]
     ) -> tuple[AnswerSentence, ...]:
         """``sentences`` (items quoted from records) and, when the question compares periods,
-        the best sentence of each later period none of them is from, quoted from that
-        period's passages among the best :data:`ANSWER_PASSAGES`; in date order. "Did anything
-        come of the 2020 recommendation about care leavers' emotional health needs?" gets the
-        2020 item and a sentence of the 2024 report on the topic, though no tracked link says
-        one addresses it. An earlier period is not filled: "Which improvement areas of 2024
-        are new?" has no 2020 item to quote, by design."""
+        the best sentences (:data:`LATER_PERIOD_SENTENCES`) of each later period none of them
+        is from, quoted from that period's passages among the best :data:`ANSWER_PASSAGES`;
+        in date order. "Did anything come of the 2020 recommendation about care leavers'
+        emotional health needs?" gets the 2020 item and sentences of the 2024 report on the
+        topic, though no tracked link says one addresses it. An earlier period is not filled:
+        "Which improvement areas of 2024 are new?" has no 2020 item to quote, by design."""
         if not sentences or not query.comparison:
             return sentences
         by_rank = {hit.rank: hit for hit in hits}
@@ -265,7 +274,9 @@ class Searcher:
             if not covered or side.first <= max(covered):
                 continue
             inside = [h for h in hits[:ANSWER_PASSAGES] if side.holds(h.year)]
-            added += extract_answer(query.text, inside, self.embedder, max_sentences=1)
+            added += extract_answer(
+                query.text, inside, self.embedder, max_sentences=LATER_PERIOD_SENTENCES
+            )
         if not added:
             return sentences
         return tuple(sorted((*sentences, *added), key=lambda s: by_rank[s.rank].date or ""))

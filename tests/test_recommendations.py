@@ -505,6 +505,8 @@ def test_what_came_of_an_item_quotes_it_and_a_sentence_of_the_later_report(
     sources = [s.source for s in answer.sentences]
     assert "responses to emotional health needs" in " ".join(answer.sentences[0].text.split())
     assert sources[-1] == "cabinet-2024-12-ofsted-inspection-outcome.txt"
+    later = [s.text for s in answer.sentences[1:] if s.source == sources[-1]]
+    assert any("emotional health needs" in text for text in later), later  # the item's topic
     # a question about what is new in the later report gets nothing filled in for the earlier
     new = real_searcher.search("Which of the 2024 report's improvement areas are new since 2020?")
     assert new.sentences
