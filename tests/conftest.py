@@ -202,3 +202,36 @@ def two_councils(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
     settings = Settings(corpus=corpus, index=root / "index", model=BUNDLED_MODEL)
     assert build_index(settings, load_embedder(BUNDLED_MODEL, settings.batch_size)).errors == ()
     return Searcher.open(settings)
+
+
+CI_LOG = "ci_log"  # the user property holding what a test prints for the CI log
+
+
+@pytest.fixture
+def ci_log(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Print text in the run's summary, under "figures the tests measured".
+
+    Figures a test measures (the benchmark's tables, reading speeds, where screenshots went)
+    belong in the CI log, but a test's own output is captured, and with the run spread over
+    the cores (pytest-xdist) it is printed by another process: the text travels with the
+    test's report instead, which xdist sends back to the process that prints."""
+
+    def log(text: str) -> None:
+        request.node.user_properties.append((CI_LOG, text.strip("\n")))
+
+    return log
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    logged = [
+        (report.nodeid, text)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, text in getattr(report, "user_properties", ())
+        if name == CI_LOG
+    ]
+    if logged:
+        terminalreporter.section("figures the tests measured")
+        for nodeid, text in sorted(logged):
+            terminalreporter.write_line(f"{nodeid}:\n{text}\n")

@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,7 @@ def browser_page(width: int) -> Iterator[Any]:
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_question_passage_citation_and_source_view(
-    server: str, width: int, capsys: pytest.CaptureFixture[str]
+    server: str, width: int, ci_log: Callable[[str], None]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -230,8 +230,7 @@ def test_question_passage_citation_and_source_view(
             assert narrow.bounding_box()["width"] <= width  # type: ignore[index]
         page.wait_for_timeout(1000)
         page.screenshot(path=folder / f"documents-{width}.png")
-    with capsys.disabled():
-        print(f"\nscreenshots at {width} px saved in {folder}")
+    ci_log(f"screenshots at {width} px saved in {folder}")
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -23,6 +23,7 @@ import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -435,7 +436,7 @@ def test_a_sidecar_over_its_limit_is_refused_unread(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="measures memory in /proc")
 def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ci_log: Callable[[str], None]
 ) -> None:
     """Reading holds the bytes and the text: about twice the file, not more. Chunking and
     embedding then take time in proportion (see RELIABILITY.md), which is why the limit exists."""
@@ -475,18 +476,13 @@ def test_a_200_mb_text_file_with_a_raised_limit_reads_in_bounded_memory(
     length, before, peak, seconds = result.stdout.split()
     size = int(length)
     grown = (int(peak) - int(before)) * 1024
-    with capsys.disabled():
-        print(
-            f"\n200 MB text file: read in {float(seconds):.1f} s, memory grew {grown / 1e6:.0f} MB"
-        )
+    ci_log(f"200 MB text file: read in {float(seconds):.1f} s, memory grew {grown / 1e6:.0f} MB")
     assert size >= 200_000_000
     assert grown < 2.5 * size
 
 
 @pytest.mark.slow
-def test_a_pdf_of_thousands_of_pages_reads(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_pdf_of_thousands_of_pages_reads(tmp_path: Path, ci_log: Callable[[str], None]) -> None:
     from pypdf import PdfReader, PdfWriter
 
     page = PdfReader(io.BytesIO(hostile_pdfs()["good.pdf"])).pages[0]
@@ -502,8 +498,7 @@ def test_a_pdf_of_thousands_of_pages_reads(
     assert seconds < 120
     chunks = chunk_document(document, 1000, 150)
     assert sum(c.text.count("Budget annex") for c in chunks) >= 3000
-    with capsys.disabled():
-        print(f"\n3,000-page PDF: read in {seconds:.1f} s, {len(chunks)} chunks")
+    ci_log(f"3,000-page PDF: read in {seconds:.1f} s, {len(chunks)} chunks")
 
 
 # --- fuzzing the loaders -------------------------------------------------------------------------
@@ -536,7 +531,7 @@ def mutate(data: bytes, operations: list[tuple[int, float, int, int]]) -> bytes:
 
 
 def test_loaders_return_a_document_or_a_document_error_for_any_bytes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ci_log: Callable[[str], None]
 ) -> None:
     tried: list[str] = []
     slowest = 0.0
@@ -582,8 +577,7 @@ def test_loaders_return_a_document_or_a_document_error_for_any_bytes(
 
     load()
     kinds = {suffix: sum(n.endswith(suffix) for n in tried) for suffix in sorted(SUFFIXES)}
-    with capsys.disabled():
-        print(f"\nloader fuzzing: {len(tried)} inputs tried {kinds}, slowest {slowest:.2f} s")
+    ci_log(f"loader fuzzing: {len(tried)} inputs tried {kinds}, slowest {slowest:.2f} s")
     assert len(tried) >= min(FUZZ_EXAMPLES, 50)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +191,7 @@ FILTERS = st.one_of(
 
 
 def test_any_generated_question_in_any_mode(
-    searcher: Searcher, capsys: pytest.CaptureFixture[str]
+    searcher: Searcher, ci_log: Callable[[str], None]
 ) -> None:
     asked: list[str] = []
 
@@ -213,12 +213,11 @@ def test_any_generated_question_in_any_mode(
         ask(searcher, question, mode, k=k, filters=filters)
 
     one()
-    with capsys.disabled():
-        longest = max(map(len, asked), default=0)
-        print(
-            f"\nhostile questions: {len(asked)} generated questions asked,"
-            f" the longest {longest:,} characters"
-        )
+    longest = max(map(len, asked), default=0)
+    ci_log(
+        f"hostile questions: {len(asked)} generated questions asked,"
+        f" the longest {longest:,} characters"
+    )
     assert len(asked) >= min(QUESTION_EXAMPLES, 50)
 
 

@@ -456,7 +456,7 @@ def test_report_headings_are_its_title_and_judgement_sections(path: Path) -> Non
 @pytest.mark.slow
 @needs_reports
 def test_reading_the_reports_prints_speed_and_what_the_layout_removed(
-    capsys: pytest.CaptureFixture[str],
+    ci_log: Callable[[str], None],
 ) -> None:
     """Figures for the README and the issue: pages per second against pypdf's plain
     extraction (what qa used before), running lines removed and headings found per report."""
@@ -473,15 +473,18 @@ def test_reading_the_reports_prints_speed_and_what_the_layout_removed(
             page.extract_text()
     plain_seconds = time.perf_counter() - started
     pages = sum(len(pdf.page_bases) for pdf in read)
-    with capsys.disabled():
-        print(
-            f"\n{len(REPORTS)} reports, {pages} pages: {pages / seconds:.0f} pages/s "
-            f"(pypdf extract_text: {pages / plain_seconds:.0f} pages/s)"
+    ci_log(
+        "\n".join(
+            [
+                f"{len(REPORTS)} reports, {pages} pages: {pages / seconds:.0f} pages/s "
+                f"(pypdf extract_text: {pages / plain_seconds:.0f} pages/s)",
+                *(
+                    f"{path.name}: {len(pdf.page_bases)} pages, {pdf.removed_lines} running "
+                    f"lines removed, {len(pdf.extracted.headings)} headings"
+                    for path, pdf in zip(REPORTS, read, strict=True)
+                ),
+            ]
         )
-        for path, pdf in zip(REPORTS, read, strict=True):
-            print(
-                f"{path.name}: {len(pdf.page_bases)} pages, {pdf.removed_lines} running lines "
-                f"removed, {len(pdf.extracted.headings)} headings"
-            )
+    )
     for pdf in read:  # every page but the title page has a running header or page number
         assert pdf.removed_lines >= len(pdf.page_bases) - 1
