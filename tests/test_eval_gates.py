@@ -10,10 +10,10 @@ answers and records remeasured after the answer work of issue 16):
     qa eval --questions eval/ilacs/questions.jsonl --corpus /tmp/ilacs-corpus \\
         --copy-from ../shared/ilacs/reports --copy-from corpus --index /tmp/ilacs-index --no-beir
 
-The acceptance targets of issues 15 and 16 that are not met yet are strict xfails: when
-the work meets one, its test passes, strict xfail fails the run, and the mark comes off (as
-it did for issue 16's ilacs target: grade, lead-inspector and judgement-change answers at
-least 90% right, now a gate).
+An acceptance target not met yet is a strict xfail (issue 15's Medline 0.83): when the
+work meets it, its test passes, strict xfail fails the run, and the mark comes off (as it
+did for issue 16's targets: on ilacs grade, lead-inspector and judgement-change answers at
+least 90% right, here; on the reference set in tests/test_evaluation.py).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ DEFAULT_MODE = Mode.HYBRID  # the mode `qa ask` and the app search in
 # The naive anchor measured in the same run: BM25 0.694, MiniLM 0.787, RRF 0.791.
 MEDLINE_NDCG_AT_10 = 0.783
 MEDLINE_TOLERANCE = 0.02
+MEDLINE_TARGET = 0.83  # issue 15's acceptance, not met: 0.782 on 2026-12-02
 
 # --- ilacs: the 17 reports of ../shared/ilacs plus the 5 shipped files, 106 questions.
 ILACS_TOLERANCE = 0.05  # about one question in the groups gated below (18 to 106 questions)
@@ -76,17 +77,31 @@ ILACS_JUDGEMENTS_FOUND = 75 / 75  # of eval/ilacs/judgements.jsonl
 ISSUE_16_TARGET = 0.9  # grade (25/25), lead-inspector (18/18), judgement-change (10/10) right
 
 
-@pytest.mark.slow
-def test_gate_medline_ndcg_at_10_in_the_default_mode_has_not_dropped(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture(scope="module")
+def medline_ndcg(tmp_path_factory: pytest.TempPathFactory) -> float:
+    """nDCG@10 of the default mode on Medline, on a fresh index of its documents."""
     if not (MEDLINE / "corpus.jsonl").is_file():
         pytest.skip(f"no Medline at {MEDLINE}")
     settings = Settings()
     embedder = load_embedder(settings.model, settings.batch_size)
-    report = evaluate_beir(load_beir(MEDLINE), settings, embedder, tmp_path, modes=(DEFAULT_MODE,))
-    ndcg = report.modes[0].metrics[OVERALL]["nDCG@10"]
-    assert ndcg >= MEDLINE_NDCG_AT_10 - MEDLINE_TOLERANCE, f"Medline nDCG@10 {ndcg:.3f}"
+    work = tmp_path_factory.mktemp("medline")
+    report = evaluate_beir(load_beir(MEDLINE), settings, embedder, work, modes=(DEFAULT_MODE,))
+    return float(report.modes[0].metrics[OVERALL]["nDCG@10"])
+
+
+@pytest.mark.slow
+def test_gate_medline_ndcg_at_10_in_the_default_mode_has_not_dropped(medline_ndcg: float) -> None:
+    assert medline_ndcg >= MEDLINE_NDCG_AT_10 - MEDLINE_TOLERANCE, f"nDCG@10 {medline_ndcg:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 target: Medline nDCG@10 0.83 in the default mode; 0.782 on 2026-12-02 "
+    "(README: every measured alternative, the best without a loss at home 0.801)",
+)
+def test_target_medline_ndcg_at_10_reaches_issue_15s_figure(medline_ndcg: float) -> None:
+    assert medline_ndcg >= MEDLINE_TARGET, f"nDCG@10 {medline_ndcg:.3f}"
 
 
 @pytest.fixture(scope="module")
