@@ -37,6 +37,14 @@ def vocabulary() -> Vocabulary:
     return corpus_vocabulary(load_corpus(SHIPPED_CORPUS).documents)
 
 
+def reference_sample(folder: Path, chosen: slice) -> Path:
+    """A questions file in ``folder`` holding the ``chosen`` lines of the reference set."""
+    lines = (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    path = folder / "questions.jsonl"
+    path.write_text("\n".join(lines[chosen]) + "\n", encoding="utf-8")
+    return path
+
+
 def _passages(vocabulary: Vocabulary, documents: int) -> list[str]:
     texts = [generate_document(vocabulary, n, 100, seed=0) for n in range(documents)]
     return [
@@ -120,9 +128,7 @@ def test_the_question_benchmark_times_each_stage_per_setting_and_prints_its_tabl
     embedder = HashingEmbedder()
     monkeypatch.setattr(qa.index.embedders, "load_embedder", lambda *_, **__: embedder)
     monkeypatch.setattr(qa.index.embedders, "load_query_embedder", lambda *_, **__: embedder)
-    lines = (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    questions = reference_sample(tmp_path, slice(3))
 
     figures = measure_questions(SHIPPED_CORPUS, questions, tmp_path, rounds=2)
     table = "\n".join(format_questions({"machine": machine(), "questions": asdict(figures)}))
@@ -158,9 +164,7 @@ def test_a_small_benchmark_run_writes_its_reports(
     # One small size: the generated-corpus path end to end; `qa bench` measures the larger.
     # Every ninth reference question is timed (14 of 126: timing all of them took 60 s here;
     # the test above checks the per-question figures on 3).
-    lines = (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("\n".join(lines[::9]) + "\n", encoding="utf-8")
+    questions = reference_sample(tmp_path, slice(None, None, 9))
     config = BenchConfig(
         sizes=(1000,),
         queries=50,

@@ -118,7 +118,7 @@ def _released_lite_server(uri: str) -> bool:
     it, since a failed start removes the lock file)."""
     from milvus_lite.server_manager import server_manager_instance
 
-    if str(Path(uri).absolute().resolve()) not in getattr(server_manager_instance, "_servers", {}):
+    if str(Path(uri).resolve()) not in getattr(server_manager_instance, "_servers", {}):
         return False
     server_manager_instance.release_server(uri)
     return True
