@@ -15,7 +15,10 @@ A record's ``inspection`` is when the graded inspection took place: a date the s
 states before the grade ("the inspection which concluded on 25th October 2024 and judged
 ..."; "the Ofsted inspection in 2017 which judged ..."), else the date of a previous
 inspection it names ("rated as 'Inadequate' after the previous inspection, in June and July
-2017"), else the document's own date.
+2017"), else the document's own date. A grade stated with no date of its own (a table row,
+most often) takes the date the same document states for that year's inspection, when it
+states exactly one: a report's grade table and its "the inspection which concluded on 25th
+October 2024 judged ..." are one inspection, and are dated alike.
 
 Example::
 
@@ -243,4 +246,23 @@ def extract_judgements(document: Document, chunks: Sequence[Chunk]) -> list[Judg
             records[key] = Judgement(
                 document.source, document.title, document.date, aspect, grade, inspection, (place,)
             )
-    return sorted(records.values(), key=lambda j: min(p.start for p in j.places))
+    dated = _dated_alike(list(records.values()), document.date)
+    return sorted(dated, key=lambda j: min(p.start for p in j.places))
+
+
+def _dated_alike(records: list[Judgement], document_date: str | None) -> list[Judgement]:
+    """Records dated by the document's own date take the one inspection date the document
+    states for the same year, if that date is no less precise (see the module docstring)."""
+    if document_date is None:
+        return records
+    stated = {
+        j.inspection
+        for j in records
+        if j.inspection not in (None, document_date)
+        and j.year == year_of(document_date)
+        and len(j.inspection or "") >= len(document_date)
+    }
+    if len(stated) != 1:
+        return records
+    (date,) = stated
+    return [replace(j, inspection=date) if j.inspection == document_date else j for j in records]
