@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,43 +107,36 @@ def main() -> int:
         scores["colbert"] = colbert_scores(dataset, texts)
     figures: dict[str, float] = {}
 
-    def measure(name: str, made: Callable[[], Scores]) -> None:
-        figures[name] = round(ndcg(dataset, made()), 4)
+    def measure(name: str, combined: Scores) -> None:
+        figures[name] = round(ndcg(dataset, combined), 4)
         print(f"{name}: {figures[name]:.4f}", flush=True)
 
+    def with_bm25(dense: Scores, weight: float) -> Scores:
+        combined: Scores = (1 - weight) * min_max(dense) + weight * scores["bm25"]
+        return combined
+
     for name, values in scores.items():
-        measure(name, lambda values=values: values)
+        measure(name, values)
     dense_names = ["minilm", "bge"] + (["colbert"] if args.colbert else [])
     for dense in dense_names:
         for weight in (0.05, 0.1, 0.2, 0.3, 0.5):
-            measure(
-                f"{dense} + bm25 at {weight}",
-                lambda d=dense, w=weight: (1 - w) * min_max(scores[d]) + w * scores["bm25"],
-            )
-        measure(f"{dense} rrf bm25", lambda d=dense: rrf(scores[d], scores["bm25"]))
+            measure(f"{dense} + bm25 at {weight}", with_bm25(scores[dense], weight))
+        measure(f"{dense} rrf bm25", rrf(scores[dense], scores["bm25"]))
     for first, second in [(a, b) for i, a in enumerate(dense_names) for b in dense_names[i + 1 :]]:
         for share in (0.3, 0.5, 0.7):
-            measure(
-                f"{first} {1 - share:.1f} + {second} {share:.1f}",
-                lambda a=first, b=second, s=share: (
-                    (1 - s) * min_max(scores[a]) + s * min_max(scores[b])
-                ),
-            )
+            mixed = (1 - share) * min_max(scores[first]) + share * min_max(scores[second])
+            measure(f"{first} {1 - share:.1f} + {second} {share:.1f}", mixed)
     for dense in ("minilm", "bge"):
         for weight in (0.0, 0.2, 0.3, 0.5):
-            fused = (1 - weight) * min_max(scores[dense]) + weight * scores["bm25"]
+            sources = {"dense": scores[dense], "fused": with_bm25(scores[dense], weight)}
+            if weight == 0:
+                del sources["fused"]
             for depth in (3, 5, 10):
                 for beta in (0.5, 1.0, 2.0):
-                    for source, feedback in (("dense", scores[dense]), ("fused", fused)):
-                        if weight == 0 and source == "fused":
-                            continue
-                        measure(
-                            f"{dense} rocchio {depth}/{beta} from {source}, bm25 at {weight}",
-                            lambda d=dense, w=weight, k=depth, b=beta, f=feedback: (
-                                (1 - w) * min_max(rocchio(asked[d], vectors[d], f, k, b))
-                                + w * scores["bm25"]
-                            ),
-                        )
+                    for source, feedback in sources.items():
+                        moved = rocchio(asked[dense], vectors[dense], feedback, depth, beta)
+                        name = f"{dense} rocchio {depth}/{beta} from {source}, bm25 at {weight}"
+                        measure(name, with_bm25(moved, weight))
     args.out.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     best = sorted(figures.items(), key=lambda item: -item[1])[:5]
     print("best:", "; ".join(f"{name} {value:.4f}" for name, value in best))

@@ -48,7 +48,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qa.backends.base import Ranking  # noqa: E402
+from qa.backends.base import Ranking, SearchBackend  # noqa: E402
 from qa.backends.embedded import EmbeddedBackend  # noqa: E402
 from qa.bench.latency import Percentiles  # noqa: E402
 from qa.evaluation.beir import BeirDataset, load_beir, score_mode, write_corpus  # noqa: E402
@@ -235,15 +235,15 @@ class Rm3Backend:
 
 
 class DensePrfBackend:
-    """The embedded backend whose dense ranking is of the question's vector moved towards
-    its first ranking's top passages (Rocchio: q + beta * mean of the top vectors)."""
+    """A backend whose dense ranking is of the question's vector moved towards its first
+    ranking's top passages (Rocchio: q + beta * mean of their ``stored`` vectors)."""
 
     kind = Backend.EMBEDDED
 
-    def __init__(self, inner: EmbeddedBackend, prf: DensePrf) -> None:
+    def __init__(self, inner: SearchBackend, stored: np.ndarray, prf: DensePrf) -> None:
         self.inner = inner
+        self.stored = stored
         self.prf = prf
-        self.stored = inner.vectors.stored_vectors()
 
     def lexical(self, terms: Sequence[str], k: int, scope: Filters | None) -> Ranking:
         return self.inner.lexical(terms, k, scope)
@@ -312,18 +312,19 @@ class Searchers:
             for question in collection.questions:  # the records' one-off cost, not timed below
                 base.search(question.question, extract=False)
         snapshot = base.snapshot
+        embedded = snapshot.search
+        assert isinstance(embedded, EmbeddedBackend)
         if variant.rm3 is not None:
-            assert isinstance(snapshot.search, EmbeddedBackend)
 
             def text_of(row: int) -> str:
                 chunk = snapshot.chunks[row]
                 return search_text(snapshot.catalog[chunk.source], chunk, settings.chunk_context)
 
-            search = Rm3Backend(snapshot.search, text_of, variant.rm3)
+            search = Rm3Backend(embedded, text_of, variant.rm3)
             snapshot = dataclasses.replace(snapshot, search=search)
         if variant.prf is not None:
-            assert isinstance(snapshot.search, EmbeddedBackend)
-            prf = DensePrfBackend(snapshot.search, variant.prf)
+            stored = embedded.vectors.stored_vectors()
+            prf = DensePrfBackend(snapshot.search, stored, variant.prf)
             snapshot = dataclasses.replace(snapshot, search=prf)
         searcher = Searcher(settings, snapshot, base.embedder)
         searcher.recommendations, searcher.judgements = base.recommendations, base.judgements
@@ -422,7 +423,7 @@ def main() -> int:
 
         import qa.pipeline.rerank
 
-        qa.pipeline.rerank.load_cross_encoder = functools.cache(ColbertScorer)  # type: ignore[assignment]
+        qa.pipeline.rerank.load_cross_encoder = functools.cache(ColbertScorer)  # type: ignore[arg-type]
 
     specs = [] if args.no_defaults else [""]
     for group in filter(None, args.groups.split(",")):
