@@ -96,27 +96,43 @@ def test_a_grade_stated_in_prose_names_the_inspection_it_belongs_to(
     assert any(grade == Grade.INADEQUATE and year == 2017 for _, grade, year in news)
 
 
-def test_a_grade_table_is_dated_as_the_inspection_its_report_says_concluded() -> None:
-    """A reader of the judgement table sees one inspection dated once: the table rows of a
-    paper of 9 December 2025 take the date its prose gives that year's inspection, not the
-    paper's; a grade of an earlier inspection keeps its own year."""
+NORTHMOOR_TABLE = (
+    "Judgement\tGrade\n"
+    "The experiences and progress of children in care\tGood\n"
+    "The experiences and progress of care leavers\tRequires improvement to be good\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("paper_date", "inspection_statement", "inspection"),
+    [
+        # The paper's prose names the day the inspection concluded, in the paper's year.
+        (
+            "2025-12-09",
+            "1. The inspection which concluded on 14th November 2025 judged Northmoor's overall "
+            "effectiveness as 'Good'.",
+            "2025-11-14",
+        ),
+        # The report's "Inspection dates" line, copied into a paper of the following year.
+        ("2026-01-09", "Inspection dates: 3 to 14 November 2025", "2025-11-14"),
+    ],
+)
+def test_a_grade_table_is_dated_as_the_inspection_its_document_says_it_was(
+    paper_date: str, inspection_statement: str, inspection: str
+) -> None:
+    """A reader of the judgement table sees one inspection dated once, by the inspection,
+    not by the paper reporting it; a grade of an earlier inspection keeps its own year."""
     text = (
         "Report to Cabinet\n\nOfsted inspection outcome\n\n"
-        "1. The inspection which concluded on 14th November 2025 judged Northmoor's overall "
-        "effectiveness as 'Good'. The Ofsted inspection in 2022 judged the service as "
-        "'Inadequate'.\n\n"
-        "Judgement\tGrade\n"
-        "The experiences and progress of children in care\tGood\n"
-        "The experiences and progress of care leavers\tRequires improvement to be good\n"
+        f"{inspection_statement}\n\n"
+        "2. The Ofsted inspection in 2022 judged the service as 'Inadequate'.\n\n"
+        f"{NORTHMOOR_TABLE}"
     )
-    document = Document("cabinet.txt", "Inspection outcome", "2025-12-09", "h", "txt", text=text)
-    records = extract_judgements(document, chunk_document(document))
-    assert {(j.aspect, j.inspection) for j in records} == {
-        ("Northmoor's overall effectiveness", "2025-11-14"),
-        ("the service", "2022"),
-        ("The experiences and progress of children in care", "2025-11-14"),
-        ("The experiences and progress of care leavers", "2025-11-14"),
-    }
+    document = Document("cabinet.txt", "Inspection outcome", paper_date, "h", "txt", text=text)
+    dated = {(j.aspect, j.inspection) for j in extract_judgements(document, [])}
+    assert ("the service", "2022") in dated
+    assert ("The experiences and progress of children in care", inspection) in dated
+    assert ("The experiences and progress of care leavers", inspection) in dated
 
 
 def test_good_in_ordinary_prose_is_not_a_grade(shipped_documents: dict[str, Document]) -> None:

@@ -16,9 +16,11 @@ states before the grade ("the inspection which concluded on 25th October 2024 an
 ..."; "the Ofsted inspection in 2017 which judged ..."), else the date of a previous
 inspection it names ("rated as 'Inadequate' after the previous inspection, in June and July
 2017"), else the document's own date. A grade stated with no date of its own (a table row,
-most often) takes the date the same document states for that year's inspection, when it
-states exactly one: a report's grade table and its "the inspection which concluded on 25th
-October 2024 judged ..." are one inspection, and are dated alike.
+most often) takes the inspection's date from the same document when it gives one: the last
+day of an "Inspection dates: 3 to 14 November 2025" field (the line Ofsted reports open with,
+which papers quoting a report copy), else the one date its prose gives that year's inspection
+("the inspection which concluded on 25th October 2024 judged ..."). A paper of January 2026
+then dates its grade table November 2025, with the inspection, not with itself.
 
 Example::
 
@@ -131,6 +133,9 @@ _QUOTED_ASPECT = re.compile(
 )
 _INSPECTION_YEAR = re.compile(
     r"\b(?:inspection|judgement|judgment|visit)s?\s+(?:in|of|from)\s+(?P<year>(?:19|20)\d\d)\b"
+)
+_INSPECTION_DATES_FIELD = re.compile(
+    r"^[ \t]*inspection dates?[ \t]*[:\-–][ \t]*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE
 )
 _PREVIOUS = re.compile(
     r"\b(?:previous|last|earlier|prior)\s+(?:\w+\s+)?(?:inspection|judgement|judgment|visit)\b"
@@ -246,23 +251,31 @@ def extract_judgements(document: Document, chunks: Sequence[Chunk]) -> list[Judg
             records[key] = Judgement(
                 document.source, document.title, document.date, aspect, grade, inspection, (place,)
             )
-    dated = _dated_alike(list(records.values()), document.date)
+    dated = _dated_alike(list(records.values()), document)
     return sorted(dated, key=lambda j: min(p.start for p in j.places))
 
 
-def _dated_alike(records: list[Judgement], document_date: str | None) -> list[Judgement]:
-    """Records dated by the document's own date take the one inspection date the document
-    states for the same year, if that date is no less precise (see the module docstring)."""
-    if document_date is None:
+def _dated_alike(records: list[Judgement], document: Document) -> list[Judgement]:
+    """Records dated by the document's own date, given the inspection's date the document
+    states, if it states one (see the module docstring)."""
+    if document.date is None:
         return records
+    fields = {
+        found[-1][1]
+        for match in _INSPECTION_DATES_FIELD.finditer(document.text)
+        if (found := find_dates(match["value"]))
+    }
     stated = {
         j.inspection
         for j in records
-        if j.inspection not in (None, document_date)
-        and j.year == year_of(document_date)
-        and len(j.inspection or "") >= len(document_date)
+        if j.inspection not in (None, document.date) and j.year == year_of(document.date)
     }
-    if len(stated) != 1:
+    candidates = fields if fields else stated
+    if len(candidates) != 1:
         return records
-    (date,) = stated
-    return [replace(j, inspection=date) if j.inspection == document_date else j for j in records]
+    (date,) = candidates
+    # A date after the document's cannot be of an inspection it reports.
+    after = (year_of(date) or 0) > (year_of(document.date) or 0)
+    if after or len(date) < len(document.date):
+        return records
+    return [replace(j, inspection=date) if j.inspection == document.date else j for j in records]
