@@ -36,6 +36,7 @@ from qa.evaluation.beir import BeirDataset, document_run, load_beir  # noqa: E40
 from qa.evaluation.metrics import document_metrics  # noqa: E402
 from qa.index.embedders import load_embedder  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
+from qa.pipeline.fusion import reciprocal_rank_fusion  # noqa: E402
 from qa.settings import BGE_SMALL_MODEL, BUNDLED_MODEL  # noqa: E402
 
 Scores = np.ndarray
@@ -58,8 +59,16 @@ def min_max(scores: Scores) -> Scores:
 
 
 def rrf(*scores: Scores) -> Scores:
-    ranks = [np.argsort(np.argsort(-s, axis=1, kind="stable"), axis=1) for s in scores]
-    return sum((1.0 / (ANCHOR_RRF_K + r + 1) for r in ranks), np.zeros_like(scores[0]))
+    """The anchor's fusion (:func:`qa.pipeline.fusion.reciprocal_rank_fusion`) per question."""
+    fused = np.zeros_like(scores[0])
+    for i in range(len(fused)):
+        rankings = []
+        for ranker in scores:
+            order = np.argsort(-ranker[i], kind="stable")
+            rankings.append((order, ranker[i][order]))
+        rows, values = reciprocal_rank_fusion(rankings, k=ANCHOR_RRF_K)
+        fused[i, rows] = values
+    return fused
 
 
 def rocchio(
