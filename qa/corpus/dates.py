@@ -9,8 +9,9 @@ which follows 31–118 days later (median 42, reports.csv), and Ofsted names an 
 by when it took place ("since the last inspection in 2021" in Sutton's 2025 report means
 the December 2021 inspection published in February 2022).
 
-:func:`find_dates` also serves the judgement extraction (every date a passage states),
-and :func:`partial_iso` the sidecar files' dates.
+:func:`find_dates` also serves the judgement extraction (every date a passage states), as
+does :func:`inspection_end_dates` (when a quoted inspection ended); :func:`partial_iso` the
+sidecar files' dates.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import calendar
 import re
 from pathlib import PurePosixPath
 
-from qa.corpus.header import HEADER_CHARS, header_fields
+from qa.corpus.header import FIELD, HEADER_CHARS, header_fields
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -74,20 +75,40 @@ def find_dates(text: str) -> list[tuple[int, str]]:
     return sorted(found.items())
 
 
-def date_from_text(text: str) -> str | None:
-    """The date in a dated header field, preferring labels that say "date".
+def field_date(label: str, value: str) -> str | None:
+    """The date a ``label: value`` field states, if any.
 
     A field of dates is a range ("Inspection dates: 3 June 2024 to 14 June 2024"):
-    its last date, the day the work ended, is the one that dates the document.
+    its last date, the day the work ended, is the one that dates it.
     """
+    dates = find_dates(value)
+    if not dates:
+        return None
+    return (dates[-1] if "dates" in label.lower() else dates[0])[1]
+
+
+def date_from_text(text: str) -> str | None:
+    """The date in a dated header field, preferring labels that say "date"."""
     candidates = []
     for label, value in header_fields(text):
-        if any(word in label for word in _DATE_LABELS):
-            dates = find_dates(value)
-            if dates:
-                stated = dates[-1] if "dates" in label else dates[0]
-                candidates.append((0 if "date" in label else 1, stated[1]))
+        if any(word in label for word in _DATE_LABELS) and (stated := field_date(label, value)):
+            candidates.append((0 if "date" in label else 1, stated))
     return min(candidates)[1] if candidates else None
+
+
+_INSPECTION_DATES_LINE = re.compile(r"^.*\binspection dates?\b.*$", re.IGNORECASE | re.MULTILINE)
+
+
+def inspection_end_dates(text: str) -> set[str]:
+    """The last day of every "Inspection dates" field anywhere in ``text``, not only in its
+    header: a paper reporting an inspection copies the report's field beside its grades."""
+    fields = [FIELD.match(line.group()) for line in _INSPECTION_DATES_LINE.finditer(text)]
+    return {
+        stated
+        for field in fields
+        if field and field["label"].strip().lower() in ("inspection date", "inspection dates")
+        if (stated := field_date(field["label"], field["value"]))
+    }
 
 
 # A letter is dated on a line of its own above the addressee ("14 December 2019").

@@ -34,7 +34,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa.corpus.dates import find_dates
+from qa.corpus.dates import find_dates, inspection_end_dates
 from qa.text import normalise_space, sentence_spans, text_start
 from qa.types import Choice, Chunk, Document, page_span, year_of
 
@@ -133,9 +133,6 @@ _QUOTED_ASPECT = re.compile(
 )
 _INSPECTION_YEAR = re.compile(
     r"\b(?:inspection|judgement|judgment|visit)s?\s+(?:in|of|from)\s+(?P<year>(?:19|20)\d\d)\b"
-)
-_INSPECTION_DATES_FIELD = re.compile(
-    r"^[ \t]*inspection dates?[ \t]*[:\-–][ \t]*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE
 )
 _PREVIOUS = re.compile(
     r"\b(?:previous|last|earlier|prior)\s+(?:\w+\s+)?(?:inspection|judgement|judgment|visit)\b"
@@ -260,11 +257,7 @@ def _dated_alike(records: list[Judgement], document: Document) -> list[Judgement
     states, if it states one (see the module docstring)."""
     if document.date is None:
         return records
-    fields = {
-        found[-1][1]
-        for match in _INSPECTION_DATES_FIELD.finditer(document.text)
-        if (found := find_dates(match["value"]))
-    }
+    fields = inspection_end_dates(document.text)
     stated = {
         j.inspection
         for j in records
