@@ -140,14 +140,14 @@ def main() -> int:
     texts = [document.content for document in dataset.documents]
     questions = list(dataset.queries.values())
     minilm, bge = load_embedder(BUNDLED_MODEL), load_embedder(BGE_SMALL_MODEL)
-    bm25 = Anchor.build(texts, minilm, args.work, f"{dataset.name}-minilm").bm25
+    anchor = Anchor.build(texts, minilm, args.work, f"{dataset.name}-minilm")  # BM25 + MiniLM
     vectors = {
-        "minilm": unit_vectors(texts, minilm, args.work, f"{dataset.name}-minilm"),
+        "minilm": anchor.vectors,
         "bge": unit_vectors(texts, bge, args.work, f"{dataset.name}-bge"),
     }
     asked = {"minilm": minilm.encode(questions), "bge": bge.encode_queries(questions)}
     scores: dict[str, Scores] = {
-        "bm25": min_max(np.array([bm25.get_scores(tokenize(q)) for q in questions])),
+        "bm25": min_max(np.array([anchor.bm25.get_scores(tokenize(q)) for q in questions])),
         "minilm": asked["minilm"] @ vectors["minilm"].T,
         "bge": asked["bge"] @ vectors["bge"].T,
         "bge without instruction": bge.encode(questions) @ vectors["bge"].T,
