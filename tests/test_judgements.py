@@ -115,6 +115,22 @@ NORTHMOOR_TABLE = (
         ),
         # The report's "Inspection dates" line, copied into a paper of the following year.
         ("2026-01-09", "Inspection dates: 3 to 14 November 2025", "2025-11-14"),
+        # Prose saying when the inspection ended, in no grade sentence and no field.
+        (
+            "2020-03-23",
+            "1. Ofsted completed seven monitoring visits and a full re-inspection of "
+            "Northmoor's services took place between 27th January and 14th February 2020.",
+            "2020-02-14",
+        ),
+        ("2026-01-09", "1. The inspection concluded on 14th November 2025.", "2025-11-14"),
+        # A monitoring visit is not the inspection; the table keeps the paper's date.
+        (
+            "2025-12-09",
+            "1. Since the last inspection, the seventh monitoring visit concluded on 4 June 2025.",
+            "2025-12-09",
+        ),
+        # Nor is an inspection of years before the paper's.
+        ("2025-12-09", "1. The 2022 inspection concluded on 14 May 2022.", "2025-12-09"),
     ],
 )
 def test_a_grade_table_is_dated_as_the_inspection_its_document_says_it_was(
@@ -377,7 +393,7 @@ def test_a_year_is_graded_by_the_inspection_in_it_else_by_the_report_published_i
         ),
         (
             "Which council went from inadequate to good for overall effectiveness?",
-            "Croydon: Overall effectiveness: Inadequate (2017) [{}] → Good (23 March 2020)",
+            "Croydon: Overall effectiveness: Inadequate (2017) [{}] → Good (14 February 2020)",
         ),
         (
             "Which local authorities had help and protection judged good at their latest "

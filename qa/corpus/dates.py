@@ -10,7 +10,8 @@ by when it took place ("since the last inspection in 2021" in Sutton's 2025 repo
 the December 2021 inspection published in February 2022).
 
 :func:`find_dates` also serves the judgement extraction (every date a passage states), as
-does :func:`inspection_end_dates` (when a quoted inspection ended); :func:`partial_iso` the
+do :func:`inspection_end_dates` (when a quoted inspection ended) and
+:func:`inspection_ended_in_prose` (when a paper says it ended); :func:`partial_iso` the
 sidecar files' dates.
 """
 
@@ -108,6 +109,29 @@ def inspection_end_dates(text: str) -> set[str]:
         for field in fields
         if field and field["label"].strip().lower() in ("inspection date", "inspection dates")
         if (stated := field_date(field["label"], field["value"]))
+    }
+
+
+# "The full re-inspection ... concluded on 14th February 2020", "An inspection took place
+# between the 14th and 25th October 2024": an inspection's last day, stated in prose. The
+# words between "inspection" and the verb may not name a visit ("since the last inspection,
+# the seventh monitoring visit concluded on ..." dates a visit, not an inspection).
+_INSPECTION_ENDED = re.compile(
+    r"\binspection\b(?P<between>[^.;:]{0,150}?)\b(?:concluded|ended|finished|took\s+place)"
+    r"(?:\s+on)?\s+(?:(?:between|from)\s+(?:the\s+)?[^.;:]{0,40}?\s+(?:and|to|until)\s+)?"
+    rf"(?:the\s+)?(?P<date>{_FULL_DATE.pattern})",
+    re.IGNORECASE,
+)
+
+
+def inspection_ended_in_prose(text: str) -> set[str]:
+    """Every day ``text``'s sentences say an inspection concluded (or took place until): a
+    paper reporting an inspection says when it ended even where it copies no "Inspection
+    dates" field."""
+    return {
+        find_dates(match["date"])[0][1]
+        for match in _INSPECTION_ENDED.finditer(text)
+        if "visit" not in match["between"].lower()
     }
 
 

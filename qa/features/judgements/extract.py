@@ -18,8 +18,10 @@ inspection it names ("rated as 'Inadequate' after the previous inspection, in Ju
 2017"), else the document's own date. A grade stated with no date of its own (a table row,
 most often) takes the inspection's date from the same document when it gives one: the last
 day of an "Inspection dates: 3 to 14 November 2025" field (the line Ofsted reports open with,
-which papers quoting a report copy), else the one date its prose gives that year's inspection
-("the inspection which concluded on 25th October 2024 judged ..."). A paper of January 2026
+which papers quoting a report copy), else the one date its prose gives that year's inspection,
+in a grade sentence ("the inspection which concluded on 25th October 2024 judged ...") or
+in one saying when it ended ("A full re-inspection ... took place between 27th January and
+14th February 2020"; of the document's year or the one before). A paper of January 2026
 then dates its grade table November 2025, with the inspection, not with itself.
 
 Example::
@@ -34,7 +36,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa.corpus.dates import find_dates, inspection_end_dates
+from qa.corpus.dates import find_dates, inspection_end_dates, inspection_ended_in_prose
 from qa.text import normalise_space, sentence_spans, text_start
 from qa.types import Choice, Chunk, Document, page_span, year_of
 
@@ -263,7 +265,14 @@ def _dated_alike(records: list[Judgement], document: Document) -> list[Judgement
         for j in records
         if j.inspection not in (None, document.date) and j.year == year_of(document.date)
     }
-    candidates = fields if fields else stated
+    # A paper's prose may also say when an inspection of the year before ended (a January
+    # paper on a November inspection), but not one of years before: "the 2017 inspection
+    # concluded on ..." in a 2020 paper says nothing of the inspection it reports.
+    this_year = year_of(document.date) or 0
+    ended = {
+        d for d in inspection_ended_in_prose(document.text) if (year_of(d) or 0) >= this_year - 1
+    }
+    candidates = fields if fields else stated | ended
     if len(candidates) != 1:
         return records
     (date,) = candidates
