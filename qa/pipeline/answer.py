@@ -34,7 +34,11 @@ LOW_CONFIDENCE_MESSAGE = (
 # + RANK_WEIGHT / rank of the passage. Measured on the 67 answerable questions of
 # eval/questions.jsonl (an answer "holds the evidence" when one of its sentences holds a
 # gold quote): cosine alone 0.67, these weights 0.73, 0.70-0.76 anywhere with the lexical
-# weight in 0.25-1 and the rank weight in 0-0.2, so the choice is not fragile.
+# weight in 0.25-1 and the rank weight in 0-0.2, so the choice is not fragile. Adding the
+# bundled cross-encoder's min-max-scaled score at weight 0.5 (2026-12-02, 126 home and 106
+# ilacs questions): home right 101 -> 103 but a sentence holding a gold quote 92% -> 89% (its
+# spread leaves fewer sentences within RELEVANCE_MARGIN), ilacs right 89% -> 88%, for
+# 100-250 ms more a question on 2 cores (weight 1: home any quote 88%); so it is not used.
 LEXICAL_WEIGHT = 0.5
 RANK_WEIGHT = 0.05
 # A sentence this far below the best one answers less well and would only lengthen the
