@@ -8,8 +8,10 @@ scores it; about 5 minutes for Medline's 1,033 abstracts on 2 cores). Then combi
 dense scores with BM25 and with each other (min-max normalised per query, weighted), RRF,
 Rocchio pseudo-relevance feedback on the dense side (the question's vector moved towards
 the mean of its top documents' vectors, feedback taken from the dense or the fused ranking),
-and the ms-marco cross-encoder rereading the top 10-30 of a ranking as the product's rerank
-stage does (:func:`qa.pipeline.rerank.rerank`, its score mixed with the ranking's).
+score smoothing over the documents' nearest-neighbour graph (each score mixed with those of
+the documents most like it, by MiniLM's or bge-small's vectors), and the ms-marco
+cross-encoder rereading the top 10-30 of a ranking as the product's rerank stage does
+(:func:`qa.pipeline.rerank.rerank`, its score mixed with the ranking's).
 
 Each figure is nDCG@10 as ``qa eval`` computes it. The best of a grid over 30 queries is an
 upper estimate: a setting picked as the maximum of many on the same queries flatters itself.
@@ -78,6 +80,37 @@ def rocchio(
     moved = questions + beta * documents[tops].mean(axis=1)
     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
     return moved @ documents.T
+
+
+def smoothed(
+    scores: Scores, documents: np.ndarray, neighbours: int, share: float, among: int = 0
+) -> Scores:
+    """Each document's score mixed with its nearest documents' (cluster-hypothesis score
+    smoothing): ``share`` of it is the mean score of its ``neighbours`` most similar
+    documents, weighted by their cosine to it. With ``among``, as a stage of the question
+    path could do it: only each question's ``among`` best documents are smoothed, over their
+    neighbours among themselves, and keep their place above the rest."""
+    base = min_max(scores)
+    if not among:
+        return (1 - share) * base + share * (base @ _neighbour_weights(documents, neighbours).T)
+    mixed = base - 2.0  # below every smoothed score
+    for i, row in enumerate(base):
+        top = np.argsort(-row, kind="stable")[:among]
+        weights = _neighbour_weights(documents[top], neighbours)
+        mixed[i, top] = (1 - share) * row[top] + share * (weights @ row[top])
+    return mixed
+
+
+def _neighbour_weights(documents: np.ndarray, neighbours: int) -> np.ndarray:
+    """Row-normalised cosine weights of each document's ``neighbours`` nearest others."""
+    similar = documents @ documents.T
+    np.fill_diagonal(similar, -1.0)
+    nearest = np.argsort(-similar, axis=1, kind="stable")[:, :neighbours]
+    rows = np.arange(len(similar))[:, None]
+    weights = np.zeros_like(similar)
+    weights[rows, nearest] = np.maximum(similar[rows, nearest], 0.0)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    return weights
 
 
 class RememberedPairs:
@@ -186,6 +219,20 @@ def main() -> int:
                         moved = rocchio(asked[dense], vectors[dense], feedback, depth, beta)
                         name = f"{dense} rocchio {depth}/{beta} from {source}, bm25 at {weight}"
                         measure(name, with_bm25(moved, weight))
+    for graph in ("minilm", "bge"):
+        for neighbours in (5, 10, 20):
+            for share in (0.2, 0.3, 0.5):
+                for base, values in {
+                    "minilm": scores["minilm"],
+                    "minilm + bm25 at 0.5": with_bm25(scores["minilm"], 0.5),
+                    "bge": scores["bge"],
+                }.items():
+                    mixed = smoothed(values, vectors[graph], neighbours, share)
+                    name = f"{base} smoothed over {graph}'s {neighbours} nearest at {share}"
+                    measure(name, mixed)
+                    if graph == "minilm" and base.startswith("minilm"):
+                        mixed = smoothed(values, vectors[graph], neighbours, share, among=100)
+                        measure(f"{name}, among its top 100", mixed)
     pairs = RememberedPairs()
     bases = {
         "bge": scores["bge"],
