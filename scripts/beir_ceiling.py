@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -92,7 +93,8 @@ def smoothed(
     neighbours among themselves, and keep their place above the rest."""
     base = min_max(scores)
     if not among:
-        return (1 - share) * base + share * (base @ _neighbour_weights(documents, neighbours).T)
+        weights = _neighbour_weights(documents, neighbours)
+        return (1 - share) * base + share * np.asarray((weights @ base.T).T)
     mixed = base - 2.0  # below every smoothed score
     for i, row in enumerate(base):
         top = np.argsort(-row, kind="stable")[:among]
@@ -101,16 +103,24 @@ def smoothed(
     return mixed
 
 
-def _neighbour_weights(documents: np.ndarray, neighbours: int) -> np.ndarray:
-    """Row-normalised cosine weights of each document's ``neighbours`` nearest others."""
-    similar = documents @ documents.T
-    np.fill_diagonal(similar, -1.0)
-    nearest = np.argsort(-similar, axis=1, kind="stable")[:, :neighbours]
-    rows = np.arange(len(similar))[:, None]
-    weights = np.zeros_like(similar)
-    weights[rows, nearest] = np.maximum(similar[rows, nearest], 0.0)
-    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    return weights
+def _neighbour_weights(documents: np.ndarray, neighbours: int, block: int = 1024) -> sp.csr_matrix:
+    """Row-normalised cosine weights of each document's ``neighbours`` nearest others, as a
+    sparse matrix built a block of rows at a time (a dense documents-by-documents matrix
+    would not fit for a large collection)."""
+    rows, columns, values = [], [], []
+    for first in range(0, len(documents), block):
+        similar = documents[first : first + block] @ documents.T
+        similar[np.arange(len(similar)), np.arange(first, first + len(similar))] = -1.0
+        nearest = np.argpartition(-similar, neighbours, axis=1)[:, :neighbours]
+        weight = np.maximum(np.take_along_axis(similar, nearest, axis=1), 0.0)
+        weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
+        rows.append(np.repeat(np.arange(first, first + len(similar)), neighbours))
+        columns.append(nearest.ravel())
+        values.append(weight.ravel())
+    shape = (len(documents), len(documents))
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=shape
+    )
 
 
 class RememberedPairs:
