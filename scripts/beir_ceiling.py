@@ -83,27 +83,31 @@ def rocchio(
     return moved @ documents.T
 
 
-def smoothed(
-    scores: Scores, documents: np.ndarray, neighbours: int, share: float, among: int = 0
-) -> Scores:
+def smoothed(scores: Scores, weights: sp.csr_matrix, share: float) -> Scores:
     """Each document's score mixed with its nearest documents' (cluster-hypothesis score
-    smoothing): ``share`` of it is the mean score of its ``neighbours`` most similar
-    documents, weighted by their cosine to it. With ``among``, as a stage of the question
-    path could do it: only each question's ``among`` best documents are smoothed, over their
-    neighbours among themselves, and keep their place above the rest."""
+    smoothing): ``share`` of it is their mean score, weighted as :func:`neighbour_weights`
+    weighs them."""
     base = min_max(scores)
-    if not among:
-        weights = _neighbour_weights(documents, neighbours)
-        return (1 - share) * base + share * np.asarray((weights @ base.T).T)
-    mixed = base - 2.0  # below every smoothed score
+    mixed: Scores = (1 - share) * base + share * np.asarray((weights @ base.T).T)
+    return mixed
+
+
+def smoothed_among(
+    scores: Scores, documents: np.ndarray, neighbours: int, share: float, among: int
+) -> Scores:
+    """:func:`smoothed` as a stage of the question path could do it: only each question's
+    ``among`` best documents are smoothed, over their neighbours among themselves, and keep
+    their place above the rest."""
+    base = min_max(scores)
+    mixed: Scores = base - 2.0  # below every smoothed score
     for i, row in enumerate(base):
         top = np.argsort(-row, kind="stable")[:among]
-        weights = _neighbour_weights(documents[top], neighbours)
+        weights = neighbour_weights(documents[top], neighbours)
         mixed[i, top] = (1 - share) * row[top] + share * (weights @ row[top])
     return mixed
 
 
-def _neighbour_weights(documents: np.ndarray, neighbours: int, block: int = 1024) -> sp.csr_matrix:
+def neighbour_weights(documents: np.ndarray, neighbours: int, block: int = 1024) -> sp.csr_matrix:
     """Row-normalised cosine weights of each document's ``neighbours`` nearest others, as a
     sparse matrix built a block of rows at a time (a dense documents-by-documents matrix
     would not fit for a large collection)."""
@@ -231,17 +235,17 @@ def main() -> int:
                         measure(name, with_bm25(moved, weight))
     for graph in ("minilm", "bge"):
         for neighbours in (5, 10, 20):
+            weights = neighbour_weights(vectors[graph], neighbours)
             for share in (0.2, 0.3, 0.5):
                 for base, values in {
                     "minilm": scores["minilm"],
                     "minilm + bm25 at 0.5": with_bm25(scores["minilm"], 0.5),
                     "bge": scores["bge"],
                 }.items():
-                    mixed = smoothed(values, vectors[graph], neighbours, share)
                     name = f"{base} smoothed over {graph}'s {neighbours} nearest at {share}"
-                    measure(name, mixed)
+                    measure(name, smoothed(values, weights, share))
                     if graph == "minilm" and base.startswith("minilm"):
-                        mixed = smoothed(values, vectors[graph], neighbours, share, among=100)
+                        mixed = smoothed_among(values, vectors[graph], neighbours, share, 100)
                         measure(f"{name}, among its top 100", mixed)
     pairs = RememberedPairs()
     bases = {

@@ -259,16 +259,16 @@ def _dated_alike(records: list[Judgement], document: Document) -> list[Judgement
     states, if it states one (see the module docstring)."""
     if document.date is None:
         return records
+    this_year = year_of(document.date) or 0
     fields = inspection_end_dates(document.text)
     stated = {
         j.inspection
         for j in records
-        if j.inspection not in (None, document.date) and j.year == year_of(document.date)
+        if j.inspection not in (None, document.date) and j.year == this_year
     }
     # A paper's prose may also say when an inspection of the year before ended (a January
     # paper on a November inspection), but not one of years before: "the 2017 inspection
     # concluded on ..." in a 2020 paper says nothing of the inspection it reports.
-    this_year = year_of(document.date) or 0
     ended = {
         d for d in inspection_ended_in_prose(document.text) if (year_of(d) or 0) >= this_year - 1
     }
@@ -277,7 +277,7 @@ def _dated_alike(records: list[Judgement], document: Document) -> list[Judgement
         return records
     (date,) = candidates
     # A date after the document's cannot be of an inspection it reports.
-    after = (year_of(date) or 0) > (year_of(document.date) or 0)
+    after = (year_of(date) or 0) > this_year
     if after or len(date) < len(document.date):
         return records
     return [replace(j, inspection=date) if j.inspection == document.date else j for j in records]
